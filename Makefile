@@ -1,0 +1,99 @@
+# chessformer: every target installs what it needs (a .venv, Python packages, Stockfish).
+#
+#   make demo        # experts' games -> dataset -> model -> games vs experts/Stockfish -> report
+#   make test        # the test suite (slow tests: make test-slow)
+#
+# Point the same targets at your own data and settings, e.g.
+#   make data DATA=lichess_db_standard_rated_2024-01.pgn.zst CAP=1000 DATASET=data/datasets/cap1000
+#   make train DATASET=data/datasets/cap1000 RUN=runs/cap1000 PRESET=50M MINUTES=600
+#   make eval-vs-stockfish RUN=runs/cap1000 GRID=paper
+#   make report RUN=runs/cap1000 REPORT=reports/cap1000
+
+PYTHON     ?= python3
+VENV       ?= .venv
+# A CPU build of torch by default; a GPU user sets e.g. TORCH_SPEC='torch==2.13.0' with
+# PIP_EXTRA_INDEX_URL pointing at the CUDA wheels, or TORCH_SPEC='torch>=2.4'.
+TORCH_SPEC ?= torch==2.13.0
+
+# The embedded default: games between the simulated experts of data/experts/$(EXPERTS).toml.
+EXPERTS    ?= demo
+GAMES      ?= 12000
+SEED       ?= 0
+DATA       ?= data/generated/$(EXPERTS)-$(GAMES)-s$(SEED).pgn
+CAP        ?= 1000
+DATA_NAME  := $(firstword $(subst ., ,$(notdir $(DATA))))
+DATASET    ?= data/datasets/$(DATA_NAME)-cap$(CAP)
+PRESET     ?= small
+MINUTES    ?= 10
+RUN        ?= runs/$(DATA_NAME)-cap$(CAP)-$(PRESET)
+GRID       ?= demo
+REPORT     ?= reports/$(notdir $(RUN))
+INGEST_ARGS ?=
+TRAIN_ARGS ?=
+EVAL_ARGS  ?=
+
+BIN  := $(VENV)/bin
+CF   := CHESSFORMER_PROGRESS=1 $(BIN)/chessformer
+STAMP := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC)' | tr -c 'a-zA-Z0-9.' _)
+
+.PHONY: setup stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "== setup: virtual environment in $(VENV) ($(TORCH_SPEC))"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet '$(TORCH_SPEC)'
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+stockfish:
+	@bash stockfish/install.sh >/dev/null
+
+doctor: setup stockfish
+	$(CF) doctor
+
+# -- data: generate the experts' games when DATA is the default, then ingest with the Elo cap -----
+data/generated/$(EXPERTS)-$(GAMES)-s$(SEED).pgn: | setup stockfish
+	@echo "== data: $(GAMES) games between the '$(EXPERTS)' experts"
+	$(CF) generate --experts $(EXPERTS) --games $(GAMES) --seed $(SEED) --out $@
+
+$(DATASET)/manifest.json: $(DATA) | setup
+	@echo "== data: ingest $(DATA) (both players rated <= $(CAP)) -> $(DATASET)"
+	$(CF) ingest $(DATA) --elo-cap $(CAP) --boards --out $(DATASET) --overwrite $(INGEST_ARGS)
+
+data: $(DATASET)/manifest.json
+
+# -- train --------------------------------------------------------------------------------------
+$(RUN)/final_metrics.json: $(DATASET)/manifest.json | setup
+	@echo "== train: preset $(PRESET) for $(MINUTES) minutes on $(DATASET) -> $(RUN)"
+	$(CF) train --data $(DATASET) --preset $(PRESET) --minutes $(MINUTES) --seed $(SEED) --out $(RUN) $(TRAIN_ARGS)
+
+train: $(RUN)/final_metrics.json
+
+# -- evaluate (resumes by itself: run it again after an interruption) -------------------------------
+eval-vs-stockfish: $(RUN)/final_metrics.json | setup stockfish
+	@echo "== eval: $(RUN) on grid $(GRID)"
+	$(CF) eval-vs-stockfish --model $(RUN) --grid $(GRID) $(EVAL_ARGS)
+
+report: | setup
+	@echo "== report: $(RUN) -> $(REPORT)"
+	$(CF) report $(RUN) --out $(REPORT)
+
+demo: eval-vs-stockfish
+	@$(MAKE) --no-print-directory report RUN=$(RUN) REPORT=$(REPORT)
+	@echo
+	@echo "demo done: open $(REPORT)/report.html (summary in $(REPORT)/report.md)"
+
+# -- tests and benchmarks ---------------------------------------------------------------------
+test: setup stockfish
+	$(BIN)/python -m pytest -q
+
+test-slow: setup stockfish
+	$(BIN)/python -m pytest -q -m slow
+
+bench: setup stockfish
+	$(BIN)/python bench/run_all.py
+
+clean-demo:
+	rm -rf data/generated data/datasets runs reports

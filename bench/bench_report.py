@@ -1,0 +1,132 @@
+"""Benchmark and browser check of ``chessformer report`` on a synthetic run.
+
+    .venv/bin/python bench/bench_report.py [--games-per-pair 60] [--boot 1000] [--out DIR]
+
+Builds a synthetic run (games drawn from known ratings, as in tests/test_report.py), times
+``write_report``, and, if chromium is installed, renders report.html headless to a PNG screenshot
+and checks it is not blank (issue 6's "opening report.html in a browser shows the plot and
+tables"). Prints one JSON line with the timings and the screenshot's statistics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(html: Path, png: Path, *, width: int = 1200, height: int = 2000,
+               timeout: float = 120.0) -> Path:
+    """Render ``html`` with headless chromium (no network, throwaway profile) to ``png``."""
+    exe = chromium()
+    if exe is None:
+        raise FileNotFoundError("chromium not found")
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={png}",
+               f"--window-size={width},{height}", html.resolve().as_uri()]
+        subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    if not png.is_file():
+        raise RuntimeError(f"chromium wrote no screenshot: {' '.join(cmd)}")
+    return png
+
+
+def png_stats(path: Path) -> dict[str, int]:
+    """Width, height and number of distinct RGB colours of a PNG (8-bit RGB/RGBA, no filters
+    beyond the standard five), decoded with zlib only: a blank page has one or two colours."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, b""
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            depth, ctype = body[8], body[9]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    if depth != 8 or ctype not in (2, 6):
+        return {"width": w, "height": h, "distinct_colours": -1}
+    bpp = 3 if ctype == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    prev = bytearray(stride)
+    colours: set[bytes] = set()
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 255
+        if y % 4 == 0:  # sampling every 4th row is plenty to tell a page from a blank
+            colours.update(bytes(line[i:i + 3]) for i in range(0, stride, bpp * 2))
+        prev = line
+    return {"width": w, "height": h, "distinct_colours": len(colours)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--games-per-pair", type=int, default=60)
+    ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--out", type=Path, help="keep the run and report here (default: temp dir)")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT))
+    from test_report import make_run  # the synthetic-run builder of the tests
+
+    from chessformer.report import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.out or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        run = make_run(root, {0.001: 1700.0, 0.01: 1690.0, 0.1: 1650.0, 0.3: 1550.0,
+                              1.0: 1250.0}, games_per_pair=args.games_per_pair)
+        t0 = time.perf_counter()
+        info = write_report([run], root / "report", n_boot=args.boot, seed=0)
+        result: dict = {"games": info["games"], "boot": args.boot,
+                        "write_report_s": round(time.perf_counter() - t0, 2),
+                        "verdicts": [v["text"] for v in info["verdicts"]]}
+        if chromium():
+            t0 = time.perf_counter()
+            png = screenshot(Path(info["html"]), root / "report" / "screenshot.png")
+            result["screenshot_s"] = round(time.perf_counter() - t0, 2)
+            result["screenshot"] = str(png) if args.out else "(temporary)"
+            result.update(png_stats(png))
+            ok = result["distinct_colours"] > 50
+            result["screenshot_ok"] = ok
+        else:
+            result["screenshot"] = "skipped: chromium not installed"
+            ok = True
+        print(json.dumps(result))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

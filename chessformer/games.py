@@ -1,0 +1,60 @@
+"""Rules shared by every place that plays games: when a game ends, and how it is written as PGN."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import chess
+import chess.pgn
+
+__all__ = ["DEFAULT_MAX_PLIES", "game_end", "pgn_string", "random_opening"]
+
+#: Games longer than this are adjudicated or recorded as unfinished, never silently drawn. Noisy
+#: players wander for hundreds of plies; a short cap with material adjudication overstated a model
+#: by 85 Elo in an earlier measurement, so the cap is generous.
+DEFAULT_MAX_PLIES = 400
+
+
+def game_end(board: chess.Board) -> tuple[str, str] | None:
+    """``(result, termination)`` if the game is over, else ``None``.
+
+    Draws that a player may claim (threefold repetition, fifty moves) end the game at once, as
+    arbiters and Lichess do for engines: otherwise noisy players shuffle for hundreds of plies.
+    """
+    if board.is_checkmate():
+        return ("0-1" if board.turn == chess.WHITE else "1-0"), "checkmate"
+    if board.is_stalemate():
+        return "1/2-1/2", "stalemate"
+    if board.is_insufficient_material():
+        return "1/2-1/2", "insufficient_material"
+    if board.halfmove_clock >= 100:
+        return "1/2-1/2", "fifty_moves"
+    if board.is_repetition(3):
+        return "1/2-1/2", "threefold_repetition"
+    return None
+
+
+def random_opening(plies: int, rng) -> list[str]:
+    """``plies`` uniformly random legal moves from the start (fewer if the game ends first)."""
+    board = chess.Board()
+    out: list[str] = []
+    for _ in range(plies):
+        legal = sorted(board.legal_moves, key=chess.Move.uci)
+        if not legal or game_end(board):
+            break
+        move = legal[int(rng.integers(len(legal)))]
+        board.push(move)
+        out.append(move.uci())
+    return out
+
+
+def pgn_string(moves: Sequence[str], headers: Mapping[str, object]) -> str:
+    """A PGN game (headers in the given order, then the moves) ending in a blank line."""
+    game = chess.pgn.Game()
+    game.headers.clear()
+    for key, value in headers.items():
+        game.headers[key] = str(value)
+    node: chess.pgn.GameNode = game
+    for uci in moves:
+        node = node.add_variation(chess.Move.from_uci(uci))
+    return str(game) + "\n\n"

@@ -1,0 +1,291 @@
+"""Tests for chessformer.ratings: recovery of known ratings, anchors, prior, fishtest statistics,
+Glicko-2 against published values."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from chessformer.ratings import (
+    CENTRE,
+    GameFileSummary,
+    GameResult,
+    Glicko2,
+    bootstrap,
+    difference,
+    elo_from_pentanomial,
+    elo_from_score,
+    elo_from_wdl,
+    fit_elo,
+    glicko2_ratings,
+    glicko2_update,
+    glicko2_vs_fixed,
+    load_ladder,
+    los,
+    pentanomial,
+    rate,
+    read_games,
+    score_from_elo,
+)
+
+
+def simulate(true: dict[str, float], games_per_pair: int, rng: np.random.Generator, *,
+             draw_share: float = 0.3, davidson_nu: float | None = None) -> list[GameResult]:
+    """Round robin in colour-swapped pairs, drawn from known ratings.
+
+    Default: P(draw) = draw_share * 2 min(p, 1 - p), wins/losses fill the rest so that White's
+    expected score is exactly the logistic p (what the half-point fit assumes). With
+    ``davidson_nu`` outcomes follow Davidson's model instead.
+    """
+    names = list(true)
+    games = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            for k in range(games_per_pair):
+                w, bl = (a, b) if k % 2 == 0 else (b, a)
+                d = true[w] - true[bl]
+                if davidson_nu is None:
+                    p = score_from_elo(d)
+                    pd = draw_share * 2 * min(p, 1 - p)
+                    pw = p - pd / 2
+                else:
+                    num_w, num_l = 10 ** (d / 800), 10 ** (-d / 800)
+                    z = num_w + num_l + davidson_nu
+                    pw, pd = num_w / z, davidson_nu / z
+                u = rng.random()
+                score = 1.0 if u < pw else (0.5 if u < pw + pd else 0.0)
+                games.append(GameResult(w, bl, score, pair=(a, b, k // 2)))
+    return games
+
+
+TRUE = {"sf1": 1554.0, "sf3": 1867.0, "expert": 1400.0, "model_t1": 1300.0, "model_t01": 1650.0}
+ANCHORS = {"sf1": 1554.0, "sf3": 1867.0}
+
+
+def test_ratings_recovered_within_intervals_at_stated_rate():
+    # 40 seeded repetitions x 3 free players. Check the 95% intervals cover the truth about 95% of
+    # the time and 50% intervals about half the time (so the 95% ones are not just very wide).
+    cover95 = cover50 = n = 0
+    for rep in range(40):
+        games = simulate(TRUE, 40, np.random.default_rng(1000 + rep))
+        bf95 = bootstrap(games, ANCHORS, n_boot=200, seed=rep, level=0.95)
+        bf50 = bootstrap(games, ANCHORS, n_boot=200, seed=rep, level=0.50)
+        for r95, r50 in zip(bf95.ratings(), bf50.ratings()):
+            if r95.anchor:
+                continue
+            n += 1
+            cover95 += r95.lo <= TRUE[r95.player] <= r95.hi
+            cover50 += r50.lo <= TRUE[r50.player] <= r50.hi
+    assert n == 120
+    assert 0.85 <= cover95 / n <= 1.0, cover95 / n  # measured 0.90 here
+    assert 0.35 <= cover50 / n <= 0.65, cover50 / n
+
+
+def test_point_estimates_close_with_many_games():
+    games = simulate(TRUE, 800, np.random.default_rng(7))
+    fit = fit_elo(games, ANCHORS)
+    for p, r in TRUE.items():
+        assert abs(fit.ratings[p] - r) < 25, (p, fit.ratings[p], r)
+
+
+def test_davidson_model_recovers_ratings_and_draw_parameter():
+    games = simulate(TRUE, 800, np.random.default_rng(8), davidson_nu=0.8)
+    fit = fit_elo(games, ANCHORS, draw_model="davidson")
+    assert fit.draw_nu == pytest.approx(0.8, abs=0.08)
+    for p, r in TRUE.items():
+        assert abs(fit.ratings[p] - r) < 30, (p, fit.ratings[p], r)
+
+
+def test_anchors_held_exactly_and_zero_width():
+    games = simulate(TRUE, 20, np.random.default_rng(3))
+    ratings = {r.player: r for r in rate(games, ANCHORS, n_boot=50, seed=1)}
+    for p, v in ANCHORS.items():
+        assert ratings[p].elo == v and ratings[p].lo == v and ratings[p].hi == v
+        assert ratings[p].anchor
+    assert not ratings["expert"].anchor
+    assert ratings["expert"].lo < ratings["expert"].elo < ratings["expert"].hi
+
+
+def test_without_anchors_the_mean_is_the_centre_and_differences_match_anchored_fit():
+    games = simulate(TRUE, 30, np.random.default_rng(4))
+    free = fit_elo(games)
+    anchored = fit_elo(games, {"sf1": 1554.0})
+    assert np.mean(list(free.ratings.values())) == pytest.approx(CENTRE)
+    assert free.unanchored == frozenset(TRUE)
+    d_free = free.ratings["model_t01"] - free.ratings["expert"]
+    d_anch = anchored.ratings["model_t01"] - anchored.ratings["expert"]
+    assert d_free == pytest.approx(d_anch, abs=1e-6)
+
+
+def test_perfect_score_is_finite_and_follows_virtual_draw_prior():
+    games = [GameResult("a", "b", 1.0), GameResult("b", "a", 0.0)] * 50  # a wins all 100
+    fit = fit_elo(games, {"b": 1000.0})
+    # One virtual draw: a scores 100.5 / 101.
+    assert fit.ratings["a"] == pytest.approx(1000.0 + elo_from_score(100.5 / 101), abs=1e-6)
+    r = {x.player: x for x in rate(games, {"b": 1000.0}, n_boot=30)}
+    assert math.isfinite(r["a"].hi) and r["a"].wins == 100 and r["a"].score == 1.0
+
+
+def test_half_point_fit_matches_score_for_two_players():
+    # 30 W, 40 D, 30 L: 50% -> equal ratings; 60 W 20 D 20 L -> elo_from_score with prior.
+    games = ([GameResult("x", "y", 1.0)] * 60 + [GameResult("x", "y", 0.5)] * 20
+             + [GameResult("y", "x", 1.0)] * 20)
+    fit = fit_elo(games, {"y": 0.0}, virtual_draws=0.0)
+    assert fit.ratings["x"] == pytest.approx(elo_from_score(0.7), abs=1e-6)
+
+
+def test_difference_uses_same_resamples_and_is_seeded():
+    games = simulate(TRUE, 30, np.random.default_rng(5))
+    bf = bootstrap(games, ANCHORS, n_boot=200, seed=11)
+    d = bf.difference("model_t01", "expert")
+    assert d.diff == pytest.approx(bf.fit.ratings["model_t01"] - bf.fit.ratings["expert"])
+    assert d.lo < d.diff < d.hi
+    again = difference(games, ANCHORS, "model_t01", "expert", n_boot=200, seed=11)
+    assert tuple(again) == pytest.approx(tuple(d))
+    # The paired interval is narrower than the difference of the two marginal intervals.
+    r = {x.player: x for x in bf.ratings()}
+    assert d.hi - d.lo < (r["model_t01"].hi - r["expert"].lo) - (r["model_t01"].lo - r["expert"].hi)
+    assert 0.5 < bf.prob_superior("model_t01", "expert") <= 1.0
+
+
+def test_pair_bootstrap_groups_pairs():
+    games = simulate(TRUE, 30, np.random.default_rng(6))
+    by_pair = bootstrap(games, ANCHORS, n_boot=100, seed=0, by_pair=True)
+    by_game = bootstrap(games, ANCHORS, n_boot=100, seed=0, by_pair=False)
+    assert by_pair.fit.ratings == by_game.fit.ratings
+    assert not np.allclose(by_pair.samples, by_game.samples)
+
+
+def test_read_games_counts_unfinished_and_pairs(tmp_path):
+    recs = [
+        {"id": "g1", "cell": "c", "pair": 0, "white": "m", "black": "s", "result": "1-0",
+         "players": {"white": {"kind": "model", "temperature": 0.3}, "black": {"kind": "stockfish"}}},
+        {"id": "g2", "cell": "c", "pair": 0, "white": "s", "black": "m", "result": "1/2-1/2"},
+        {"id": "g3", "cell": "c", "pair": 1, "white": "m", "black": "s", "result": "*"},
+    ]
+    (tmp_path / "games.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\nnot json\n")
+    summary = GameFileSummary()
+    games = read_games([tmp_path], summary)
+    assert [g.score for g in games] == [1.0, 0.5]
+    assert games[0].pair == games[1].pair
+    assert summary.unfinished == 1 and summary.finished == 2 and len(summary.bad_lines) == 1
+    assert summary.players["m"]["temperature"] == 0.3
+
+
+def test_load_ladder(tmp_path):
+    path = tmp_path / "ladder-15.1.json"
+    path.write_text(json.dumps({"stockfish_version": "15.1", "rungs": [
+        {"name": "sf skill=1", "settings": {}, "elo": 1554.0, "lo": 1554, "hi": 1554, "anchor": True},
+        {"name": "random", "settings": {}, "elo": 210.5, "lo": 150, "hi": 260, "anchor": False}]}))
+    assert load_ladder(path) == {"sf skill=1": 1554.0, "random": 210.5}
+
+
+# --- fishtest-style statistics, against values computed by hand --------------------------------
+
+def test_los_hand_values():
+    # LOS = Phi((W - L) / sqrt(W + L)): W=60, L=40 -> Phi(2) = 0.97725.
+    assert los(60, 40) == pytest.approx(0.9772499, abs=1e-6)
+    assert los(10, 10) == 0.5 and los(0, 0) == 0.5
+    assert los(40, 60) == pytest.approx(1 - 0.9772499, abs=1e-6)
+
+
+def test_elo_from_wdl_hand_values():
+    # 50 W, 30 D, 20 L: mu = 0.65, var = (.5*.35^2 + .3*.15^2 + .2*.65^2) = 0.1525,
+    # se = sqrt(0.1525/100) = 0.0390512; elo = 400 log10(0.65 / 0.35) = 107.5381.
+    r = elo_from_wdl(50, 30, 20)
+    assert r.elo == pytest.approx(107.5381, abs=1e-3)
+    lo_s, hi_s = 0.65 - 1.959964 * 0.0390512, 0.65 + 1.959964 * 0.0390512
+    assert r.lo == pytest.approx(-400 * math.log10(1 / lo_s - 1), abs=1e-3)
+    assert r.hi == pytest.approx(-400 * math.log10(1 / hi_s - 1), abs=1e-3)
+    assert r.los == pytest.approx(los(50, 20))
+
+
+def test_elo_from_pentanomial_hand_values():
+    # counts LL, LD, DD/WL, WD, WW = 10, 20, 40, 20, 10: symmetric -> 0 Elo, LOS 0.5.
+    r = elo_from_pentanomial([10, 20, 40, 20, 10])
+    assert r.elo == pytest.approx(0.0, abs=1e-9) and r.los == pytest.approx(0.5)
+    # 0, 10, 50, 30, 10 (100 pairs): mu = (10*.25 + 50*.5 + 30*.75 + 10*1)/100 = 0.6;
+    # var = (10*.35^2 + 50*.1^2 + 30*.15^2 + 10*.4^2)/100 = 0.04;
+    # se = sqrt(0.04/100) = 0.02; elo(0.6) = 70.4365.
+    r = elo_from_pentanomial([0, 10, 50, 30, 10])
+    assert r.elo == pytest.approx(70.4365, abs=1e-3)
+    hi_s = 0.6 + 1.959964 * 0.02
+    assert r.hi == pytest.approx(-400 * math.log10(1 / hi_s - 1), abs=1e-3)
+    assert r.los == pytest.approx(0.5 * (1 + math.erf(0.1 / 0.02 / math.sqrt(2))), abs=1e-9)
+
+
+def test_pentanomial_counts_from_games():
+    g = GameResult
+    games = [g("m", "s", 1.0, 1), g("s", "m", 0.0, 1),   # WW
+             g("m", "s", 1.0, 2), g("s", "m", 1.0, 2),   # WL -> DD/WL
+             g("m", "s", 0.5, 3), g("s", "m", 1.0, 3),   # DL -> LD
+             g("m", "s", 0.0, 4), g("s", "m", 1.0, 4),   # LL
+             g("m", "s", 0.5, 5), g("s", "m", 0.0, 5),   # DW -> WD
+             g("m", "s", 1.0, 6)]                          # unpaired: ignored
+    assert pentanomial(games, "m") == [1, 1, 1, 1, 1]
+    assert pentanomial(games, "s") == [1, 1, 1, 1, 1]
+
+
+# --- Glicko-2 ---------------------------------------------------------------------------------
+
+def test_glicko2_glickman_worked_example():
+    # Glickman, "Example of the Glicko-2 system" (glicko.net/glicko/glicko2.pdf, 2012): a 1500 /
+    # 200 / 0.06 player, tau 0.5, beats 1400/30, loses to 1550/100 and 1700/300 ->
+    # 1464.06, 151.52, 0.05999 (the paper rounds intermediate values; exact arithmetic gives
+    # 1464.05).
+    r = glicko2_update(Glicko2(1500, 200, 0.06), [(1400, 30, 1), (1550, 100, 0), (1700, 300, 0)],
+                       tau=0.5)
+    assert r.rating == pytest.approx(1464.06, abs=0.02)
+    assert r.rd == pytest.approx(151.52, abs=0.01)
+    assert r.volatility == pytest.approx(0.05999, abs=1e-5)
+
+
+@pytest.mark.parametrize("white,black,score,expect_w,expect_b", [
+    # lichess-org/lila, modules/rating/src/test/RatingCalculatorTest.scala: lichess's Glicko-2
+    # (tau 0.75, no pre-period RD increase: updateRatings(results, skipDeviationIncrease = true)),
+    # defaults 1500 / 500 / 0.09. Tolerances are the test's own.
+    ((1500, 500, 0.09), (1500, 500, 0.09), 1.0, (1741, 396, 0.0899983, 1, 1, 1e-7),
+     (1258, 396, 0.0899983, 1, 1, 1e-7)),
+    ((1500, 500, 0.09), (1500, 500, 0.09), 0.5, (1500, 396, 0.0899954, 1, 1, 1e-7),
+     (1500, 396, 0.0899954, 1, 1, 1e-7)),
+    ((1500, 80, 0.06), (1500, 80, 0.06), 1.0, (1517, 78, 0.06, 1, 1, 1e-5),
+     (1482, 78, 0.06, 1, 1, 1e-5)),
+    ((1400, 79, 0.06), (1550, 110, 0.065), 1.0, (1422, 77, 0.06, 1, 1, 1e-5),
+     (1506, 105, 0.065, 1, 1, 1e-5)),
+    ((1400, 79, 0.06), (1550, 110, 0.065), 0.0, (1389, 78, 0.06, 1, 1, 1e-5),
+     (1568, 105, 0.065, 1, 1, 1e-5)),
+    ((1400, 79, 0.06), (1550, 110, 0.065), 0.5, (1406, 78, 0.06, 1, 1, 1e-5),
+     (1537, 105.87, 0.065, 1, 0.01, 1e-5)),
+    ((1200, 60, 0.053), (1850, 200, 0.062), 1.0, (1216.7, 59.9, 0.053013, 0.1, 0.1, 1e-6),
+     (1636, 196.9, 0.062028, 0.1, 0.1, 1e-6)),
+    ((1200, 60, 0.053), (1850, 200, 0.062), 0.0, (1199.3, 59.9, 0.052999, 0.1, 0.1, 1e-6),
+     (1855.4, 196.9, 0.061999, 0.1, 0.1, 1e-6)),
+    ((1200, 60, 0.053), (1850, 200, 0.062), 0.5, (1208.0, 59.90056, 0.053002, 0.1, 0.1, 1e-6),
+     (1745.7, 196.98729, 0.062006, 0.1, 0.1, 1e-6)),
+])
+def test_glicko2_lichess_values(white, black, score, expect_w, expect_b):
+    w, b = Glicko2(*white), Glicko2(*black)
+    new_w = glicko2_update(w, [(b.rating, b.rd, score)], tau=0.75, elapsed_periods=0)
+    new_b = glicko2_update(b, [(w.rating, w.rd, 1 - score)], tau=0.75, elapsed_periods=0)
+    for got, (r, rd, vol, tol_r, tol_rd, tol_v) in ((new_w, expect_w), (new_b, expect_b)):
+        assert got.rating == pytest.approx(r, abs=tol_r)
+        assert got.rd == pytest.approx(rd, abs=tol_rd)
+        assert got.volatility == pytest.approx(vol, abs=tol_v)
+
+
+def test_glicko2_vs_fixed_is_game_by_game_against_rd0():
+    results = [(1554.0, 1.0), (1759.0, 0.5), (1867.0, 0.0)]
+    r = Glicko2()
+    for opp, s in results:
+        r = glicko2_update(r, [(opp, 0.0, s)])
+    assert glicko2_vs_fixed(results) == r
+    # A player who keeps scoring 50% against a fixed 1554 converges towards it, RD shrinking.
+    long = glicko2_vs_fixed([(1554.0, 1.0), (1554.0, 0.0)] * 100)
+    assert abs(long.rating - 1554.0) < 40 and long.rd < 60
+    games = [GameResult("m", "sf1", 1.0), GameResult("sf3", "m", 1.0), GameResult("m", "x", 1.0)]
+    out = glicko2_ratings(games, {"sf1": 1554.0, "sf3": 1867.0})
+    assert set(out) == {"m", "x"} or set(out) == {"m"}
+    assert out["m"] == glicko2_vs_fixed([(1554.0, 1.0), (1867.0, 0.0)])
