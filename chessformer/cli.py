@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    except BrokenPipeError:  # `chessformer rate ... | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

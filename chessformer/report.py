@@ -290,6 +290,9 @@ def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> bool:
     ax_loss, ax_acc = fig.subplots(1, 2)
     for k, (run, rows) in enumerate(sorted(metrics.items())):
         c = f"C{k % 10}"
+        # train.py logs {"type": "train", "loss": ...}; older or other logs say train_loss.
+        rows = [{**r, "train_loss": r["loss"]} if r.get("type") == "train" and "loss" in r else r
+                for r in rows]
         for key, ax, style in (("train_loss", ax_loss, "-"), ("val_loss", ax_loss, "--"),
                                ("val_top1", ax_acc, "-"), ("val_legal", ax_acc, "--")):
             pts = [(r["step"], r[key]) for r in rows
