@@ -358,10 +358,14 @@ class Workers:
 class ModelDriver:
     """Feeds one token per game per ply through the model and samples where the model moves."""
 
-    def __init__(self, model, *, device: str = "cpu", dtype: str = "fp32") -> None:
+    def __init__(self, model, *, device: str = "cpu", dtype: str = "fp32", threads: int = 1) -> None:
         import torch
 
         self.torch = torch
+        # One thread: the Stockfish workers use the other cores at the same moment, and an
+        # OpenMP team whose second thread is descheduled waits milliseconds at every barrier
+        # (measured: decoding steps 14x slower with 2 threads beside busy engines).
+        torch.set_num_threads(threads)
         self.model = model.eval()
         self.device = device
         self.use_board = model.config.input_mode == "moves+board"
@@ -707,7 +711,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | os.PathLike[str], *,
              label: str | None = None, shard: tuple[int, int] = (0, 1), stockfish: str | None = None,
              device: str = "cpu", dtype: str = "fp32", command: str = "",
-             engine_timeout: float = 30.0) -> dict[str, Any]:
+             engine_timeout: float = 30.0, threads: int = 1) -> dict[str, Any]:
     """Play every game of ``grid`` not yet in ``out/games.jsonl``; returns the eval summary."""
     validate_grid(grid)
     out = Path(out)
@@ -743,7 +747,8 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
         "command": command, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_json_atomic(out / "eval.json", manifest)
-    driver = ModelDriver(model, device=device, dtype=dtype) if model is not None else None
+    driver = (ModelDriver(model, device=device, dtype=dtype, threads=threads)
+              if model is not None else None)
     workers = Workers(grid.workers, sf, timeout=engine_timeout)
     stats = {"opponent_s": 0.0}
     plies = 0
@@ -849,6 +854,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-plies", type=int, help="move cap before adjudication")
     parser.add_argument("--stockfish", help="Stockfish binary (default: search)")
     parser.add_argument("--device", default="cpu", help="torch device for the model")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for the model (default 1: the engines use the rest)")
     parser.add_argument("--dtype", default="fp32", choices=["bf16", "fp32"],
                         help="model arithmetic while playing (default fp32: one-token decoding "
                              "steps are faster in fp32 than in bf16 on CPUs measured here)")
@@ -878,7 +885,7 @@ def main(args: argparse.Namespace) -> int:
     command = "chessformer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     summary = run_eval(grid, args.model, out, label=args.label, shard=parse_shard(args.shard),
                        stockfish=args.stockfish, device=args.device, dtype=args.dtype,
-                       command=command)
+                       command=command, threads=args.threads)
     print(f"results: {Path(out) / 'games.jsonl'} ({summary['games']} games; "
           f"{summary['unfinished']} unfinished)")
     return 0
