@@ -45,6 +45,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet '$(TORCH_SPEC)'
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet 'fastchess==0.1.2' || echo "(fastchess did not build: ingest uses python-chess alone, slower)"
 	@touch $@
 
 stockfish:

@@ -75,7 +75,11 @@ class DatasetWriter:
         self._games_f = open(self.tmp_dir / "games.csv", "w", newline="", encoding="utf-8")
         self._games = csv.writer(self._games_f)
         self._games.writerow(GAME_COLUMNS)
-        self._offsets = [0]
+        # Offsets stream to disk as games arrive: memory stays flat for any number of games.
+        self._offsets_f = open(self.tmp_dir / "offsets.i64", "wb")
+        self._offsets_f.write(np.int64(0).astype("<i8").tobytes())
+        self._n_games = 0
+        self._n_tokens = 0
         self.n_train = self.n_val = 0
 
     def add(self, tokens: np.ndarray, meta: dict[str, Any], boards: np.ndarray | None = None) -> str:
@@ -87,7 +91,9 @@ class DatasetWriter:
                                  f"{None if boards is None else boards.shape}")
             self._boards.write(np.ascontiguousarray(boards, dtype=np.uint8).tobytes())
         self._tokens.write(tokens.astype("<u2").tobytes())
-        self._offsets.append(self._offsets[-1] + len(tokens))
+        self._n_tokens += len(tokens)
+        self._n_games += 1
+        self._offsets_f.write(np.int64(self._n_tokens).astype("<i8").tobytes())
         split = split_of(str(meta["game_id"]), self.val_fraction)
         if split == "val":
             self.n_val += 1
@@ -98,30 +104,35 @@ class DatasetWriter:
 
     @property
     def n_games(self) -> int:
-        return len(self._offsets) - 1
+        return self._n_games
 
     def _close(self) -> None:
-        for f in (self._tokens, self._boards, self._games_f):
+        for f in (self._tokens, self._boards, self._games_f, self._offsets_f):
             if f is not None and not f.closed:
                 f.close()
 
     def finish(self, manifest: dict[str, Any]) -> Path:
         self._close()
-        np.asarray(self._offsets, dtype="<i8").tofile(self.tmp_dir / "offsets.i64")
         manifest = {
             "format_version": FORMAT_VERSION,
             "tokenizer_version": TOKENIZER_VERSION,
             "board_version": BOARD_VERSION if self.with_boards else None,
             "boards": self.with_boards,
             "n_games": self.n_games,
-            "n_tokens": self._offsets[-1],
+            "n_tokens": self._n_tokens,
             "split": {"train": self.n_train, "val": self.n_val, "val_fraction": self.val_fraction},
             **manifest,
         }
         write_json_atomic(self.tmp_dir / "manifest.json", manifest)
+        # Move the old dataset aside before the new one takes its name, so that at every moment
+        # the name holds a complete dataset (old or new) or, only if there was none, nothing.
+        old = self.out_dir.parent / f".{self.out_dir.name}.old"
+        if old.exists():
+            shutil.rmtree(old)
         if self.out_dir.exists():
-            shutil.rmtree(self.out_dir)
+            os.replace(self.out_dir, old)
         os.replace(self.tmp_dir, self.out_dir)
+        shutil.rmtree(old, ignore_errors=True)
         return self.out_dir
 
     def abort(self) -> None:

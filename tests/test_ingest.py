@@ -1,0 +1,358 @@
+"""``chessformer ingest`` on inline PGN: every filter, every kind of bad input, determinism."""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import random
+import sys
+from pathlib import Path
+
+import chess
+import numpy as np
+import pytest
+import zstandard
+
+from chessformer import pgn
+from chessformer import tokenizer as tok
+from chessformer.boards import encode_board
+from chessformer.dataset import DatasetWriter, GameDataset
+from chessformer.ingest import classify_time_control, ingest
+from chessformer.utils import UserError
+
+MOVES = "1. e4 e5 2. Nf3 Nc6 3. Bb5 a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6"  # 14 plies
+UCI = ["e2e4", "e7e5", "g1f3", "b8c6", "f1b5", "a7a6", "b5a4", "g8f6", "e1g1", "f8e7", "f1e1",
+       "b7b5", "a4b3", "d7d6"]
+_n = 0
+
+
+def game(moves: str = MOVES, result: str = "1-0", **tags: str) -> str:
+    """One PGN game; tags default to a rated Lichess-like game with a unique Site."""
+    global _n
+    _n += 1
+    h = {"Event": "Rated Blitz game", "Site": f"https://lichess.org/g{_n:07d}", "White": "a",
+         "Black": "b", "Result": result, "UTCDate": "2024.01.01", "WhiteElo": "1400",
+         "BlackElo": "1450", "TimeControl": "300+0", "Termination": "Normal"}
+    h.update(tags)
+    head = "".join(f'[{k} "{v}"]\n' for k, v in h.items() if v is not None)
+    return f"{head}\n{moves} {result}\n\n"
+
+
+def run(tmp_path: Path, text: str | bytes, name: str = "in.pgn", **kw):
+    src = tmp_path / name
+    src.write_bytes(text.encode() if isinstance(text, str) else text)
+    kw.setdefault("elo_cap", None)
+    kw.setdefault("workers", 0)
+    out = tmp_path / "out"
+    m = ingest([str(src)], out, overwrite=True, **kw)
+    return m, GameDataset.open(out)
+
+
+def test_keeps_a_clean_game_and_tokenizes_it(tmp_path):
+    m, ds = run(tmp_path, game(), elo_cap=1500)
+    assert m["kept"] == ds.n_games == 1 and m["games_read"] == 1
+    assert tok.detokenize(ds.game_tokens(0)) == UCI
+    assert ds.game_tokens(0)[0] == tok.BOS
+    row = ds.games_table().iloc[0]
+    assert row["white_elo"] == 1400 and row["plies"] == 14 and row["result"] == "1-0"
+    assert row["game_id"].startswith("g0") and row["source"] == "in.pgn"
+    assert m["elo_histogram"]["counts"] == {"1400": 1}
+
+
+def test_elo_cap_floor_and_missing(tmp_path):
+    text = (game(WhiteElo="1500", BlackElo="1500") + game(WhiteElo="1501", BlackElo="1200")
+            + game(WhiteElo="?") + game(BlackElo=None) + game(WhiteElo="1000", BlackElo="1100"))
+    m, _ = run(tmp_path, text, elo_cap=1500)
+    assert m["kept"] == 2
+    assert m["rejected"] == {"elo_missing": 2, "elo_above_cap": 1}
+    m, _ = run(tmp_path, text, elo_cap=1500, elo_floor=1150)
+    assert m["kept"] == 1 and m["rejected"]["elo_below_floor"] == 1
+    m, _ = run(tmp_path, text)  # no cap: ratings are not required
+    assert m["kept"] == 5 and m["elo_histogram"]["counts"]["unknown"] == 2
+
+
+def test_rated_only_keeps_otb_events(tmp_path):
+    text = (game(Event="Casual Blitz game") + game(Event="Rated Blitz game")
+            + game(Event="89th Hastings Masters 2013-14", Site="Hastings ENG")
+            + game(Event=None) + game(Event="Unrated match"))
+    m, _ = run(tmp_path, text)
+    assert m["kept"] == 3 and m["rejected"] == {"unrated": 2}
+    m, _ = run(tmp_path, text, rated_only=False)
+    assert m["kept"] == 5
+
+
+def test_variant_setup_bot_result_termination(tmp_path):
+    text = (game(Variant="Chess960") + game(Variant="Standard")
+            + game(FEN="8/8/8/8/8/8/8/K1k5 w - - 0 1", SetUp="1")
+            + game(WhiteTitle="BOT") + game(BlackTitle="BOT") + game(WhiteTitle="GM")
+            + game(result="*") + game(Termination="Abandoned")
+            + game(Termination="Rules infraction") + game(Termination="Time forfeit"))
+    m, _ = run(tmp_path, text)
+    assert m["kept"] == 3
+    assert m["rejected"] == {"variant": 1, "custom_start": 1, "bot": 2, "unfinished": 1,
+                             "termination": 2}
+    m, _ = run(tmp_path, text, drop_terminations=(), no_bots=False)
+    assert m["kept"] == 7
+
+
+def test_time_control_classes():
+    assert classify_time_control("15+0") == "ultrabullet"
+    assert classify_time_control("60+0") == "bullet"
+    assert classify_time_control("120+1") == "bullet"  # 120 + 40 x 1 = 160 s
+    assert classify_time_control("120+2") == "blitz"  # 200 s
+    assert classify_time_control("180+0") == "blitz"
+    assert classify_time_control("600+0") == "rapid"
+    assert classify_time_control("1800+20") == "classical"
+    assert classify_time_control("-") == "correspondence"
+    assert classify_time_control(None) == classify_time_control("?") == "unknown"
+    assert classify_time_control("40/7200:3600") == "classical"
+
+
+def test_time_control_filter(tmp_path):
+    text = (game(TimeControl="60+0") + game(TimeControl="300+3") + game(TimeControl="15+0")
+            + game(TimeControl=None) + game(TimeControl="900+10"))
+    m, ds = run(tmp_path, text, time_controls=("blitz", "unknown"))
+    assert m["kept"] == 2 and m["rejected"] == {"time_control": 3}
+    assert list(ds.games_table()["time_control"]) == ["300+3", ""]
+    m, _ = run(tmp_path, text, time_controls=("bullet",))
+    assert m["kept"] == 1  # ultrabullet is its own class
+
+
+def test_min_plies(tmp_path):
+    text = game("1. e4 e5 2. Nf3 Nc6") + game()
+    m, _ = run(tmp_path, text)
+    assert m["kept"] == 1 and m["rejected"] == {"too_few_plies": 1}
+    m, _ = run(tmp_path, text, min_plies=4)
+    assert m["kept"] == 2
+
+
+def test_duplicates_by_site_and_by_players_date_moves(tmp_path):
+    site = "https://lichess.org/abcdefgh"
+    otb = dict(Site="Hastings ENG", Date="2013.12.31", UTCDate=None)
+    text = (game(Site=site) + game(Site=site) + game(**otb) + game(**otb)
+            + game(**{**otb, "Date": "2014.01.01"}) + game(MOVES + " 8. h3", **otb))
+    m, ds = run(tmp_path, text)
+    assert m["kept"] == 4 and m["rejected"] == {"duplicate": 2}
+    assert ds.games_table()["game_id"].iloc[0] == "abcdefgh"
+    m, _ = run(tmp_path, text, dedupe=False)
+    assert m["kept"] == 6
+
+
+def test_illegal_unparsable_and_null_moves(tmp_path):
+    text = (game(MOVES + " Qxh7") + game("1. e4 e5 2. Ke2 Ke7 3. Ke1 Ke8 4. Nf3 Nf6 5. Bc4 Bc5 6. O-O")
+            + game(MOVES + " zz9") + game(MOVES + " --") + game())
+    m, _ = run(tmp_path, text, min_plies=1)
+    assert m["kept"] == 1 and m["rejected"] == {"illegal_move": 4}
+    m2, _ = run(tmp_path, text, min_plies=1, engine="python-chess")
+    assert m2["rejected"] == m["rejected"]
+
+
+def test_comments_variations_nags_and_clock_comments(tmp_path):
+    moves = ("1. e4 { [%clk 0:03:00] } 1... e5 { [%eval 0.2] } 2. Nf3 $1 (2. Nc3 Nf6 (2... Nc6)) "
+             "2... Nc6 ; a line comment\n3. Bb5!? a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6")
+    m, ds = run(tmp_path, game(moves))
+    assert m["kept"] == 1 and tok.detokenize(ds.game_tokens(0)) == UCI
+
+
+def test_bad_movetext_reasons(tmp_path):
+    text = (game(MOVES + " { never closed") + game(MOVES + " ( 7... h6")
+            + game(Result="1-0").replace(" 1-0\n\n", "\n\n") + game())
+    m, _ = run(tmp_path, text)
+    assert m["kept"] == 1
+    assert m["rejected"] == {"unterminated_comment": 1, "unbalanced_variation": 1,
+                             "truncated_game": 1}
+
+
+def test_truncated_file_keeps_the_games_before(tmp_path):
+    text = game() + game() + game()[:-60]
+    m, _ = run(tmp_path, text)
+    assert m["games_read"] == 3 and m["kept"] == 2
+    assert sum(m["rejected"].values()) == 1
+
+
+def test_garbage_and_non_utf8_bytes(tmp_path):
+    latin = game(White="Jos\xe9").encode("latin-1")
+    text = (b"\x00\xff garbage\xfe\n\n" + game().encode() + b"\n\n\xff\xfe\x00 binary junk\n\n"
+            + latin + game(MOVES.replace("Nf6", "N\xe9f6")).encode("latin-1"))
+    m, ds = run(tmp_path, text)
+    assert m["kept"] == 1
+    assert m["rejected"] == {"no_headers": 1, "text_after_result": 1, "illegal_move": 1}
+    assert m["notes"]["non_utf8_header"] == 1
+    assert "José" in list(ds.games_table()["white"])
+
+
+def test_absurdly_long_line_is_skipped(tmp_path):
+    text = game() + "[Event \"x\"]\n\n" + "e4 " * 800_000 + "\n\n" + game() + game()
+    m, _ = run(tmp_path, text, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
+    assert m["read_events"] == {"oversized_text": 1}
+    assert m["kept"] == 3  # the game before and the two after
+
+
+def test_crlf_and_no_blank_line_between_games(tmp_path):
+    text = (game() + game()).replace("\n", "\r\n") + game().rstrip("\n") + "\n" + game()
+    m, _ = run(tmp_path, text)
+    assert m["games_read"] == 4 and m["kept"] == 4
+
+
+def test_empty_and_missing_sources(tmp_path):
+    with pytest.raises(UserError, match="nothing could be read"):
+        run(tmp_path, b"")
+    (tmp_path / "a.pgn").write_text(game())
+    (tmp_path / "e.pgn").write_text("")
+    m = ingest([str(tmp_path / "a.pgn"), str(tmp_path / "e.pgn"), str(tmp_path / "nope.pgn")],
+               tmp_path / "o", elo_cap=None, workers=0)
+    assert m["kept"] == 1
+    assert m["read_events"] == {"empty_source": 1, "missing_source": 1}
+    with pytest.raises(UserError):
+        ingest([str(tmp_path / "nope.pgn")], tmp_path / "o2", elo_cap=None, workers=0)
+
+
+def _zstd_frames(*texts: str) -> list[bytes]:
+    c = zstandard.ZstdCompressor(write_checksum=True)  # as the zstd CLI (and Lichess) write
+    return [c.compress(t.encode()) for t in texts]
+
+
+def test_zstd_bz2_folders_globs_and_stdin(tmp_path, monkeypatch):
+    d = tmp_path / "src"
+    d.mkdir()
+    (d / "a.pgn.zst").write_bytes(b"".join(_zstd_frames(game() + game(), game())))
+    (d / "b.pgn.bz2").write_bytes(bz2.compress(game().encode()))
+    (d / "c.txt").write_text(game())  # not a PGN name: ignored in folders
+    m = ingest([str(d)], tmp_path / "o1", elo_cap=None, workers=0)
+    assert m["kept"] == 4 and [s["name"] for s in m["sources"]] == ["a.pgn.zst", "b.pgn.bz2"]
+    m = ingest([str(d / "*.pgn.*")], tmp_path / "o2", elo_cap=None, workers=0)
+    assert m["kept"] == 4
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((game() + game()).encode())))
+    m = ingest(["-"], tmp_path / "o3", elo_cap=None, workers=0)
+    assert m["kept"] == 2 and m["sources"][0]["name"] == "<stdin>"
+    assert len(m["sources"][0]["sha256"]) == 64
+
+
+def test_corrupt_zstd_frame_is_skipped(tmp_path):
+    f1, f2, f3 = _zstd_frames(*("".join(game() for _ in range(50)) for _ in range(3)))
+    bad = bytearray(f2)
+    for i in range(len(bad) // 3, len(bad) // 3 + 40):
+        bad[i] ^= 0x5A
+    m, _ = run(tmp_path, f1 + bytes(bad) + f3, name="in.pgn.zst")
+    assert m["read_events"].get("corrupt_compressed") == 1
+    assert m["kept"] >= 100  # frames 1 and 3 at least
+    assert m["kept"] < 150
+
+
+def test_truncated_zstd_stream(tmp_path):
+    (f1,) = _zstd_frames("".join(game() for _ in range(1000)))
+    m, _ = run(tmp_path, f1[: len(f1) * 2 // 3], name="in.pgn.zst")
+    assert m["read_events"] == {"truncated_compressed": 1}
+    assert 0 < m["kept"] < 1000
+
+
+def test_limit_and_val_split(tmp_path):
+    m, ds = run(tmp_path, "".join(game() for _ in range(30)), limit=7, val_fraction=0.5)
+    assert m["kept"] == 7 and m["limit_reached"] and m["games_read"] == 7
+    assert 0 < len(ds.split_indices("val")) < 7
+
+
+def test_deterministic_across_runs_and_worker_counts(tmp_path):
+    rng = random.Random(0)
+    text = "".join(game(WhiteElo=str(rng.randrange(1000, 2000)), Site="x",
+                        White=f"p{rng.randrange(50)}") for _ in range(400))
+    src = tmp_path / "in.pgn"
+    src.write_text(text)
+    outs = []
+    for i, workers in enumerate((0, 2, 2)):
+        out = tmp_path / f"o{i}"
+        ingest([str(src)], out, elo_cap=1700, workers=workers, chunk_bytes=4096)
+        outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outs[0] == outs[1] == outs[2]
+    assert json.loads(outs[0]["manifest.json"])["kept"] > 0
+
+
+def test_interrupted_run_leaves_nothing_complete(tmp_path, monkeypatch):
+    src = tmp_path / "in.pgn"
+    src.write_text("".join(game() for _ in range(20)))
+    out = tmp_path / "out"
+    ingest([str(src)], out, elo_cap=None, workers=0)
+    before = (out / "tokens.u16").read_bytes()
+    calls = {"n": 0}
+    real_add = DatasetWriter.add
+
+    def flaky_add(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise KeyboardInterrupt
+        return real_add(self, *a, **k)
+
+    monkeypatch.setattr(DatasetWriter, "add", flaky_add)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([str(src)], out, elo_cap=None, workers=0, overwrite=True, min_plies=1)
+    assert (out / "tokens.u16").read_bytes() == before  # the old complete dataset is untouched
+    assert not (tmp_path / ".out.partial").exists()
+    new = tmp_path / "new"
+    with pytest.raises(KeyboardInterrupt):
+        ingest([str(src)], new, elo_cap=None, workers=0)
+    with pytest.raises(UserError, match="not a complete"):
+        GameDataset.open(new)
+
+
+def test_existing_output_needs_overwrite(tmp_path):
+    src = tmp_path / "in.pgn"
+    src.write_text(game())
+    ingest([str(src)], tmp_path / "o", elo_cap=None, workers=0)
+    with pytest.raises(UserError, match="overwrite"):
+        ingest([str(src)], tmp_path / "o", elo_cap=None, workers=0)
+
+
+def test_boards_match_replayed_positions(tmp_path):
+    promo = ("1. h4 g5 2. hxg5 h5 3. g6 h4 4. g7 h3 5. gxh8=N hxg2 6. Nf7 gxf1=Q+ 7. Kxf1 Kxf7 "
+             "8. d4 e5 9. dxe5 d5 10. exd6")
+    m, ds = run(tmp_path, game() + game(promo), boards=True)
+    assert m["kept"] == 2 and ds.boards is not None
+    for i in range(2):
+        toks = ds.game_tokens(i)
+        b = chess.Board()
+        rows = [encode_board(b)]
+        for uci in tok.detokenize(toks):
+            b.push_uci(uci)
+            rows.append(encode_board(b))
+        got = np.asarray(ds.boards[ds.offsets[i]:ds.offsets[i + 1]])
+        assert np.array_equal(got, np.stack(rows))
+
+
+def test_fastchess_path_agrees_with_python_chess():
+    """Random games; at each position every pseudo-legal move in several SAN spellings, and
+    castling attempts: the fast path must accept and convert exactly what python-chess does."""
+    rng = random.Random(1)
+    checked = 0
+    for _ in range(6):
+        board = chess.Board()
+        hist: list[str] = []
+        for _ in range(rng.randrange(20, 90)):
+            if board.is_game_over():
+                break
+            cands = {"O-O", "O-O-O", "0-0", "0-0-0"} | {board.san(m) for m in board.legal_moves}
+            for m in board.pseudo_legal_moves:
+                p = board.piece_at(m.from_square)
+                letter = "" if p.piece_type == chess.PAWN else p.symbol().upper()
+                fr, to = chess.square_name(m.from_square), chess.square_name(m.to_square)
+                promo = "=" + chess.piece_symbol(m.promotion).upper() if m.promotion else ""
+                x = "x" if board.is_capture(m) else ""
+                cands.add(letter + fr + x + to + promo)
+                cands.add(letter + fr + (x or "-") + to + promo.lower())
+                cands.add(letter + fr[0] + x + to + promo.replace("=", ""))
+                cands.add(letter.lower() + x + to + promo + "\ufffd")
+            for s in cands:
+                try:
+                    want = board.parse_san(s).uci()
+                except ValueError:
+                    want = None
+                try:
+                    got = pgn.replay_san(hist + [s])[0][-1]
+                except pgn.IllegalMove:
+                    got = None
+                assert got == want, (board.fen(), s)
+                checked += 1
+            m = rng.choice(list(board.legal_moves))
+            hist.append(board.san(m))
+            board.push(m)
+    assert checked > 1000
