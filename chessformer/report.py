@@ -92,15 +92,23 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 
 @dataclass
 class MoveStats:
-    """Per player: sampled model moves, illegal samples among them, games lost to forfeit."""
+    """Per player: model decisions (``model_moves``), illegal samples, games lost to forfeit.
+
+    A decision draws samples until one is legal (raw mode: at most 5, then the game is forfeit),
+    so samples = legal samples + illegal samples = (decisions - forfeits) + illegal.
+    """
 
     model_moves: int = 0
     illegal: int = 0
     forfeits: int = 0
 
     @property
+    def samples(self) -> int:
+        return self.model_moves - self.forfeits + self.illegal
+
+    @property
     def legal_rate(self) -> float:
-        return 1.0 - self.illegal / self.model_moves if self.model_moves else math.nan
+        return 1.0 - self.illegal / self.samples if self.samples else math.nan
 
 
 def move_stats(files: list[Path]) -> dict[str, MoveStats]:
@@ -532,14 +540,14 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     for line in lines:
         for t, p in line.points:
             st = stats.get(p, MoveStats())
-            lrows.append([line.name, f"{t:g}", str(st.model_moves), str(st.illegal),
-                          "n/a" if not st.model_moves else f"{100 * st.legal_rate:.2f}%",
+            lrows.append([line.name, f"{t:g}", str(st.samples), str(st.illegal),
+                          "n/a" if not st.samples else f"{100 * st.legal_rate:.2f}%",
                           str(st.forfeits)])
     sections.append(Section("Legal-move rate", [
         "1 − illegal samples / model samples, over every game (finished or not). In 'masked' "
         "mode illegal moves are masked before sampling, so the rate is 100% by construction; "
         "'raw' mode shows what the model proposes."],
-        ["model", "T", "model moves", "illegal samples", "legal rate", "forfeits"], lrows))
+        ["model", "T", "samples", "illegal samples", "legal rate", "forfeits"], lrows))
     # -- games
     grows = []
     for f in res.files:
