@@ -322,8 +322,12 @@ class Workers:
             self.conns.append(parent)
             self.procs.append(proc)
 
-    def of(self, index: int) -> int:
-        return index % len(self.conns)
+    def of(self, slot: int) -> int:
+        """The worker of a player slot (``2 * game + colour``): both games of a colour-swapped
+        pair share a worker, and consecutive pairs alternate. In one pair the opponent moves at
+        even plies in one game and odd plies in the other, so every worker is busy every ply
+        (routing by colour would leave one worker idle at each ply)."""
+        return (slot // 4) % len(self.conns)
 
     def broadcast(self, op: str, per_worker: list[list[Any]], *extra: Any) -> list[Any]:
         """Send each worker its share, then gather; workers compute in parallel."""

@@ -39,7 +39,7 @@ from .ratings import (
 from .utils import UserError, log
 
 #: Where ``calibrate`` writes ladders, relative to the repository root / working directory.
-LADDER_DIR = Path("stockfish")
+LADDER_DIR = Path(__file__).resolve().parent.parent / "stockfish"
 
 
 @dataclass
