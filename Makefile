@@ -36,7 +36,8 @@ BIN  := $(VENV)/bin
 CF   := CHESSFORMER_PROGRESS=1 $(BIN)/chessformer
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC)' | tr -c 'a-zA-Z0-9.' _)
 
-.PHONY: setup stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo
+.PHONY: setup stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo \
+        calibrate experiment-diversity experiment-selection experiment-generalization
 
 setup: $(STAMP)
 
@@ -85,6 +86,14 @@ demo: eval-vs-stockfish
 	@$(MAKE) --no-print-directory report RUN=$(RUN) REPORT=$(REPORT)
 	@echo
 	@echo "demo done: open $(REPORT)/report.html (summary in $(REPORT)/report.md)"
+
+# -- the Stockfish ladder and the taxonomy experiments ------------------------------------------
+calibrate: | setup stockfish
+	$(CF) calibrate
+
+SIZE ?= full
+experiment-diversity experiment-selection experiment-generalization: experiment-%: | setup stockfish
+	$(CF) experiment $* --size $(SIZE) --out runs/experiments/$*-$(SIZE)
 
 # -- tests and benchmarks ---------------------------------------------------------------------
 test: setup stockfish

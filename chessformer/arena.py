@@ -78,6 +78,9 @@ class Grid:
     games: int = 20
     matches: list[tuple[list[PlayerSpec], int]] = field(default_factory=list)
     opening_plies: int = 4
+    #: Opening lines (UCI, space-separated): when set, the j-th pair of every cell opens with
+    #: ``openings[j % len(openings)]`` instead of ``opening_plies`` random plies.
+    openings: list[str] = field(default_factory=list)
     max_plies: int = DEFAULT_MAX_PLIES
     adjudication: dict[str, Any] = field(default_factory=lambda: {"kind": "stockfish", "depth": 12,
                                                                   "threshold_cp": 400})
@@ -159,6 +162,13 @@ def validate_grid(grid: Grid) -> None:
     for mode in grid.legality:
         if mode not in ("masked", "raw"):
             raise UserError(f"{where}: legality must be masked or raw, not {mode!r}")
+    for line in grid.openings:
+        board = chess.Board()
+        try:
+            for uci in line.split():
+                board.push_uci(uci)
+        except ValueError as e:
+            raise UserError(f"{where}: illegal opening line {line!r}: {e}") from None
     if grid.adjudication.get("kind") not in ("stockfish", "unfinished"):
         raise UserError(f"{where}: adjudication.kind must be stockfish or unfinished")
 
@@ -201,10 +211,14 @@ def build_tasks(grid: Grid, *, label: str = "model", run: str = "", cap: int | N
     """Every game of the grid, in a fixed order; game ``i`` is the same on every machine."""
     tasks: list[GameTask] = []
 
-    def add_pair(cell: str, a: PlayerSpec, b: PlayerSpec, model: ModelSettings | None, pair: int) -> None:
-        # The pair's opening depends on the grid seed and the pair number only, so the same pair
-        # opens the same way at every temperature: cells differ by the model, not the openings.
-        opening = tuple(random_opening(grid.opening_plies, np.random.default_rng([grid.seed, 1, pair])))
+    def add_pair(cell: str, a: PlayerSpec, b: PlayerSpec, model: ModelSettings | None, pair: int,
+                 j: int) -> None:
+        # The opening depends on the grid and the pair's rank j in its cell only, so the j-th
+        # pair opens the same way in every cell: cells differ by the players, not the openings.
+        if grid.openings:
+            opening = tuple(grid.openings[j % len(grid.openings)].split())
+        else:
+            opening = tuple(random_opening(grid.opening_plies, np.random.default_rng([grid.seed, 1, j])))
         for white, black in ((a, b), (b, a)):
             seed = int(np.random.default_rng([grid.seed, 2, len(tasks)]).integers(2**31))
             color = None if model is None else (white.kind == "model")
@@ -217,15 +231,15 @@ def build_tasks(grid: Grid, *, label: str = "model", run: str = "", cap: int | N
             me = _model_spec(label, run, ms, cap)
             for opp in grid.opponents:
                 cell = f"{me.name} vs {opp.name}"
-                for _ in range(grid.games // 2):
-                    add_pair(cell, me, opp, ms, pair)
+                for j in range(grid.games // 2):
+                    add_pair(cell, me, opp, ms, pair, j)
                     pair += 1
     for players, games in grid.matches:
         for i, a in enumerate(players):
             for b in players[i + 1:]:
                 cell = f"{a.name} vs {b.name}"
-                for _ in range(max(games // 2, 1)):
-                    add_pair(cell, a, b, None, pair)
+                for j in range(max(games // 2, 1)):
+                    add_pair(cell, a, b, None, pair, j)
                     pair += 1
     return tasks
 
@@ -244,6 +258,10 @@ def _worker_main(conn: Connection, stockfish: str, timeout: float) -> None:
             if op == "quit":
                 break
             if op == "start":
+                # A wave starts from empty hash tables, so a game's moves do not depend on which
+                # waves this engine played before (shards and full runs replay identically).
+                for eng in pool.engines():
+                    eng.new_game()
                 for index, spec, seed, moves in msg[1]:
                     board = chess.Board()
                     for uci in moves:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rate": ("chessformer.rate", "fit anchored Elo ratings with 95% intervals to game results"),
     "calibrate": ("chessformer.calibrate", "rate a ladder of Stockfish settings on one scale"),
     "report": ("chessformer.report", "write report.html and report.md for evaluated runs"),
+    "experiment": ("chessformer.experiment", "run a taxonomy experiment: diversity, selection, generalization"),
 }
 
 

@@ -17,30 +17,62 @@ proportional to ``exp(score_cp / temperature_cp)``. Each expert's randomness com
 seed, so a game is replayable. Experts with different, uncorrelated mistakes on the same kinds of
 positions are the setting of *skill denoising*: a model that takes their majority vote (low
 temperature) can beat every one of them.
+
+Taxonomy features (all optional; Abreu et al., 2025)::
+
+    blind_spot = { kind = "squares", squares = ["e4", "d5"] }  # or kind = "piece", piece = "knight";
+                                                # or kind = "hash", fraction = 0.4, salt = "a"
+    region = { kind = "phase", phases = ["endgame"] }          # or kind = "opening",
+                                                # first_moves = ["e2e4", "d2d4 g8f6"]
+    outside_noise = { kind = "epsilon", epsilon = 0.9 }        # the noise outside the region
+    repertoire = { weight = 4.0 }               # book lines inside the region weigh 4x more
+
+A *blind spot* hides moves from the expert in every game: it never sees (so never plays, not even
+as noise) a move onto one of the squares, or by the piece type; a ``hash`` blind spot hides each
+(position, move) pair with probability ``fraction`` by a hash, i.e. a weakness that never repeats.
+Its base move is Stockfish's best among the visible moves (UCI ``go ... searchmoves``); when every
+legal move is hidden it plays a uniformly random legal move. A *region* of expertise is a set of
+positions: game phases (:func:`game_phase`: endgame when the non-pawn material of both sides,
+N = B = 3, R = 5, Q = 9, is at most 26 of the starting 62; opening in the first 20 plies while that
+material is at least 54; middlegame otherwise), or an opening family (the game's first moves begin
+with one of ``first_moves``; a game whose moves so far could still begin so is inside). Outside it
+the expert's noise is ``outside_noise`` (default epsilon 0.9) instead of ``noise``. The
+*repertoire* multiplies the book weight of every opening line that leads into the expert's
+(opening-family) region, so the expert plays more games where it is strong: "experts write more
+about what they know", the condition of the selection theorem.
+
+:meth:`Expert.move_distribution` gives an expert's exact move distribution in a position (epsilon:
+``1 - eps`` on the base move plus ``eps / n_visible`` on each visible move; Boltzmann: the softmax;
+book lines, blind spots and regions applied). The explicit :class:`Ensemble` player (arena kind
+``ensemble``, built by :func:`ensemble_spec`) asks every expert of a preset for it and plays the
+plurality of their most likely moves, or the argmax of the averaged distribution.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import hashlib
 import multiprocessing as mp
 import os
 import time
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import chess
 import numpy as np
 
-from .engine import Limit
+from .engine import _SCORE, _SCORE1, Limit, UciEngine, _cp
 from .games import DEFAULT_MAX_PLIES, game_end, pgn_string
 from .players import EnginePool, PlayerSpec, make_player
 from .utils import UserError, atomic_path, log, progress, write_json_atomic
 
-__all__ = ["Expert", "ExpertPool", "generate", "load_experts"]
+__all__ = ["BlindSpot", "Ensemble", "Expert", "ExpertPool", "Region", "combine_distributions",
+           "ensemble_spec", "game_phase", "generate", "load_experts", "non_pawn_material",
+           "subset_pool"]
 
 _PIECE_VALUE = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9,
                 chess.KING: 0}
@@ -54,9 +86,20 @@ class ExpertPool:
     description: str = ""
 
 
+def _check_noise(noise: dict[str, Any], where: str, name: str, key: str = "noise") -> None:
+    if noise.get("kind") not in ("none", "epsilon", "boltzmann"):
+        raise UserError(f"{where}: expert {name!r}: {key}.kind must be none, epsilon or "
+                        f"boltzmann, not {noise.get('kind')!r}")
+    if noise["kind"] == "epsilon" and not 0 <= float(noise.get("epsilon", -1)) <= 1:
+        raise UserError(f"{where}: expert {name!r}: {key}.epsilon must be in [0, 1]")
+    if noise["kind"] == "boltzmann" and float(noise.get("temperature_cp", 0)) <= 0:
+        raise UserError(f"{where}: expert {name!r}: {key}.temperature_cp must be > 0")
+
+
 def _check_expert(raw: dict[str, Any], where: str) -> PlayerSpec:
     if "name" not in raw:
         raise UserError(f"{where}: every [[expert]] needs a name")
+    name = raw["name"]
     base = dict(raw.get("base", {"kind": "stockfish", "depth": 1}))
     noise = dict(raw.get("noise", {"kind": "none"}))
     openings = dict(raw.get("openings", {"kind": "none"}))
@@ -65,13 +108,7 @@ def _check_expert(raw: dict[str, Any], where: str) -> PlayerSpec:
                         f"greedy-capture or random, not {base.get('kind')!r}")
     if base["kind"] in ("stockfish", "greedy-capture") and not any(k in base for k in ("nodes", "depth", "movetime_ms")):
         base["depth"] = 1
-    if noise.get("kind") not in ("none", "epsilon", "boltzmann"):
-        raise UserError(f"{where}: expert {raw['name']!r}: noise.kind must be none, epsilon or "
-                        f"boltzmann, not {noise.get('kind')!r}")
-    if noise["kind"] == "epsilon" and not 0 <= float(noise.get("epsilon", -1)) <= 1:
-        raise UserError(f"{where}: expert {raw['name']!r}: noise.epsilon must be in [0, 1]")
-    if noise["kind"] == "boltzmann" and float(noise.get("temperature_cp", 0)) <= 0:
-        raise UserError(f"{where}: expert {raw['name']!r}: noise.temperature_cp must be > 0")
+    _check_noise(noise, where, name)
     if openings.get("kind") not in ("none", "book"):
         raise UserError(f"{where}: expert {raw['name']!r}: openings.kind must be none or book")
     for line in openings.get("lines", []):
@@ -81,10 +118,38 @@ def _check_expert(raw: dict[str, Any], where: str) -> PlayerSpec:
                 board.push_uci(uci)
         except ValueError as e:
             raise UserError(f"{where}: expert {raw['name']!r}: illegal book line {line!r}: {e}") from e
-    known = {"name", "nominal_elo", "base", "noise", "openings", "description"}
+    if "weights" in openings and len(openings["weights"]) != len(openings.get("lines", [])):
+        raise UserError(f"{where}: expert {name!r}: openings.weights needs one weight per line")
+    # Taxonomy features: validated here, stored only when given (older presets keep their
+    # settings, and so their PGN headers, unchanged).
+    taxonomy: dict[str, Any] = {}
+    if "blind_spot" in raw:
+        taxonomy["blind_spot"] = BlindSpot.check(dict(raw["blind_spot"]), f"{where}: expert {name!r}")
+    region = None
+    if "region" in raw:
+        taxonomy["region"] = dict(raw["region"])
+        region = Region.from_settings(taxonomy["region"], f"{where}: expert {name!r}")
+    if "outside_noise" in raw:
+        if region is None:
+            raise UserError(f"{where}: expert {name!r}: outside_noise needs a region")
+        taxonomy["outside_noise"] = dict(raw["outside_noise"])
+        _check_noise(taxonomy["outside_noise"], where, name, "outside_noise")
+    elif region is not None:
+        taxonomy["outside_noise"] = dict(DEFAULT_OUTSIDE_NOISE)
+    if "repertoire" in raw:
+        rep = dict(raw["repertoire"])
+        if region is None or region.kind != "opening":
+            raise UserError(f"{where}: expert {name!r}: repertoire weights book lines that lead "
+                            "into the expert's region, so it needs region.kind = \"opening\"")
+        if float(rep.get("weight", 0)) <= 0 or set(rep) - {"weight"}:
+            raise UserError(f"{where}: expert {name!r}: repertoire must be {{ weight = W }}, W > 0")
+        if openings["kind"] != "book":
+            raise UserError(f"{where}: expert {name!r}: repertoire needs an openings book")
+        taxonomy["repertoire"] = rep
+    known = {"name", "nominal_elo", "base", "noise", "openings", "description", *TAXONOMY_KEYS}
     extra = {k: v for k, v in raw.items() if k not in known}
     settings = {"nominal_elo": raw.get("nominal_elo"), "base": base, "noise": noise,
-                "openings": openings, **extra}
+                "openings": openings, **taxonomy, **extra}
     return PlayerSpec(str(raw["name"]), "expert", settings)
 
 
@@ -109,6 +174,133 @@ def load_experts(path: str | os.PathLike[str]) -> ExpertPool:
     return ExpertPool(pool.get("name", p.stem), tuple(experts), str(p), pool.get("description", ""))
 
 
+# -- taxonomy features: blind spots, regions of expertise ----------------------------------------
+
+TAXONOMY_KEYS = ("blind_spot", "region", "outside_noise", "repertoire")
+DEFAULT_OUTSIDE_NOISE = {"kind": "epsilon", "epsilon": 0.9}
+PHASES = ("opening", "middlegame", "endgame")
+#: The phase rule of :func:`game_phase` (non-pawn material of both sides; 62 at the start).
+ENDGAME_MAX_MATERIAL = 26
+OPENING_MIN_MATERIAL = 54
+OPENING_MAX_PLIES = 20
+_PHASE_VALUE = {chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9}
+_PIECE_NAMES = {name: pt for pt, name in enumerate(chess.PIECE_NAMES) if name}
+
+
+def non_pawn_material(board: chess.Board) -> int:
+    """Knights and bishops 3, rooks 5, queens 9, both sides together (62 at the start)."""
+    return sum(v * chess.popcount(board.pieces_mask(pt, c))
+               for pt, v in _PHASE_VALUE.items() for c in chess.COLORS)
+
+
+def game_phase(board: chess.Board) -> str:
+    """``endgame`` at non-pawn material <= 26; ``opening`` in the first 20 plies while it is >= 54;
+    ``middlegame`` otherwise. Material alone cannot tell the opening from an early middlegame (both
+    have every piece), hence the ply limit."""
+    m = non_pawn_material(board)
+    if m <= ENDGAME_MAX_MATERIAL:
+        return "endgame"
+    if board.ply() < OPENING_MAX_PLIES and m >= OPENING_MIN_MATERIAL:
+        return "opening"
+    return "middlegame"
+
+
+@dataclass(frozen=True)
+class BlindSpot:
+    """Moves an expert never sees: onto ``squares``, by ``piece``, or a hashed ``fraction``."""
+
+    kind: str = "none"
+    squares: frozenset[int] = frozenset()
+    piece: int | None = None
+    fraction: float = 0.0
+    salt: str = ""
+
+    @staticmethod
+    def check(raw: dict[str, Any], where: str) -> dict[str, Any]:
+        kind = raw.get("kind")
+        allowed = {"squares": {"kind", "squares"}, "piece": {"kind", "piece"},
+                   "hash": {"kind", "fraction", "salt"}, "none": {"kind"}}
+        if kind not in allowed:
+            raise UserError(f"{where}: blind_spot.kind must be squares, piece or hash, not {kind!r}")
+        if unknown := set(raw) - allowed[kind]:
+            raise UserError(f"{where}: unknown blind_spot settings {sorted(unknown)}")
+        if kind == "squares":
+            try:
+                [chess.parse_square(sq) for sq in raw.get("squares", [])]
+            except ValueError as e:
+                raise UserError(f"{where}: blind_spot.squares: {e}") from e
+        if kind == "piece" and raw.get("piece") not in _PIECE_NAMES:
+            raise UserError(f"{where}: blind_spot.piece must be one of {sorted(_PIECE_NAMES)}")
+        if kind == "hash" and not 0 <= float(raw.get("fraction", -1)) <= 1:
+            raise UserError(f"{where}: blind_spot.fraction must be in [0, 1]")
+        return raw
+
+    @classmethod
+    def from_settings(cls, raw: Mapping[str, Any] | None) -> BlindSpot:
+        if not raw:
+            return cls()
+        return cls(str(raw["kind"]), frozenset(chess.parse_square(q) for q in raw.get("squares", [])),
+                   _PIECE_NAMES.get(raw.get("piece", "")), float(raw.get("fraction", 0.0)),
+                   str(raw.get("salt", "")))
+
+    def hides(self, board: chess.Board, move: chess.Move) -> bool:
+        if self.kind == "squares":
+            return move.to_square in self.squares
+        if self.kind == "piece":
+            return board.piece_type_at(move.from_square) == self.piece
+        if self.kind == "hash":
+            # Keyed on the whole position: a weakness that looks like noise, since positions
+            # rarely repeat.
+            h = hashlib.blake2b(f"{self.salt}|{board.epd()}|{move.uci()}".encode(), digest_size=8)
+            return int.from_bytes(h.digest(), "little") / 2**64 < self.fraction
+        return False
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where an expert is strong: everywhere, some game phases, or some opening families."""
+
+    kind: str = "everywhere"
+    phases: frozenset[str] = frozenset()
+    lines: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def from_settings(cls, raw: Mapping[str, Any] | None, where: str = "region") -> Region:
+        if not raw:
+            return cls()
+        kind = raw.get("kind")
+        if kind == "phase":
+            phases = raw.get("phases", [])
+            if not phases or set(raw) - {"kind", "phases"} or set(phases) - set(PHASES):
+                raise UserError(f"{where}: region {{ kind = \"phase\" }} needs phases from "
+                                f"{list(PHASES)} and nothing else, got {dict(raw)}")
+            return cls("phase", frozenset(phases))
+        if kind == "opening":
+            lines = raw.get("first_moves", [])
+            if not lines or set(raw) - {"kind", "first_moves"}:
+                raise UserError(f"{where}: region {{ kind = \"opening\" }} needs first_moves "
+                                f"(UCI lines) and nothing else, got {dict(raw)}")
+            for line in lines:
+                board = chess.Board()
+                try:
+                    for uci in line.split():
+                        board.push_uci(uci)
+                except ValueError as e:
+                    raise UserError(f"{where}: region.first_moves: illegal line {line!r}: {e}") from e
+            return cls("opening", lines=tuple(tuple(line.split()) for line in lines))
+        raise UserError(f"{where}: region.kind must be phase or opening, not {kind!r}")
+
+    def contains(self, board: chess.Board | None, moves: Sequence[str]) -> bool:
+        """Whether the position (``board``, reached by ``moves``) is inside the region."""
+        if self.kind == "phase":
+            assert board is not None
+            return game_phase(board) in self.phases
+        if self.kind == "opening":
+            n = len(moves)
+            return any(list(moves[: len(line)]) == list(line[:n]) for line in self.lines)
+        return True
+
+
 class Expert:
     """A simulated expert playing one game (it keeps that game's book line)."""
 
@@ -118,6 +310,10 @@ class Expert:
         self.base = s["base"]
         self.noise = s["noise"]
         self.openings = s["openings"]
+        self.blind_spot = BlindSpot.from_settings(s.get("blind_spot"))
+        self.region = Region.from_settings(s.get("region"))
+        self.outside_noise = s.get("outside_noise", DEFAULT_OUTSIDE_NOISE)
+        self.repertoire = float((s.get("repertoire") or {}).get("weight", 1.0))
         self.limit = Limit(self.base.get("nodes"), self.base.get("depth"), self.base.get("movetime_ms"))
         self._pool = pool
         self._engine = None
@@ -128,54 +324,268 @@ class Expert:
         return cls(spec, pool)
 
     @property
-    def engine(self):
+    def engine(self) -> UciEngine:
         if self._engine is None:
-            options = {"MultiPV": int(self.noise.get("multipv", 8))} if self.noise["kind"] == "boltzmann" else {}
-            self._engine = self._pool.get(options)
+            noises = [self.noise] + ([self.outside_noise] if self.region.kind != "everywhere" else [])
+            multipv = max((int(n.get("multipv", 8)) for n in noises if n["kind"] == "boltzmann"),
+                          default=0)
+            self._engine = self._pool.get({"MultiPV": multipv} if multipv else {})
         return self._engine
 
-    # Moves ----------------------------------------------------------------------------------
+    # Book -----------------------------------------------------------------------------------
+    def book_weights(self) -> tuple[list[list[str]], np.ndarray]:
+        """The book lines and their weights, repertoire applied (lines into the region x W)."""
+        lines = [line.split() for line in self.openings.get("lines", [])]
+        weights = np.asarray(self.openings.get("weights", [1.0] * len(lines)), dtype=float)
+        if self.repertoire != 1.0:
+            weights = weights * np.array([self.repertoire if self.region.contains(None, line) else 1.0
+                                          for line in lines])
+        return lines, weights
+
     def _book_move(self, board: chess.Board, moves: Sequence[str], rng: np.random.Generator) -> chess.Move | None:
         lines = self.openings.get("lines", [])
         if self.openings["kind"] != "book" or not lines:
             return None
         if self._book_line is None:
-            weights = np.asarray(self.openings.get("weights", [1.0] * len(lines)), dtype=float)
-            self._book_line = lines[int(rng.choice(len(lines), p=weights / weights.sum()))].split()
+            split, weights = self.book_weights()
+            self._book_line = split[int(rng.choice(len(split), p=weights / weights.sum()))]
         line = self._book_line
         if len(moves) < len(line) and list(moves) == line[: len(moves)]:
             return chess.Move.from_uci(line[len(moves)])
         return None
 
-    def base_move(self, board: chess.Board, moves: Sequence[str]) -> chess.Move:
+    # Moves ----------------------------------------------------------------------------------
+    def visible_moves(self, board: chess.Board) -> list[chess.Move]:
+        """Legal moves outside the blind spot, sorted by UCI (empty if it hides every move)."""
+        legal = sorted(board.legal_moves, key=chess.Move.uci)
+        if self.blind_spot.kind == "none":
+            return legal
+        return [m for m in legal if not self.blind_spot.hides(board, m)]
+
+    def noise_at(self, board: chess.Board, moves: Sequence[str]) -> Mapping[str, Any]:
+        """``noise`` inside the region of expertise, ``outside_noise`` outside it."""
+        if self.region.kind == "everywhere" or self.region.contains(board, moves):
+            return self.noise
+        return self.outside_noise
+
+    def _search(self, moves: Sequence[str], limit: Limit, searchmoves: Sequence[str] | None) -> list[str]:
+        """``go`` restricted to ``searchmoves`` (UCI: it must be the last argument of ``go``)."""
+        eng = self.engine
+        eng._position(moves, None)
+        eng._send(limit.go() + (" searchmoves " + " ".join(searchmoves) if searchmoves else ""))
+        return eng._until("bestmove")
+
+    def _analyse(self, moves: Sequence[str], noise: Mapping[str, Any],
+                 searchmoves: Sequence[str] | None) -> list[tuple[str, int]]:
+        multipv = int(noise.get("multipv", 8))
+        if searchmoves is None:
+            return self.engine.analyse(moves, self.limit, multipv=multipv)
+        best: dict[int, tuple[str, int]] = {}
+        for line in self._search(moves, self.limit, searchmoves):
+            if not line.startswith("info") or " pv " not in line:
+                continue
+            if m := _SCORE.search(line):
+                best[int(m.group(1))] = (m.group(4), _cp(m.group(2), int(m.group(3))))
+            elif sc := _SCORE1.search(line):
+                best[1] = (line.split(" pv ", 1)[1].split()[0], _cp(sc.group(1), int(sc.group(2))))
+        return [best[k] for k in sorted(best)][:multipv]
+
+    def base_move(self, board: chess.Board, moves: Sequence[str],
+                  searchmoves: Sequence[str] | None = None) -> chess.Move:
+        """The base policy's move, among ``searchmoves`` (UCI) when given."""
         if self.base["kind"] == "greedy-capture":
-            captures = [m for m in board.legal_moves if board.is_capture(m)]
+            allowed = None if searchmoves is None else set(searchmoves)
+            captures = [m for m in board.legal_moves if board.is_capture(m)
+                        and (allowed is None or m.uci() in allowed)]
             if captures:
                 def gain(m: chess.Move) -> int:
                     victim = board.piece_type_at(m.to_square) or chess.PAWN  # en passant
                     return _PIECE_VALUE[victim]
                 return max(captures, key=lambda m: (gain(m), m.uci()))
-        uci = self.engine.bestmove(moves, self.limit)
+        if searchmoves is None:
+            uci = self.engine.bestmove(moves, self.limit)
+        else:
+            last = self._search(moves, self.limit, searchmoves)[-1].split()
+            uci = last[1] if len(last) > 1 and last[1] not in ("(none)", "0000") else None
         if uci is None:
             raise RuntimeError("Stockfish found no move in a position that has legal moves")
         return chess.Move.from_uci(uci)
+
+    def _restriction(self, board: chess.Board) -> tuple[list[chess.Move], list[chess.Move], list[str] | None]:
+        """``(legal, visible, searchmoves)``; searchmoves is None when nothing is hidden."""
+        legal = sorted(board.legal_moves, key=chess.Move.uci)
+        if self.blind_spot.kind == "none":
+            return legal, legal, None
+        visible = [m for m in legal if not self.blind_spot.hides(board, m)]
+        return legal, visible, (None if len(visible) == len(legal) else [m.uci() for m in visible])
 
     def choose(self, board: chess.Board, moves: Sequence[str], rng: np.random.Generator) -> chess.Move:
         book = self._book_move(board, moves, rng)
         if book is not None:
             return book
-        kind = self.noise["kind"]
-        if self.base["kind"] == "random" or (kind == "epsilon" and rng.random() < float(self.noise["epsilon"])):
-            legal = sorted(board.legal_moves, key=chess.Move.uci)
+        legal, visible, search = self._restriction(board)
+        if not visible:  # blind to every legal move
             return legal[int(rng.integers(len(legal)))]
+        noise = self.noise_at(board, moves)
+        kind = noise["kind"]
+        if self.base["kind"] == "random" or (kind == "epsilon" and rng.random() < float(noise["epsilon"])):
+            return visible[int(rng.integers(len(visible)))]
         if kind == "boltzmann":
-            lines = self.engine.analyse(moves, self.limit, multipv=int(self.noise.get("multipv", 8)))
+            lines = self._analyse(moves, noise, search)
             if lines:
                 scores = np.array([cp for _, cp in lines], dtype=float)
-                z = (scores - scores.max()) / float(self.noise["temperature_cp"])
+                z = (scores - scores.max()) / float(noise["temperature_cp"])
                 p = np.exp(z)
                 return chess.Move.from_uci(lines[int(rng.choice(len(lines), p=p / p.sum()))][0])
-        return self.base_move(board, moves)
+        return self.base_move(board, moves, search)
+
+    # Distributions ----------------------------------------------------------------------------
+    def play_distribution(self, board: chess.Board, moves: Sequence[str]) -> dict[str, float]:
+        """The move distribution off the book: the law of :meth:`choose` once the book is left."""
+        legal, visible, search = self._restriction(board)
+        if not visible:
+            return {m.uci(): 1.0 / len(legal) for m in legal}
+        if self.base["kind"] == "random":
+            return {m.uci(): 1.0 / len(visible) for m in visible}
+        noise = self.noise_at(board, moves)
+        if noise["kind"] == "boltzmann":
+            lines = self._analyse(moves, noise, search)
+            if lines:
+                scores = np.array([cp for _, cp in lines], dtype=float)
+                p = np.exp((scores - scores.max()) / float(noise["temperature_cp"]))
+                p /= p.sum()
+                out: dict[str, float] = {}
+                for (uci, _), q in zip(lines, p):
+                    out[uci] = out.get(uci, 0.0) + float(q)
+                return out
+        base = self.base_move(board, moves, search).uci()
+        eps = float(noise["epsilon"]) if noise["kind"] == "epsilon" else 0.0
+        out = {m.uci(): eps / len(visible) for m in visible} if eps > 0 else {}
+        out[base] = out.get(base, 0.0) + 1.0 - eps
+        return out
+
+    def move_distribution(self, board: chess.Board, moves: Sequence[str]) -> dict[str, float]:
+        """``{uci: probability}`` of the expert's next move in ``board`` (reached by ``moves``).
+
+        The opening book enters as the expert's belief after the game so far: a book line is
+        possible unless the expert's own move already left it; lines still followed give their
+        next move, lines the opponent left give the off-book distribution.
+        """
+        if self.openings["kind"] != "book" or not self.openings.get("lines"):
+            return self.play_distribution(board, moves)
+        lines, weights = self.book_weights()
+        n, me = len(moves), len(moves) % 2
+        book: dict[str, float] = {}
+        off_book = total = 0.0
+        for line, w in zip(lines, weights):
+            dev = next((i for i in range(min(n, len(line))) if moves[i] != line[i]), None)
+            if dev is not None and dev % 2 == me:
+                continue  # the expert itself played off this line: it is not the chosen one
+            total += w
+            if dev is None and n < len(line):
+                book[line[n]] = book.get(line[n], 0.0) + w
+            else:
+                off_book += w
+        if total == 0 or off_book == total:
+            return self.play_distribution(board, moves)
+        out = {m: w / total for m, w in book.items()}
+        if off_book:
+            for m, q in self.play_distribution(board, moves).items():
+                out[m] = out.get(m, 0.0) + q * off_book / total
+        return out
+
+
+# -- the explicit ensemble ------------------------------------------------------------------
+
+ENSEMBLE_RULES = ("plurality", "mean")
+
+
+def combine_distributions(dists: Sequence[Mapping[str, float]], rule: str,
+                          rng: np.random.Generator) -> str:
+    """The ensemble's move: ``plurality`` of the experts' most likely moves (an expert whose
+    distribution has k tied modes gives each 1/k of a vote; ties between moves go to the larger
+    summed probability), or the argmax of the ``mean`` distribution. Remaining ties: ``rng``."""
+    if rule not in ENSEMBLE_RULES:
+        raise ValueError(f"ensemble rule must be one of {ENSEMBLE_RULES}, not {rule!r}")
+    mass: Counter[str] = Counter()
+    votes: Counter[str] = Counter()
+    for d in dists:
+        top = max(d.values())
+        modes = [m for m, p in d.items() if p >= top - 1e-12]
+        for m in modes:
+            votes[m] += 1.0 / len(modes)
+        for m, p in d.items():
+            mass[m] += p
+    key = (lambda m: (round(votes[m], 9), round(mass[m], 12))) if rule == "plurality" \
+        else (lambda m: round(mass[m], 12))
+    best = max(key(m) for m in mass)
+    tied = sorted(m for m in mass if key(m) == best)
+    return tied[0] if len(tied) == 1 else tied[int(rng.integers(len(tied)))]
+
+
+class Ensemble:
+    """Asks every member expert for its move distribution and combines them (see
+    :func:`combine_distributions`): the "ensembling" reference a low-temperature model approaches."""
+
+    def __init__(self, spec: PlayerSpec, pool: EnginePool) -> None:
+        self.spec = spec
+        self.rule = str(spec.settings.get("rule", "plurality"))
+        members = spec.settings.get("members") or []
+        if not members:
+            raise ValueError(f"ensemble {spec.name!r} has no members")
+        self.members = [Expert(PlayerSpec(str(m["name"]), "expert",
+                                          {k: v for k, v in m.items() if k not in ("name", "kind")}),
+                               pool) for m in members]
+
+    @classmethod
+    def from_settings(cls, spec: PlayerSpec, pool: EnginePool) -> Ensemble:
+        return cls(spec, pool)
+
+    def distributions(self, board: chess.Board, moves: Sequence[str]) -> list[dict[str, float]]:
+        return [e.move_distribution(board, moves) for e in self.members]
+
+    def choose(self, board: chess.Board, moves: Sequence[str], rng: np.random.Generator) -> chess.Move:
+        return chess.Move.from_uci(combine_distributions(self.distributions(board, moves),
+                                                         self.rule, rng))
+
+
+def ensemble_spec(raw: Mapping[str, Any]) -> PlayerSpec:
+    """The player of an ``{ kind = "ensemble", preset = P, rule = "plurality"|"mean" }`` entry
+    (optional ``only = [names]``, ``name``). Its settings hold the members' full settings, so the
+    spec alone rebuilds it in another process and every game record says what it was."""
+    where = f"ensemble opponent {dict(raw)}"
+    if unknown := set(raw) - {"kind", "preset", "rule", "only", "name"}:
+        raise UserError(f"{where}: unknown settings {sorted(unknown)}")
+    rule = str(raw.get("rule", "plurality"))
+    if rule not in ENSEMBLE_RULES:
+        raise UserError(f"{where}: rule must be plurality or mean, not {rule!r}")
+    pool = load_experts(raw.get("preset", "demo"))
+    only = raw.get("only")
+    members = [e for e in pool.experts if only is None or e.name in only]
+    if not members:
+        raise UserError(f"{where}: no expert of preset {pool.name!r} is selected")
+    name = raw.get("name") or f"ensemble {pool.name} {rule}" + (f" ({'+'.join(only)})" if only else "")
+    return PlayerSpec(str(name), "ensemble", {"preset": pool.name, "rule": rule,
+                                              "members": [e.to_json() for e in members]})
+
+
+def subset_pool(pool: ExpertPool, only: Sequence[str] | None = None,
+                openings: Sequence[str] | None = None, weights: Sequence[float] | None = None,
+                name: str | None = None) -> ExpertPool:
+    """Some experts of ``pool`` (``only``), optionally with every book replaced by ``openings``."""
+    experts = [e for e in pool.experts if only is None or e.name in only]
+    if only is not None and len(experts) != len(set(only)):
+        missing = set(only) - {e.name for e in experts}
+        raise UserError(f"expert preset {pool.name}: no experts named {sorted(missing)}")
+    if openings is not None:
+        book: dict[str, Any] = {"kind": "book", "lines": list(openings)}
+        if weights is not None:
+            book["weights"] = list(weights)
+        experts = [_check_expert({"name": e.name, **{k: v for k, v in e.settings.items()
+                                                     if k != "openings" and v is not None},
+                                  "openings": book}, f"{pool.name} with new openings")
+                   for e in experts]
+    return replace(pool, name=name or pool.name, experts=tuple(experts))
 
 
 def describe_settings(settings: dict[str, Any], prefix: str = "") -> str:

@@ -127,7 +127,7 @@ def test_sample_move_masked_and_raw():
 def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     grid_path = write_grid(tmp_path / "g.toml", GRID)
     a = run_eval(load_grid(grid_path), tiny_run, tmp_path / "a")
-    b = run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
+    run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
     ra, rb = read_results(tmp_path / "a" / "games.jsonl"), read_results(tmp_path / "b" / "games.jsonl")
     assert a["games"] == len(ra) == 18
     key = lambda r: (r["index"], r["moves"], r["result"], r["termination"])  # noqa: E731
