@@ -1,0 +1,247 @@
+"""Training: windows, batches, val legal masks, schedule, end-to-end run, exact resume, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chessformer import tokenizer
+from chessformer.dataset import GameDataset
+from chessformer.train import (build_val_set, build_windows, lr_at, make_batch, sample_ids,
+                               train, window_pieces)
+from chessformer.utils import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on a shared 2-core machine, 2 spinning OpenMP threads can be 10x
+    slower than one; the tests check results, not speed."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _read_metrics(run: Path, kind: str) -> list[dict]:
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["type"] == kind]
+
+
+class _Offsets:
+    def __init__(self, lengths):
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
+
+
+@pytest.mark.parametrize("T", [8, 9, 16, 64])
+def test_windows_tile_the_games_and_train_every_target(T):
+    rng = np.random.default_rng(T)
+    lengths = np.concatenate([[3, 8, 9, 10, 17, 40, 1, 2], rng.integers(1, 3 * T, 200)])
+    ds = _Offsets(lengths)
+    games = np.arange(len(lengths))
+    win = build_windows(ds.offsets, games, T)
+    trained = {g: np.zeros(n, int) for g, n in enumerate(lengths)}
+    for w in range(len(win)):
+        at = 0
+        for g, s, n in window_pieces(ds, win, w, T + 1):
+            for k in range(n):  # token s + k of game g sits at window position at + k
+                p = at + k
+                if 1 <= p <= T and p - 1 >= win.n_masked[w] and s + k >= 1:
+                    trained[g][s + k] += 1
+            at += n
+    counts = np.concatenate([trained[g][1:] for g in trained])  # <bos> is never a target
+    assert counts.min() >= 1  # every move is a target at least once per epoch
+    assert counts.max() <= 3
+    # never more windows than one per game plus continuations
+    per_game = sum(1 + max(0, -(-(n - 1 - T) // (T // 2))) for n in lengths)
+    assert len(win) <= per_game
+
+
+def test_short_games_are_packed_not_one_window_each():
+    lengths = np.random.default_rng(0).integers(20, 120, 1000)  # chess-like: ~70 plies
+    win = build_windows(_Offsets(lengths).offsets, np.arange(1000), 512)
+    # each window wastes at most the cut game's repeated start: well under 1.3x the tokens
+    assert len(win) < 1.3 * lengths.sum() / 512
+    assert (win.start == 0).all() and (win.n_masked == 0).all()
+
+
+def test_batches_pack_games_and_align_boards(tiny_dataset):
+    ds = GameDataset.open(tiny_dataset)
+    T = 128
+    games = ds.split_indices("train")
+    win = build_windows(ds.offsets, games, T)
+    first = np.flatnonzero(win.start == 0)[:4]
+    x, boards, y = make_batch(ds, win, first, T, with_boards=True)
+    assert (x[:, 0] == tokenizer.BOS).all()
+    assert (y[:, :-1] == x[:, 1:]).all()  # next-token targets, nothing masked at a game start
+    for b, w in enumerate(first):
+        pieces = window_pieces(ds, win, int(w), T + 1)
+        at = 0
+        for g, s, n in pieces:
+            assert not ds.splits[g]  # only training games are packed in
+            lo = int(ds.offsets[g]) + s
+            assert (x[b, at:min(at + n, T)] == ds.tokens[lo:lo + min(n, T - at)]).all()
+            assert (boards[b, at:min(at + n, T)] == ds.boards[lo:lo + min(n, T - at)]).all()
+            at += n
+    # a continuation window starts mid-game and ignores the targets trained before
+    cont = np.flatnonzero(win.start > 0)
+    assert len(cont) > 0, "the fixture should have games longer than 128 tokens"
+    x, _, y = make_batch(ds, win, cont[:1], T, with_boards=True)
+    assert x[0, 0] != tokenizer.BOS
+    assert (y[0, : T - T // 2] == -1).all() and (y[0, T - T // 2:] >= 0).all()
+
+
+def test_sample_ids_is_a_permutation_per_epoch():
+    a = sample_ids(10, seed=3, first=0, count=25)
+    assert sorted(a[:10]) == list(range(10)) and sorted(a[10:20]) == list(range(10))
+    assert (sample_ids(10, seed=3, first=7, count=5) == a[7:12]).all()  # position-addressed
+    assert not (sample_ids(10, seed=4, first=0, count=10) == a[:10]).all()
+
+
+def test_val_legal_masks_contain_the_moves_played(tiny_dataset):
+    ds = GameDataset.open(tiny_dataset)
+    val = build_val_set(ds, 128, n_windows=16, n_legal=400, with_boards=True)
+    assert val is not None and len(val.legal_rows) == 400
+    targets = val.y[val.legal_rows, val.legal_cols]
+    assert val.legal_mask[np.arange(len(targets)), targets].all()
+    # and the masks are selective: a random-game position has ~30 legal moves, not thousands
+    assert 5 < val.legal_mask.sum(1).mean() < 60
+    # positions inside a val window: the stored board there is a real position (kings present)
+    kings = val.boards[val.legal_rows, val.legal_cols][:, 5 * 8:6 * 8]
+    assert (kings.any(axis=1)).all()
+
+
+def test_lr_schedule():
+    kw = dict(lr=1.0, min_lr=0.1, warmup=10, max_steps=110)
+    assert lr_at(0, **kw) == pytest.approx(0.1)
+    assert lr_at(9, **kw) == pytest.approx(1.0)
+    assert lr_at(60, **kw) == pytest.approx(0.55)
+    assert lr_at(110, **kw) == pytest.approx(0.1)
+    assert all(lr_at(s, **kw) >= lr_at(s + 1, **kw) for s in range(10, 120))
+
+
+def test_train_end_to_end(tiny_dataset, tmp_path):
+    from chessformer.model import load_model
+
+    run = tmp_path / "run"
+    final = train(tiny_dataset, run, "tiny", max_steps=24, eval_every=12, lr=3e-3, batch_size=8)
+    assert final["finished"] and final["step"] == 24
+    losses = [r["loss"] for r in _read_metrics(run, "train")]
+    assert len(losses) == 24 and np.mean(losses[-4:]) < np.mean(losses[:4]) - 0.3
+    vals = _read_metrics(run, "val")
+    assert [v["step"] for v in vals] == [0, 12, 24]
+    assert 0 <= vals[-1]["val_legal"] <= 1 and 0 <= vals[-1]["val_top1"] <= 1
+    assert vals[-1]["val_loss"] < vals[0]["val_loss"]
+    on_disk = json.loads((run / "final_metrics.json").read_text())
+    assert on_disk["val_legal"] == final["val_legal"] == vals[-1]["val_legal"]
+    info = json.loads((run / "run.json").read_text())
+    assert info["manifest_sha256"] and info["preset"] == "tiny"
+    assert (run / "latest").read_text().strip() == "ckpt-0000024"
+    assert load_model(run).config.n_layer == 2
+    with pytest.raises(UserError, match="already holds a run"):
+        train(tiny_dataset, run, "tiny", max_steps=2)
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_resume_is_exact(tiny_dataset, tmp_path, dtype):
+    opts = dict(max_steps=8, eval_every=4, batch_size=4, dtype=dtype, lr=3e-3)
+    train(tiny_dataset, tmp_path / "a", "tiny", **opts)
+    stopped = train(tiny_dataset, tmp_path / "b", "tiny", stop_after=4, **opts)
+    assert not stopped["finished"] and stopped["step"] == 4
+    resumed = train(tiny_dataset, tmp_path / "b", "tiny", resume=True)
+    assert resumed["finished"]
+    a = [r["loss"] for r in _read_metrics(tmp_path / "a", "train")]
+    b = [r["loss"] for r in _read_metrics(tmp_path / "b", "train")]
+    assert len(a) == len(b) == 8
+    assert a == b  # bit-identical, not just close
+    assert _read_metrics(tmp_path / "a", "val")[-1]["val_loss"] == \
+        _read_metrics(tmp_path / "b", "val")[-1]["val_loss"]
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert [r["step"] for r in run["resumes"]] == [4]
+
+
+def test_resume_needs_a_checkpoint(tiny_dataset, tmp_path):
+    with pytest.raises(UserError, match="no checkpoint"):
+        train(tiny_dataset, tmp_path / "none", "tiny", resume=True)
+
+
+def test_minutes_budget_sets_and_records_the_step_count(tiny_dataset, tmp_path):
+    budget = 0.2 * 60
+    final = train(tiny_dataset, tmp_path / "m", "tiny", minutes=budget / 60, batch_size=4,
+                  eval_every=20)
+    assert final["finished"] and final["max_steps"] >= 1
+    # Sized to the budget: not a fixed count. Loose bounds: the CPUs are shared.
+    assert budget * 0.4 < final["elapsed_s"] < budget * 1.5
+    state = json.loads((tmp_path / "m" / f"ckpt-{final['step']:07d}" / "train_state.json").read_text())
+    assert state["options"]["max_steps"] == final["max_steps"]
+
+
+def test_cli_errors_are_user_errors(tmp_path, tiny_dataset):
+    from chessformer.cli import main
+
+    assert main(["train", "--data", str(tmp_path / "missing"), "--preset", "tiny",
+                 "--out", str(tmp_path / "r"), "--max-steps", "1"]) == 2
+    assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny",
+                 "--out", str(tmp_path / "r")]) == 2  # neither --max-steps nor --minutes
+
+
+def _torchrun(args: list[str], nproc: int, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CHESSFORMER_PROGRESS": "0",
+           "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "chessformer", "train", *args]
+    return subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+
+
+def test_ddp_two_cpu_processes_match_gradient_accumulation(tiny_dataset, tmp_path):
+    """2 gloo processes x batch 4 == 1 process x 2 micro-batches of 4: same data, same losses."""
+    common = ["--data", str(tiny_dataset), "--preset", "tiny", "--max-steps", "4",
+              "--eval-every", "4", "--batch-size", "4", "--dtype", "fp32", "--lr", "3e-3"]
+    out = tmp_path / "ddp"
+    r = _torchrun([*common, "--out", str(out)], 2, tmp_path)
+    if r.returncode != 0 and any(s in r.stderr for s in ("DistNetworkError", "EADDRINUSE",
+                                                           "rendezvous")):
+        # a port taken by another process on a shared machine: environmental, try once more
+        out = tmp_path / "ddp-retry"
+        r = _torchrun([*common, "--out", str(out)], 2, tmp_path)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
+    train(tiny_dataset, tmp_path / "single", "tiny", max_steps=4, eval_every=4, batch_size=4,
+          grad_accum=2, dtype="fp32", lr=3e-3)
+    ddp = [r["loss"] for r in _read_metrics(out, "train")]
+    single = [r["loss"] for r in _read_metrics(tmp_path / "single", "train")]
+    assert len(ddp) == 4  # written once, by rank 0
+    np.testing.assert_allclose(ddp, single, rtol=1e-4)
+    assert json.loads((out / "run.json").read_text())["world_size"] == 2
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager(tiny_dataset, tmp_path):
+    """--compile changes kernels, not the math: the losses agree with eager to fp32 noise."""
+    opts = dict(max_steps=3, eval_every=3, batch_size=4, dtype="fp32")
+    eager = train(tiny_dataset, tmp_path / "eager", "tiny", **opts)
+    compiled = train(tiny_dataset, tmp_path / "compiled", "tiny", compile=True, **opts)
+    a = [r["loss"] for r in _read_metrics(tmp_path / "eager", "train")]
+    b = [r["loss"] for r in _read_metrics(tmp_path / "compiled", "train")]
+    np.testing.assert_allclose(a, b, rtol=1e-3)
+    assert compiled["val_loss"] == pytest.approx(eager["val_loss"], rel=1e-3)
+
+
+def test_resume_refuses_another_dataset(tiny_dataset, tmp_path):
+    import shutil
+
+    train(tiny_dataset, tmp_path / "r", "tiny", max_steps=2, batch_size=2)
+    other = tmp_path / "other"
+    shutil.copytree(tiny_dataset, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    (other / "manifest.json").write_text(json.dumps({**manifest, "source": "elsewhere"}))
+    with pytest.raises(UserError, match="not the dataset"):
+        train(other, tmp_path / "r", "tiny", resume=True, max_steps=4)
