@@ -40,7 +40,6 @@ import os
 import shlex
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -55,11 +54,19 @@ from . import tokenizer as tok
 from .engine import EngineError, Limit, require_stockfish, stockfish_version
 from .games import DEFAULT_MAX_PLIES, game_end, pgn_string, random_opening
 from .players import EnginePool, PlayerSpec, make_player
-from .utils import UserError, log, progress, write_json_atomic, write_text_atomic
+from .utils import (
+    ROOT,
+    UserError,
+    log,
+    progress,
+    read_toml,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 __all__ = ["Grid", "GameTask", "build_tasks", "load_grid", "run_eval"]
 
-ROOT = Path(__file__).resolve().parent.parent
+
 MAX_RAW_TRIES = 5
 
 
@@ -112,24 +119,20 @@ def _opponents(raw: dict[str, Any], where: str) -> list[PlayerSpec]:
         pool = load_experts(raw.get("preset", "demo"))
         names = raw.get("only")
         return [e for e in pool.experts if names is None or e.name in names]
+    if kind == "expert":  # one expert described inline, in the TOML format of data/experts/
+        from .experts import _check_expert
+
+        return [_check_expert({k: v for k, v in raw.items() if k != "kind"}, where)]
     if kind == "ensemble":
         from .experts import ensemble_spec
 
         return [ensemble_spec(raw)]
-    raise UserError(f"{where}: opponent kind must be stockfish, random, experts or ensemble, "
+    raise UserError(f"{where}: opponent kind must be stockfish, random, expert, experts or ensemble, "
                     f"not {kind!r}")
 
 
 def load_grid(path: str | os.PathLike[str]) -> Grid:
-    p = Path(path)
-    if not p.exists() and not p.suffix:
-        p = ROOT / "evals" / f"{path}.toml"
-    if not p.exists():
-        raise UserError(f"evaluation grid {path} not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{p}: not valid TOML: {e}") from e
+    p, raw = read_toml(path, folder="evals", what="evaluation grid")
     grid = Grid(name=raw.get("name", p.stem), source=str(p))
     simple = {f.name for f in dataclasses.fields(Grid)} - {"opponents", "matches", "name", "source"}
     for key, value in raw.items():

@@ -41,7 +41,6 @@ import multiprocessing as mp
 import os
 import shlex
 import sys
-import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -52,12 +51,20 @@ from typing import Any
 
 from .games import DEFAULT_MAX_PLIES
 from .players import PlayerSpec
-from .utils import UserError, log, sha256_file, write_json_atomic, write_text_atomic
+from .utils import (
+    ROOT,
+    UserError,
+    log,
+    read_toml,
+    sha256_file,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 __all__ = ["Ladder", "Rung", "calibrate", "check_connected", "ladder_pairs", "load_ladder_toml",
            "plan_grid"]
 
-ROOT = Path(__file__).resolve().parent.parent
+
 DEFAULT_LADDER = ROOT / "evals" / "ladder.toml"
 #: Bootstrap resamples for the rungs' intervals, and for the (cheaper) leave-one-anchor-out check.
 N_BOOT = 1000
@@ -137,15 +144,7 @@ def _rung_specs(raw: dict[str, Any], where: str) -> list[PlayerSpec]:
 
 def load_ladder_toml(path: str | os.PathLike[str] = DEFAULT_LADDER) -> Ladder:
     """Read a ladder TOML (see ``evals/ladder.toml``); a bare name means ``evals/<name>.toml``."""
-    p = Path(path)
-    if not p.exists() and not p.suffix:
-        p = ROOT / "evals" / f"{path}.toml"
-    if not p.exists():
-        raise UserError(f"ladder {path} not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{p}: not valid TOML: {e}") from e
+    p, raw = read_toml(path, folder="evals", what="ladder")
     ladder = Ladder(rungs=[], source=str(p))
     simple = {"span", "anchor_pairs", "games_per_pair", "fast_games_per_pair", "opening_plies",
               "max_plies",

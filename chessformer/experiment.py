@@ -41,7 +41,6 @@ import dataclasses
 import json
 import math
 import time
-import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,12 +51,19 @@ import chess
 import chess.pgn
 import numpy as np
 
-from .utils import UserError, log, progress, write_json_atomic, write_text_atomic
+from .utils import (
+    UserError,
+    log,
+    progress,
+    read_toml,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 __all__ = ["Arm", "EntropyStats", "Experiment", "load_experiment", "model_argmax", "move_entropy",
            "run_experiment", "wilson"]
 
-ROOT = Path(__file__).resolve().parent.parent
+
 KINDS = ("diversity", "selection", "generalization")
 SIZES = ("tiny", "small", "full")
 
@@ -105,16 +111,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_experiment(path: str | Path, size: str = "full") -> Experiment:
     """Read an experiment TOML (a bare name means ``evals/experiments/<name>.toml``)."""
-    p = Path(path)
-    if not p.exists() and p.suffix != ".toml":
-        p = ROOT / "evals" / "experiments" / f"{path}.toml"
-    if not p.exists():
-        known = sorted(q.stem for q in (ROOT / "evals" / "experiments").glob("*.toml"))
-        raise UserError(f"experiment {path} not found (looked for {p}; known: {', '.join(known)})")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{p}: not valid TOML: {e}") from e
+    p, raw = read_toml(path, folder="evals/experiments", what="experiment")
     if size not in SIZES:
         raise UserError(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
     sizes = raw.pop("size", {})

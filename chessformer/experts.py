@@ -55,7 +55,6 @@ import hashlib
 import multiprocessing as mp
 import os
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -68,7 +67,7 @@ import numpy as np
 from .engine import _SCORE, _SCORE1, Limit, UciEngine, _cp
 from .games import DEFAULT_MAX_PLIES, game_end, pgn_string
 from .players import EnginePool, PlayerSpec, make_player
-from .utils import UserError, atomic_path, log, progress, write_json_atomic
+from .utils import UserError, atomic_path, log, progress, read_toml, write_json_atomic
 
 __all__ = ["BlindSpot", "Ensemble", "Expert", "ExpertPool", "Region", "combine_distributions",
            "ensemble_spec", "game_phase", "generate", "load_experts", "non_pawn_material",
@@ -155,15 +154,7 @@ def _check_expert(raw: dict[str, Any], where: str) -> PlayerSpec:
 
 def load_experts(path: str | os.PathLike[str]) -> ExpertPool:
     """Read an expert preset (TOML); a bare name means ``data/experts/<name>.toml``."""
-    p = Path(path)
-    if not p.exists() and p.suffix != ".toml":
-        p = Path(__file__).resolve().parent.parent / "data" / "experts" / f"{path}.toml"
-    if not p.exists():
-        raise UserError(f"expert preset {path} not found (looked for {p})")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{p}: not valid TOML: {e}") from e
+    p, raw = read_toml(path, folder="data/experts", what="expert preset")
     experts = [_check_expert(e, str(p)) for e in raw.get("expert", [])]
     if not experts:
         raise UserError(f"{p}: no [[expert]] entries")

@@ -76,7 +76,7 @@ import numpy as np
 from . import pgn
 from .boards import BOARD_BYTES
 from .dataset import DatasetWriter
-from .tokenizer import BOS, _ID
+from .tokenizer import _ID, BOS
 from .utils import UserError, log, progress
 
 __all__ = ["FilterOptions", "TIME_CONTROL_CLASSES", "add_arguments", "classify_time_control",

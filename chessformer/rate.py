@@ -36,10 +36,10 @@ from .ratings import (
     load_ladder,
     read_games,
 )
-from .utils import UserError, log
+from .utils import ROOT, UserError, log
 
 #: Where ``calibrate`` writes ladders, relative to the repository root / working directory.
-LADDER_DIR = Path(__file__).resolve().parent.parent / "stockfish"
+LADDER_DIR = ROOT / "stockfish"
 
 
 @dataclass

@@ -37,7 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .rate import AnchorChoice, Results, collect_results, parse_anchor, resolve_anchors, table_rows
+from .rate import (
+    AnchorChoice,
+    Results,
+    collect_results,
+    parse_anchor,
+    resolve_anchors,
+    table_rows,
+)
 from .ratings import CENTRE, VIRTUAL_DRAWS, BootstrapFit, bootstrap
 from .utils import UserError, log, write_text_atomic
 

@@ -80,5 +80,32 @@ def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, d
                 mininterval=0.5, file=sys.stderr, **kwargs)
 
 
+#: The repository root (where ``evals/``, ``data/`` and ``stockfish/`` live).
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_toml(path: str | os.PathLike[str], *, folder: str, what: str) -> tuple[Path, dict[str, Any]]:
+    """Read a TOML file; a bare name means ``ROOT/folder/<name>.toml``.
+
+    Raises :class:`UserError` naming the file when it is missing (listing the known names) or
+    is not valid TOML.
+    """
+    import tomllib
+
+    p = Path(path)
+    if not p.exists() and p.suffix != ".toml":
+        p = ROOT / folder / f"{path}.toml"
+    if not p.exists():
+        known = sorted(q.stem for q in (ROOT / folder).glob("*.toml"))
+        raise UserError(f"{what} {path} not found (looked for {p}; known in {folder}/: "
+                        f"{', '.join(known) or 'none'})")
+    try:
+        return p, tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{p}: not valid TOML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise UserError(f"{p}: not UTF-8 text: {e}") from e
+
+
 class UserError(Exception):
     """A problem with the user's input or environment: printed as one clear line, exit code 2."""
