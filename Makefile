@@ -17,7 +17,7 @@ TORCH_SPEC ?= torch==2.13.0
 
 # The embedded default: games between the simulated experts of data/experts/$(EXPERTS).toml.
 EXPERTS    ?= demo
-GAMES      ?= 12000
+GAMES      ?= 16000
 SEED       ?= 0
 DATA       ?= data/generated/$(EXPERTS)-$(GAMES)-s$(SEED).pgn
 CAP        ?= 1000

@@ -347,8 +347,8 @@ class Expert:
 
     # Moves ----------------------------------------------------------------------------------
     def visible_moves(self, board: chess.Board) -> list[chess.Move]:
-        """Legal moves outside the blind spot, sorted by UCI (empty if it hides every move)."""
-        legal = sorted(board.legal_moves, key=chess.Move.uci)
+        """Legal moves outside the blind spot, in python-chess's generation order (deterministic)."""
+        legal = list(board.legal_moves)
         if self.blind_spot.kind == "none":
             return legal
         return [m for m in legal if not self.blind_spot.hides(board, m)]
@@ -404,7 +404,7 @@ class Expert:
 
     def _restriction(self, board: chess.Board) -> tuple[list[chess.Move], list[chess.Move], list[str] | None]:
         """``(legal, visible, searchmoves)``; searchmoves is None when nothing is hidden."""
-        legal = sorted(board.legal_moves, key=chess.Move.uci)
+        legal = list(board.legal_moves)
         if self.blind_spot.kind == "none":
             return legal, legal, None
         visible = [m for m in legal if not self.blind_spot.hides(board, m)]

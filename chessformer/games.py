@@ -21,9 +21,9 @@ def game_end(board: chess.Board) -> tuple[str, str] | None:
     Draws that a player may claim (threefold repetition, fifty moves) end the game at once, as
     arbiters and Lichess do for engines: otherwise noisy players shuffle for hundreds of plies.
     """
-    if board.is_checkmate():
-        return ("0-1" if board.turn == chess.WHITE else "1-0"), "checkmate"
-    if board.is_stalemate():
+    if not any(board.generate_legal_moves()):  # one move generation for mate and stalemate
+        if board.is_check():
+            return ("0-1" if board.turn == chess.WHITE else "1-0"), "checkmate"
         return "1/2-1/2", "stalemate"
     if board.is_insufficient_material():
         return "1/2-1/2", "insufficient_material"
@@ -39,7 +39,7 @@ def random_opening(plies: int, rng) -> list[str]:
     board = chess.Board()
     out: list[str] = []
     for _ in range(plies):
-        legal = sorted(board.legal_moves, key=chess.Move.uci)
+        legal = list(board.legal_moves)
         if not legal or game_end(board):
             break
         move = legal[int(rng.integers(len(legal)))]

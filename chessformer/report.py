@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import html
 import json
 import math
@@ -416,6 +417,34 @@ def _rel(target: Path, start: Path) -> str:
 # The report
 
 
+def _training_experts(rated: set[str], run_info: dict[str, dict[str, Any]],
+                      anchors: dict[str, float]) -> list[str]:
+    """The rated experts a model learned from: the verdict's reference.
+
+    An expert-kind player can also be a ladder rung (Stockfish with random-move noise), which
+    is no reference for transcendence. The experts are those named as White or Black in a
+    run's training data (``games.csv``); where no run says, every rated expert that is not held
+    as an anchor.
+    """
+    trained: set[str] = set()
+    for info in run_info.values():
+        data = info.get("data")
+        path = Path(data) / "games.csv" if data else None
+        if path is None or not path.is_file():
+            continue
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                for side in ("white", "black"):
+                    if row.get(side) in rated:
+                        trained.add(row[side])
+                if trained == rated:
+                    break
+    if trained:
+        return sorted(trained)
+    return sorted(p for p in rated if p not in anchors)
+
+
 def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boot: int = 1000,
                  seed: int = 0, anchors: dict[str, float] | None = None,
                  ladder: str | None = None, draw_model: str = "half",
@@ -461,7 +490,8 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
         metrics[rd.name] = read_metrics(rd / "metrics.jsonl")
 
     lines = _model_lines(players, set(ratings), caps)
-    experts = sorted(p for p, s in players.items() if s.get("kind") == "expert" and p in ratings)
+    rated_experts = {p for p, s in players.items() if s.get("kind") == "expert" and p in ratings}
+    experts = _training_experts(rated_experts, run_info, choice.anchors)
     verdicts = compute_verdicts(bf, lines, experts)
     title = title or "Transcendence report: " + ", ".join(r.name for r in runs)
 

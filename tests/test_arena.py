@@ -64,7 +64,7 @@ GRID = """
     only = ["eps80"]
 
     [[match]]
-    players = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps75"] }]
+    players = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps85"] }]
     games = 2
 """
 
@@ -251,3 +251,23 @@ def test_hung_engine_aborts_the_game_with_a_reason(tmp_path, tiny_run):
     assert len(records) == 2
     assert all(r["result"] == "*" and r["termination"] == "aborted" for r in records)
     assert all("did not answer" in r["abort_reason"] for r in records)
+
+
+@needs_stockfish
+def test_paper_grid_smoke(tmp_path, tiny_run):
+    """evals/paper.toml as shipped (Skill Level at 0.1 s a move, raw sampling), cut to 2 games."""
+    grid = load_grid("paper")
+    assert grid.legality == ["raw"] and len(grid.temperatures) == 8
+    assert [o.settings for o in grid.opponents] == [{"skill": s, "movetime_ms": 100} for s in (1, 3, 5)]
+    grid.opponents = grid.opponents[:1]
+    grid.temperatures = grid.temperatures[:1]
+    grid.games = 2
+    grid.max_plies = 40
+    run_eval(grid, tiny_run, tmp_path / "paper")
+    records = read_results(tmp_path / "paper" / "games.jsonl")
+    assert len(records) == 2
+    for r in records:
+        side = "white" if r["players"]["white"]["kind"] == "model" else "black"
+        assert r["players"][side]["legality"] == "raw"
+        # An untrained model proposes illegal moves in raw mode; every one is counted.
+        assert r["illegal"][side] > 0 or r["model_moves"][side] > 0

@@ -36,11 +36,11 @@ def test_pipeline_end_to_end(tmp_path):
         while (g := chess.pgn.read_game(f)) is not None:
             games.append(g)
     assert len(games) == 36 and all(not g.errors for g in games)
-    assert {g.headers["White"] for g in games} == {"eps75", "eps80", "eps85"}
+    assert {g.headers["White"] for g in games} == {"eps80", "eps85", "eps90"}
     assert all(int(g.headers["WhiteElo"]) <= 1000 for g in games)
 
     data = tmp_path / "ds"
-    cf("ingest", str(pgn), "--elo-cap", "1000", "--boards", "--out", str(data))
+    cf("ingest", str(pgn), "--elo-cap", "1000", "--boards", "--val-fraction", "0.25", "--out", str(data))
     manifest = json.loads((data / "manifest.json").read_text())
     kept = manifest["n_games"]
     assert 30 <= kept <= 36 and manifest["boards"]
@@ -59,8 +59,8 @@ def test_pipeline_end_to_end(tmp_path):
         "opening_plies = 2\nmax_plies = 80\nbatch_size = 8\nworkers = 2\n"
         '[[opponent]]\nkind = "stockfish"\nskill = 0\ndepth = 1\n'
         '[[opponent]]\nkind = "stockfish"\nskill = 5\nnodes = 100\n'
-        '[[opponent]]\nkind = "experts"\npreset = "demo"\nonly = ["eps75"]\n'
-        '[[match]]\nplayers = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps75"] }]\n'
+        '[[opponent]]\nkind = "experts"\npreset = "demo"\nonly = ["eps85"]\n'
+        '[[match]]\nplayers = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps85"] }]\n'
         "games = 2\n")
     cf("eval-vs-stockfish", "--model", str(run), "--grid", str(grid))
     ev = run / "eval" / "e2e"
@@ -75,7 +75,7 @@ def test_pipeline_end_to_end(tmp_path):
     assert (ev / "games.pgn").read_text().count("[Event ") == len(records)
 
     rated = cf("rate", str(ev))
-    assert "run T=0.001 masked" in rated.stdout and "eps75" in rated.stdout
+    assert "run T=0.001 masked" in rated.stdout and "eps85" in rated.stdout
 
     report = tmp_path / "report"
     cf("report", str(run), "--out", str(report))

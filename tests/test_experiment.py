@@ -91,7 +91,7 @@ def test_agreement_and_identification_counts():
 def test_grid_toml_round_trips():
     d = {"name": "x", "temperatures": [0.001, 1.0], "games": 2, "anchors": {"random": 0},
          "adjudication": {"kind": "stockfish", "depth": 12},
-         "opponent": [{"kind": "experts", "preset": "demo", "only": ["eps75"]}],
+         "opponent": [{"kind": "experts", "preset": "demo", "only": ["eps85"]}],
          "match": [{"players": [{"kind": "random"}, {"kind": "ensemble", "preset": "demo"}],
                     "games": 2}]}
     assert tomllib.loads(grid_toml(d)) == d
