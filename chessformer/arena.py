@@ -52,7 +52,7 @@ import numpy as np
 
 from . import tokenizer as tok
 from .engine import EngineError, Limit, require_stockfish, stockfish_version
-from .games import DEFAULT_MAX_PLIES, game_end, pgn_string, random_opening
+from .games import DEFAULT_MAX_PLIES, check_line, game_end, pgn_string, random_opening
 from .players import EnginePool, PlayerSpec, make_player
 from .utils import (
     ROOT,
@@ -166,12 +166,7 @@ def validate_grid(grid: Grid) -> None:
         if mode not in ("masked", "raw"):
             raise UserError(f"{where}: legality must be masked or raw, not {mode!r}")
     for line in grid.openings:
-        board = chess.Board()
-        try:
-            for uci in line.split():
-                board.push_uci(uci)
-        except ValueError as e:
-            raise UserError(f"{where}: illegal opening line {line!r}: {e}") from None
+        check_line(line, f"{where}: illegal opening line")
     if grid.adjudication.get("kind") not in ("stockfish", "unfinished"):
         raise UserError(f"{where}: adjudication.kind must be stockfish or unfinished")
 

@@ -65,7 +65,7 @@ import chess
 import numpy as np
 
 from .engine import _SCORE, _SCORE1, Limit, UciEngine, _cp
-from .games import DEFAULT_MAX_PLIES, game_end, pgn_string
+from .games import DEFAULT_MAX_PLIES, check_line, game_end, pgn_string
 from .players import EnginePool, PlayerSpec, make_player
 from .utils import UserError, atomic_path, log, progress, read_toml, write_json_atomic
 
@@ -111,12 +111,7 @@ def _check_expert(raw: dict[str, Any], where: str) -> PlayerSpec:
     if openings.get("kind") not in ("none", "book"):
         raise UserError(f"{where}: expert {raw['name']!r}: openings.kind must be none or book")
     for line in openings.get("lines", []):
-        board = chess.Board()
-        try:
-            for uci in line.split():
-                board.push_uci(uci)
-        except ValueError as e:
-            raise UserError(f"{where}: expert {raw['name']!r}: illegal book line {line!r}: {e}") from e
+        check_line(line, f"{where}: expert {raw['name']!r}: illegal book line")
     if "weights" in openings and len(openings["weights"]) != len(openings.get("lines", [])):
         raise UserError(f"{where}: expert {name!r}: openings.weights needs one weight per line")
     # Taxonomy features: validated here, stored only when given (older presets keep their
@@ -272,12 +267,7 @@ class Region:
                 raise UserError(f"{where}: region {{ kind = \"opening\" }} needs first_moves "
                                 f"(UCI lines) and nothing else, got {dict(raw)}")
             for line in lines:
-                board = chess.Board()
-                try:
-                    for uci in line.split():
-                        board.push_uci(uci)
-                except ValueError as e:
-                    raise UserError(f"{where}: region.first_moves: illegal line {line!r}: {e}") from e
+                check_line(line, f"{where}: region.first_moves: illegal line")
             return cls("opening", lines=tuple(tuple(line.split()) for line in lines))
         raise UserError(f"{where}: region.kind must be phase or opening, not {kind!r}")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import chess
 import chess.pgn
 
-__all__ = ["DEFAULT_MAX_PLIES", "game_end", "pgn_string", "random_opening"]
+__all__ = ["DEFAULT_MAX_PLIES", "check_line", "game_end", "pgn_string", "random_opening"]
 
 #: Games longer than this are adjudicated or recorded as unfinished, never silently drawn. Noisy
 #: players wander for hundreds of plies; a short cap with material adjudication overstated a model
@@ -32,6 +32,21 @@ def game_end(board: chess.Board) -> tuple[str, str] | None:
     if board.is_repetition(3):
         return "1/2-1/2", "threefold_repetition"
     return None
+
+
+def check_line(line: str, what: str) -> list[str]:
+    """The moves of a space-separated UCI line from the start position, or a :class:`UserError`
+    that names ``what`` (e.g. ``"grid.toml: opening line"``) when a move is illegal."""
+    from .utils import UserError
+
+    board = chess.Board()
+    moves = line.split()
+    try:
+        for uci in moves:
+            board.push_uci(uci)
+    except ValueError as e:
+        raise UserError(f"{what} {line!r}: {e}") from None
+    return moves
 
 
 def random_opening(plies: int, rng) -> list[str]:

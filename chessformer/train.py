@@ -497,12 +497,17 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
             max_steps = int(o.max_steps)
         else:
             # Time fwd+bwd (no update) on a throwaway batch and one evaluation, then size the run.
-            train_step(0, 0.0, update=False)  # first call builds kernels: not timed
-            t0 = time.perf_counter()
-            n_timed = 2
-            for i in range(n_timed):
+            # The first calls build kernels and warm caches: not timed. Then the median of
+            # several steps, since one slow step on a shared machine (measured: 0.64 s against
+            # a steady 0.40 s) would halve the run.
+            for _ in range(2):
                 train_step(0, 0.0, update=False)
-            t_step = (time.perf_counter() - t0) / n_timed * 1.03  # + the optimizer update
+            times = []
+            for _ in range(6):
+                t0 = time.perf_counter()
+                train_step(0, 0.0, update=False)
+                times.append(time.perf_counter() - t0)
+            t_step = float(np.median(times)) * 1.03  # + the optimizer update
             t0 = time.perf_counter()
             first_eval = run_eval() if master else {}
             t_eval = time.perf_counter() - t0
