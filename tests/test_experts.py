@@ -314,3 +314,16 @@ def test_ensemble_plays_the_majority_of_its_experts(tmp_path, pool):
         f"[[expert]]\nname = \"blind2\"\nblind_spot = {{ kind = \"squares\", squares = [\"{square}\"] }}\n")
     ens2 = make_player(ensemble_spec({"kind": "ensemble", "preset": str(preset)}), pool)
     assert ens2.choose(board, moves, np.random.default_rng(0)) != best
+
+
+def test_generate_does_not_depend_on_worker_scheduling(tmp_path):
+    """The same seed gives byte-identical PGN with 1 worker and with 3 (hash tables are cleared
+    per game, so a worker's earlier games cannot change Stockfish's answers)."""
+    from chessformer.engine import find_stockfish
+    from chessformer.experts import generate
+
+    if find_stockfish() is None:
+        pytest.skip("Stockfish is not installed")
+    generate("demo", 12, tmp_path / "one.pgn", seed=5, workers=1, max_plies=120)
+    generate("demo", 12, tmp_path / "three.pgn", seed=5, workers=3, max_plies=120)
+    assert (tmp_path / "one.pgn").read_text() == (tmp_path / "three.pgn").read_text()
