@@ -55,7 +55,6 @@ from .engine import EngineError, Limit, require_stockfish, stockfish_version
 from .games import DEFAULT_MAX_PLIES, check_line, game_end, pgn_string, random_opening
 from .players import EnginePool, PlayerSpec, make_player
 from .utils import (
-    ROOT,
     UserError,
     log,
     progress,
@@ -302,18 +301,18 @@ def _worker_main(conn: Connection, stockfish: str, timeout: float) -> None:
 
 
 def _choose(player, board, moves, rng, pool) -> str | tuple[str, str]:
-    """The opponent's move, restarting a dead or hung engine once; ``("error", why)`` if it fails."""
-    for attempt in range(2):
+    """The opponent's move, restarting the worker's engines once on a dead or hung one;
+    ``("error", why)`` if the retry fails too."""
+    for _ in range(2):
         try:
             return player.choose(board, moves, rng).uci()
         except EngineError as e:
-            for eng in pool.engines():
-                if eng.pid is None or eng._proc is None or eng._proc.poll() is not None or attempt == 0:
-                    try:
-                        eng.restart()
-                    except Exception as restart_error:  # noqa: BLE001 - reported, game aborted
-                        return ("error", f"engine restart failed: {restart_error}")
             reason = str(e)
+            try:  # which engine failed is not known here: restart them all (stateless per move)
+                for eng in pool.engines():
+                    eng.restart()
+            except Exception as restart_error:  # noqa: BLE001 - reported, game aborted
+                return ("error", f"engine restart failed: {restart_error}")
     return ("error", f"engine failed twice: {reason}")
 
 
@@ -829,17 +828,21 @@ def _training_cap(run: Path) -> int | None:
 
 
 def _ladder_path(version: str) -> str | None:
-    p = ROOT / "stockfish" / f"ladder-{version}.json"
-    return str(p) if p.exists() else None
+    from .rate import find_ladder
+
+    p = find_ladder(version)
+    return None if p is None else str(p)
 
 
 def _ladder_anchors(version: str, tasks: Sequence[GameTask]) -> dict[str, float]:
+    """The calibrated ratings of the ladder rungs that play in ``tasks``."""
+    from .ratings import load_ladder
+
     path = _ladder_path(version)
     if path is None:
         return {}
-    ladder = json.loads(Path(path).read_text())
     names = {t.white.name for t in tasks} | {t.black.name for t in tasks}
-    return {r["name"]: float(r["elo"]) for r in ladder.get("rungs", []) if r["name"] in names}
+    return {name: elo for name, elo in load_ladder(path).items() if name in names}
 
 
 # ---------------------------------------------------------------------------------------------

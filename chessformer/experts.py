@@ -66,7 +66,7 @@ import numpy as np
 
 from .engine import _SCORE, _SCORE1, Limit, UciEngine, _cp
 from .games import DEFAULT_MAX_PLIES, check_line, game_end, pgn_string
-from .players import EnginePool, PlayerSpec, make_player
+from .players import EnginePool, PlayerSpec, limit_of, make_player
 from .utils import UserError, atomic_path, log, progress, read_toml, write_json_atomic
 
 __all__ = ["BlindSpot", "Ensemble", "Expert", "ExpertPool", "Region", "combine_distributions",
@@ -295,7 +295,7 @@ class Expert:
         self.region = Region.from_settings(s.get("region"))
         self.outside_noise = s.get("outside_noise", DEFAULT_OUTSIDE_NOISE)
         self.repertoire = float((s.get("repertoire") or {}).get("weight", 1.0))
-        self.limit = Limit(self.base.get("nodes"), self.base.get("depth"), self.base.get("movetime_ms"))
+        self.limit = limit_of(self.base)
         self._pool = pool
         self._engine = None
         self._book_line: list[str] | None = None
