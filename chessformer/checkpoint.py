@@ -122,9 +122,10 @@ def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Opti
         shutil.rmtree(final)
     os.replace(tmp, final)
     write_text_atomic(run_dir / "latest", name + "\n")
-    old = sorted(p for p in run_dir.glob("ckpt-*") if p.is_dir() and p.name != name)
-    for p in old[: max(0, len(old) - (keep - 1))]:
-        shutil.rmtree(p, ignore_errors=True)
+    if keep > 0:  # keep <= 0: keep every checkpoint
+        old = sorted(p for p in run_dir.glob("ckpt-*") if p.is_dir() and p.name != name)
+        for p in old[: max(0, len(old) - (keep - 1))]:
+            shutil.rmtree(p, ignore_errors=True)
     return final
 
 

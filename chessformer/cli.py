@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "download": ("chessformer.download", "fetch a Lichess monthly dump (resumable, sha256-checked)"),
     "generate": ("chessformer.experts", "play games between simulated experts into PGN"),
     "ingest": ("chessformer.ingest", "filter PGN by Elo cap and tokenize it into a dataset"),
+    "boards": ("chessformer.addboards", "add packed boards to a dataset ingested without --boards"),
     "train": ("chessformer.train", "train a move transformer on a dataset"),
     "eval-vs-stockfish": ("chessformer.arena", "play a model against Stockfish/experts over a grid"),
     "merge": ("chessformer.merge", "join the results of sharded evaluations"),

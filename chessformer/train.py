@@ -42,6 +42,7 @@ import os
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ class TrainOptions:
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
     resume: bool = False
     stop_after: int | None = None  # stop (with a checkpoint) after this step: preemption, tests
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = 2  # <= 0: keep all (to pick the best by validation loss later)
     checkpoint_minutes: float = 5.0  # at evaluations, at most this often (and always at the end)
 
     def to_json(self) -> dict[str, Any]:
@@ -437,12 +438,31 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
     tokens_per_step = o.batch_size * T * o.grad_accum * world
     flops_per_token = model_flops_per_token(config, n_params, T)
 
-    def micro_batch(step: int, micro: int):
+    def host_batch(key: tuple[int, int]):
+        step, micro = key
         first = ((step * o.grad_accum + micro) * world + rank) * o.batch_size
         ids = sample_ids(len(win), o.seed, first, o.batch_size)
-        x, bd, y = make_batch(ds, win, ids, T, config.uses_boards)
-        to = lambda a: torch.from_numpy(a).to(device, non_blocking=True)  # noqa: E731
-        return to(x), (to(bd) if bd is not None else None), to(y)
+        arrays = make_batch(ds, win, ids, T, config.uses_boards)
+        pin = device.type == "cuda"
+        return [None if a is None else (torch.from_numpy(a).pin_memory() if pin else torch.from_numpy(a))
+                for a in arrays]
+
+    # On a GPU the next micro-batch is built on a host thread while this one runs (a batch is a
+    # pure function of (step, micro), so prefetching changes nothing); on a CPU the cores are
+    # the model's.
+    prefetch = ThreadPoolExecutor(max_workers=1) if device.type == "cuda" else None
+    pending: dict[tuple[int, int], Any] = {}
+
+    def micro_batch(step: int, micro: int):
+        key = (step, micro)
+        fut = pending.pop(key, None)
+        arrays = fut.result() if fut is not None else host_batch(key)
+        if prefetch is not None:
+            nxt = (step, micro + 1) if micro + 1 < o.grad_accum else (step + 1, 0)
+            pending.clear()
+            pending[nxt] = prefetch.submit(host_batch, nxt)
+        x, bd, y = (None if a is None else a.to(device, non_blocking=True) for a in arrays)
+        return x, bd, y
 
     def train_step(step: int, lr: float, update: bool = True) -> tuple[float, float]:
         for g in optimizer.param_groups:
@@ -621,6 +641,8 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
             if ddp:
                 dist.barrier()
     bar.close()
+    if prefetch is not None:
+        prefetch.shutdown(wait=True, cancel_futures=True)
     elapsed = elapsed_before + time.perf_counter() - t_start
     tps = tokens_done / max(1e-9, time.perf_counter() - t_loop) if tokens_done else 0.0
     final = {
@@ -682,6 +704,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-windows", type=int, help="val windows for loss/top-1 (default 64)")
     p.add_argument("--checkpoint-minutes", type=float,
                    help="checkpoint at evaluations at most this often (default 5; always at the end)")
+    p.add_argument("--keep-checkpoints", type=int,
+                   help="newest checkpoints to keep (default 2; 0 keeps all, to choose one by "
+                   "validation loss afterwards)")
     p.add_argument("--resume", action="store_true", default=None,
                    help="continue the run in --out exactly from its latest checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this step (checkpointed); "
@@ -695,7 +720,7 @@ def main(args: argparse.Namespace) -> int:
     opts = {k: getattr(args, k) for k in (
         "max_steps", "minutes", "batch_size", "grad_accum", "lr", "min_lr", "warmup",
         "weight_decay", "betas", "grad_clip", "dtype", "compile", "seed", "eval_every",
-        "eval_windows", "checkpoint_minutes", "resume", "stop_after", "device", "threads")}
+        "eval_windows", "checkpoint_minutes", "keep_checkpoints", "resume", "stop_after", "device", "threads")}
     final = train(args.data, args.out, args.preset, **opts)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(final, indent=2))

@@ -319,6 +319,42 @@ def test_boards_match_replayed_positions(tmp_path):
         assert np.array_equal(got, np.stack(rows))
 
 
+def test_boards_command_adds_the_same_boards_as_ingest(tmp_path):
+    """`chessformer boards` on a dataset ingested without boards writes exactly what
+    `ingest --boards` writes, with workers or without; a second run needs --overwrite."""
+    from chessformer.addboards import add_boards
+
+    promo = ("1. h4 g5 2. hxg5 h5 3. g6 h4 4. g7 h3 5. gxh8=N hxg2 6. Nf7 gxf1=Q+ 7. Kxf1 Kxf7 "
+             "8. d4 e5 9. dxe5 d5 10. exd6")
+    text = game() + game(promo) + game("1. e4 e5 2. Ke2 Ke7 3. Ke1 Ke8 4. Ke2 Ke7 5. Ke1 Ke8")
+    for sub in ("a", "b0", "b2"):
+        (tmp_path / sub).mkdir()
+    _, want = run(tmp_path / "a", text, boards=True)
+    for workers in (0, 2):
+        _, plain = run(tmp_path / f"b{workers}", text)
+        assert plain.boards is None
+        m = add_boards(plain.path, workers=workers, chunk=2)
+        got = GameDataset.open(plain.path)
+        assert m["boards"] and got.boards is not None
+        assert np.array_equal(np.asarray(got.boards), np.asarray(want.boards))
+    with pytest.raises(UserError, match="overwrite"):
+        add_boards(plain.path, workers=0)
+    assert add_boards(plain.path, workers=0, overwrite=True)["boards"]
+
+
+def test_boards_command_names_a_corrupt_game(tmp_path):
+    from chessformer.addboards import add_boards
+
+    _, ds = run(tmp_path, game() + game())
+    toks = np.fromfile(ds.path / "tokens.u16", dtype="<u2")
+    toks[ds.offsets[1] + 2] = tok.uci_to_id("e1e8")  # an impossible move in the second game
+    toks.tofile(ds.path / "tokens.u16")
+    with pytest.raises(UserError, match=r"game 1 .*e1e8 is not legal"):
+        add_boards(ds.path, workers=0)
+    assert not (ds.path / "boards.u8").exists()
+    assert not json.loads((ds.path / "manifest.json").read_text())["boards"]
+
+
 def test_fastchess_path_agrees_with_python_chess():
     """Random games; at each position every pseudo-legal move in several SAN spellings, and
     castling attempts: the fast path must accept and convert exactly what python-chess does."""
