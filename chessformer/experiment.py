@@ -120,6 +120,9 @@ def load_experiment(path: str | Path, size: str = "full") -> Experiment:
             raise UserError(f"{p}: no [size.{size}] table")
         over = dict(sizes[size])
         games = over.pop("games", None)
+        if {"minutes", "max_steps"} & set(over.get("train", {})):  # the size's budget replaces the top's
+            raw["train"] = {k: v for k, v in raw.get("train", {}).items()
+                            if k not in ("minutes", "max_steps")}
         raw = _merge(raw, over)
         if games is not None:
             raw["arm"] = [{**a, "games": games} for a in raw.get("arm", [])]
@@ -142,7 +145,7 @@ def load_experiment(path: str | Path, size: str = "full") -> Experiment:
     if not arms or len({a.name for a in arms}) != len(arms):
         raise UserError(f"{p}: needs one or more [[arm]] tables with distinct names")
     train = dict(raw.get("train", {}))
-    if "max_steps" in train:  # a step count (the tiny size) replaces the time budget
+    if "max_steps" in train:  # a step count replaces a time budget
         train.pop("minutes", None)
     if "preset" not in train:
         raise UserError(f"{p}: [train] needs a preset")
