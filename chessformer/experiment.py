@@ -743,7 +743,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "file (see evals/experiments/)")
     parser.add_argument("--size", default="full", choices=SIZES,
                         help="tiny (a test, under a minute), small (2-3 minutes) or full (the "
-                             "TOML's top level; about an hour on 2 CPU cores)")
+                             "TOML's top level; 25 to 40 minutes on 2 CPU cores)")
     parser.add_argument("--out", help="output folder (default: runs/experiments/<name>[-<size>])")
     parser.add_argument("--workers", type=int, help="worker processes for generation and games")
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
