@@ -742,7 +742,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="experiment: diversity, selection, generalization, or a TOML "
                         "file (see evals/experiments/)")
     parser.add_argument("--size", default="full", choices=SIZES,
-                        help="tiny (a test, under a minute), small (2-3 minutes) or full (the "
+                        help="tiny (a test, under a minute), small (1-3 minutes) or full (the "
                              "TOML's top level; 25 to 40 minutes on 2 CPU cores)")
     parser.add_argument("--out", help="output folder (default: runs/experiments/<name>[-<size>])")
     parser.add_argument("--workers", type=int, help="worker processes for generation and games")
