@@ -151,6 +151,17 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
         train(tiny_dataset, run, "tiny", max_steps=2)
 
 
+def test_keep_checkpoints(tiny_dataset, tmp_path):
+    """Checkpoints at every evaluation: the default keeps the newest two, 0 keeps them all."""
+    for keep, want in ((2, ["ckpt-0000004", "ckpt-0000006"]),
+                       (0, ["ckpt-0000002", "ckpt-0000004", "ckpt-0000006"])):
+        run = tmp_path / f"keep{keep}"
+        train(tiny_dataset, run, "tiny", max_steps=6, eval_every=2, batch_size=4,
+              checkpoint_minutes=0, keep_checkpoints=keep)
+        assert sorted(p.name for p in run.glob("ckpt-*")) == want
+        assert (run / "latest").read_text().strip() == "ckpt-0000006"
+
+
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_resume_is_exact(tiny_dataset, tmp_path, dtype):
     opts = dict(max_steps=8, eval_every=4, batch_size=4, dtype=dtype, lr=3e-3)
