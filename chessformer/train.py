@@ -90,6 +90,7 @@ class TrainOptions:
     threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
     resume: bool = False
     stop_after: int | None = None  # stop (with a checkpoint) after this step: preemption, tests
+    block_size: int | None = None  # context length instead of the preset's (a new run only)
     keep_checkpoints: int = 2  # <= 0: keep all (to pick the best by validation loss later)
     checkpoint_minutes: float = 5.0  # at evaluations, at most this often (and always at the end)
 
@@ -100,8 +101,9 @@ class TrainOptions:
 
 
 #: Options that change the math of training: a resumed run takes them from its checkpoint.
-_RESUME_FIXED = ("batch_size", "grad_accum", "max_steps", "lr", "min_lr", "warmup", "weight_decay",
-                 "betas", "grad_clip", "dtype", "seed", "eval_windows", "legal_positions")
+_RESUME_FIXED = ("block_size", "batch_size", "grad_accum", "max_steps", "lr", "min_lr", "warmup",
+                 "weight_decay", "betas", "grad_clip", "dtype", "seed", "eval_windows",
+                 "legal_positions")
 #: Options a resumed run never takes from its checkpoint (the others it takes unless given).
 _NOT_RESUMED = ("resume", "stop_after", "minutes", "device", "threads")
 
@@ -380,7 +382,10 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
         raise UserError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     o = TrainOptions(**{**PRESET_TRAIN_DEFAULTS.get(preset, {}), **given})
     o.betas = tuple(o.betas)  # type: ignore[assignment]
-    config = ckpt_model.config if ckpt_model is not None else GPTConfig(**PRESETS[preset])
+    if o.block_size is not None and o.block_size < 2:
+        raise UserError(f"--block-size must be at least 2, not {o.block_size}")
+    config = (ckpt_model.config if ckpt_model is not None else
+              GPTConfig(**{**PRESETS[preset], **({"block_size": o.block_size} if o.block_size else {})}))
 
     # Distributed set-up (torchrun sets WORLD_SIZE/RANK/LOCAL_RANK).
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -687,6 +692,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, help="optimizer steps to run")
     g.add_argument("--minutes", type=float,
                    help="time budget: sets the step count after timing the first steps")
+    p.add_argument("--block-size", type=int, help="context length in tokens (default: the "
+                   "preset's; shorter is cheaper per token and sees less of the game's history)")
     p.add_argument("--batch-size", type=int, help="windows per micro-batch per process "
                    "(default: the preset's, else 32)")
     p.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step (default 1)")
@@ -718,7 +725,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     opts = {k: getattr(args, k) for k in (
-        "max_steps", "minutes", "batch_size", "grad_accum", "lr", "min_lr", "warmup",
+        "max_steps", "minutes", "block_size", "batch_size", "grad_accum", "lr", "min_lr", "warmup",
         "weight_decay", "betas", "grad_clip", "dtype", "compile", "seed", "eval_every",
         "eval_windows", "checkpoint_minutes", "keep_checkpoints", "resume", "stop_after", "device", "threads")}
     final = train(args.data, args.out, args.preset, **opts)

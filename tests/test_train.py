@@ -151,6 +151,16 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
         train(tiny_dataset, run, "tiny", max_steps=2)
 
 
+def test_block_size_overrides_the_preset(tiny_dataset, tmp_path):
+    from chessformer.model import load_model
+
+    final = train(tiny_dataset, tmp_path / "r", "tiny", max_steps=2, block_size=32, batch_size=4)
+    assert final["finished"] and load_model(tmp_path / "r").config.block_size == 32
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["config"]["block_size"] == 32
+    with pytest.raises(UserError, match="block-size"):
+        train(tiny_dataset, tmp_path / "bad", "tiny", max_steps=2, block_size=1)
+
+
 def test_keep_checkpoints(tiny_dataset, tmp_path):
     """Checkpoints at every evaluation: the default keeps the newest two, 0 keeps them all."""
     for keep, want in ((2, ["ckpt-0000004", "ckpt-0000006"]),
