@@ -85,8 +85,8 @@ def add_boards(path: str | os.PathLike[str], *, workers: int | None = None, chun
             pool = ctx.Pool(n_workers, initializer=_init, initargs=(str(path),))
             results = pool.imap(_chunk, spans)
         else:
-            pool = None
-            _init(str(path))
+            global _DS
+            pool, _DS = None, ds
             results = map(_chunk, spans)
         try:
             with progress(total=ds.n_games, desc="boards", unit="game") as bar:

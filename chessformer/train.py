@@ -456,16 +456,15 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
     # pure function of (step, micro), so prefetching changes nothing); on a CPU the cores are
     # the model's.
     prefetch = ThreadPoolExecutor(max_workers=1) if device.type == "cuda" else None
-    pending: dict[tuple[int, int], Any] = {}
+    ahead: tuple[tuple[int, int], Any] | None = None  # (key, future) of the batch being built
 
     def micro_batch(step: int, micro: int):
+        nonlocal ahead
         key = (step, micro)
-        fut = pending.pop(key, None)
-        arrays = fut.result() if fut is not None else host_batch(key)
+        arrays = ahead[1].result() if ahead is not None and ahead[0] == key else host_batch(key)
         if prefetch is not None:
             nxt = (step, micro + 1) if micro + 1 < o.grad_accum else (step + 1, 0)
-            pending.clear()
-            pending[nxt] = prefetch.submit(host_batch, nxt)
+            ahead = (nxt, prefetch.submit(host_batch, nxt))
         x, bd, y = (None if a is None else a.to(device, non_blocking=True) for a in arrays)
         return x, bd, y
 
