@@ -31,10 +31,10 @@ def main() -> int:
 
     import torch
 
-    from chessformer.arena import Grid, run_eval
-    from chessformer.checkpoint import save_checkpoint
-    from chessformer.model import GPT, PRESETS, GPTConfig
-    from chessformer.players import PlayerSpec
+    from chessformer.play.arena import Grid, run_eval
+    from chessformer.model.checkpoint import save_checkpoint
+    from chessformer.model.transformer import GPT, PRESETS, GPTConfig
+    from chessformer.play.players import PlayerSpec
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:

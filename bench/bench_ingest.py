@@ -82,7 +82,7 @@ def main() -> int:
         if a.quick:  # a plain-PGN subset, the same for both tools
             import zstandard
 
-            from chessformer import pgn
+            from chessformer.data import pgn
 
             text = zstandard.ZstdDecompressor().stream_reader(open(src, "rb")).read(12 << 20)
             sub = tmp / "subset.pgn.zst"

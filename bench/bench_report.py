@@ -101,7 +101,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from test_report import make_run  # the synthetic-run builder of the tests
 
-    from chessformer.report import write_report
+    from chessformer.report.report import write_report
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)

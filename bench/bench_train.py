@@ -50,9 +50,9 @@ def matmul_peak_fn(n: int, dtype, device):
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from chessformer import tokenizer
-    from chessformer.boards import BOARD_BYTES
-    from chessformer.model import GPT, PRESETS, GPTConfig, model_flops_per_token
+    from chessformer.core import tokenizer
+    from chessformer.core.boards import BOARD_BYTES
+    from chessformer.model.transformer import GPT, PRESETS, GPTConfig, model_flops_per_token
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="small", choices=sorted(PRESETS))

@@ -14,22 +14,22 @@ import argparse
 import importlib
 import sys
 
-from .utils import UserError, log, setup_logging
+from chessformer.utils import UserError, log, setup_logging
 
 #: name -> (module, one-line help). Order is the order of the pipeline.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "doctor": ("chessformer.doctor", "check Stockfish, torch and the chess package"),
-    "download": ("chessformer.download", "fetch a Lichess monthly dump (resumable, sha256-checked)"),
-    "generate": ("chessformer.experts", "play games between simulated experts into PGN"),
-    "ingest": ("chessformer.ingest", "filter PGN by Elo cap and tokenize it into a dataset"),
-    "boards": ("chessformer.addboards", "add packed boards to a dataset ingested without --boards"),
-    "train": ("chessformer.train", "train a move transformer on a dataset"),
-    "eval-vs-stockfish": ("chessformer.arena", "play a model against Stockfish/experts over a grid"),
-    "merge": ("chessformer.merge", "join the results of sharded evaluations"),
-    "rate": ("chessformer.rate", "fit anchored Elo ratings with 95% intervals to game results"),
-    "calibrate": ("chessformer.calibrate", "rate a ladder of Stockfish settings on one scale"),
-    "report": ("chessformer.report", "write report.html and report.md for evaluated runs"),
-    "experiment": ("chessformer.experiment", "run a taxonomy experiment: diversity, selection, generalization"),
+    "doctor": ("chessformer.commands.doctor", "check Stockfish, torch and the chess package"),
+    "download": ("chessformer.commands.download", "fetch a Lichess monthly dump (resumable, sha256-checked)"),
+    "generate": ("chessformer.commands.generate", "play games between simulated experts into PGN"),
+    "ingest": ("chessformer.commands.ingest", "filter PGN by Elo cap and tokenize it into a dataset"),
+    "boards": ("chessformer.commands.boards", "add packed boards to a dataset ingested without --boards"),
+    "train": ("chessformer.commands.train", "train a move transformer on a dataset"),
+    "eval-vs-stockfish": ("chessformer.commands.eval_vs_stockfish", "play a model against Stockfish/experts over a grid"),
+    "merge": ("chessformer.commands.merge", "join the results of sharded evaluations"),
+    "rate": ("chessformer.commands.rate", "fit anchored Elo ratings with 95% intervals to game results"),
+    "calibrate": ("chessformer.commands.calibrate", "rate a ladder of Stockfish settings on one scale"),
+    "report": ("chessformer.commands.report", "write report.html and report.md for evaluated runs"),
+    "experiment": ("chessformer.commands.experiment", "run a taxonomy experiment: diversity, selection, generalization"),
 }
 
 
@@ -42,7 +42,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
+        # argparse %-formats help strings: "95% intervals" would read "% i" as a format.
+        p = sub.add_parser(name, help=help_.replace("%", "%%"), description=help_)
         if only == name:
             mod = importlib.import_module(module)
             mod.add_arguments(p)

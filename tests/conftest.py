@@ -16,9 +16,9 @@ def tiny_dataset(tmp_path_factory):
     import chess
     import numpy as np
 
-    from chessformer import tokenizer
-    from chessformer.boards import encode_board
-    from chessformer.dataset import DatasetWriter
+    from chessformer.core import tokenizer
+    from chessformer.core.boards import encode_board
+    from chessformer.data.dataset import DatasetWriter
 
     out = tmp_path_factory.mktemp("tiny_dataset") / "ds"
     rng = random.Random(1234)

@@ -15,9 +15,9 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer import tokenizer as tok
-from chessformer.arena import ModelSettings, build_tasks, load_grid, read_results, run_eval, sample_move
-from chessformer.engine import find_stockfish
+from chessformer.core import tokenizer as tok
+from chessformer.play.arena import ModelSettings, build_tasks, load_grid, read_results, run_eval, sample_move
+from chessformer.play.engine import find_stockfish
 from chessformer.utils import UserError
 
 needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
@@ -29,8 +29,8 @@ def tiny_run(tmp_path_factory):
     """An untrained tiny moves+board model saved as a run: it plays legal moves when masked."""
     import torch
 
-    from chessformer.checkpoint import save_checkpoint
-    from chessformer.model import GPT, PRESETS, GPTConfig
+    from chessformer.model.checkpoint import save_checkpoint
+    from chessformer.model.transformer import GPT, PRESETS, GPTConfig
 
     torch.manual_seed(0)
     run = tmp_path_factory.mktemp("runs") / "tiny"
@@ -150,7 +150,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
 
 @needs_stockfish
 def test_shards_merge_to_the_full_grid(tmp_path, tiny_run):
-    from chessformer.merge import merge
+    from chessformer.play.merge import merge
 
     grid_path = write_grid(tmp_path / "g.toml", GRID)
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "full")
@@ -196,8 +196,8 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, tiny
 
 @needs_stockfish
 def test_engine_killed_mid_game_is_restarted(tmp_path):
-    from chessformer.arena import Workers
-    from chessformer.players import PlayerSpec
+    from chessformer.play.arena import Workers
+    from chessformer.play.players import PlayerSpec
 
     workers = Workers(1, str(find_stockfish()))
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chessformer.arena import load_grid
-from chessformer.calibrate import (
+from chessformer.play.arena import load_grid
+from chessformer.rating.calibrate import (
     DEFAULT_LADDER,
     Ladder,
     Rung,
@@ -18,9 +18,9 @@ from chessformer.calibrate import (
     load_ladder_toml,
     plan_grid,
 )
-from chessformer.engine import find_stockfish
-from chessformer.players import PlayerSpec
-from chessformer.ratings import PAPER_STOCKFISH_ELO, load_ladder, read_games
+from chessformer.play.engine import find_stockfish
+from chessformer.play.players import PlayerSpec
+from chessformer.rating.elo import PAPER_STOCKFISH_ELO, load_ladder, read_games
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

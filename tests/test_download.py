@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chessformer.download import download_lichess, dump_name, parse_sha256sums
+from chessformer.data.download import download_lichess, dump_name, parse_sha256sums
 from chessformer.utils import UserError
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB, more than one read block

@@ -14,7 +14,7 @@ from pathlib import Path
 import chess.pgn
 import pytest
 
-from chessformer.engine import find_stockfish
+from chessformer.play.engine import find_stockfish
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")

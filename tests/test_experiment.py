@@ -14,8 +14,8 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer.engine import find_stockfish
-from chessformer.experiment import (
+from chessformer.play.engine import find_stockfish
+from chessformer.experiments.taxonomy import (
     Position,
     agreement_rows,
     grid_toml,
@@ -98,8 +98,8 @@ def test_grid_toml_round_trips():
 
 
 def test_grid_openings_cycle_per_cell():
-    from chessformer import arena
-    from chessformer.players import PlayerSpec
+    from chessformer.play import arena
+    from chessformer.play.players import PlayerSpec
 
     lines = ["e2e4 e7e5", "d2d4 d7d5"]
     grid = arena.Grid(opponents=[PlayerSpec.random(), PlayerSpec.stockfish(depth=1)],
@@ -143,7 +143,7 @@ def test_bad_experiment_files(tmp_path):
 def test_model_argmax_gives_legal_moves():
     import torch
 
-    from chessformer.model import GPT, PRESETS, GPTConfig
+    from chessformer.model.transformer import GPT, PRESETS, GPTConfig
 
     torch.manual_seed(0)
     model = GPT(GPTConfig(**PRESETS["tiny"])).eval()

@@ -10,8 +10,8 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer.engine import Limit, find_stockfish
-from chessformer.experts import (
+from chessformer.play.engine import Limit, find_stockfish
+from chessformer.play.experts import (
     BlindSpot,
     Ensemble,
     Expert,
@@ -24,7 +24,7 @@ from chessformer.experts import (
     non_pawn_material,
     subset_pool,
 )
-from chessformer.players import EnginePool, make_player
+from chessformer.play.players import EnginePool, make_player
 from chessformer.utils import UserError
 
 needs_sf = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
@@ -319,8 +319,8 @@ def test_ensemble_plays_the_majority_of_its_experts(tmp_path, pool):
 def test_generate_does_not_depend_on_worker_scheduling(tmp_path):
     """The same seed gives byte-identical PGN with 1 worker and with 3 (hash tables are cleared
     per game, so a worker's earlier games cannot change Stockfish's answers)."""
-    from chessformer.engine import find_stockfish
-    from chessformer.experts import generate
+    from chessformer.play.engine import find_stockfish
+    from chessformer.play.experts import generate
 
     if find_stockfish() is None:
         pytest.skip("Stockfish is not installed")

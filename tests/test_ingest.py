@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import zstandard
 
-from chessformer import pgn
-from chessformer import tokenizer as tok
-from chessformer.boards import encode_board
-from chessformer.dataset import DatasetWriter, GameDataset
-from chessformer.ingest import classify_time_control, ingest
+from chessformer.data import pgn
+from chessformer.core import tokenizer as tok
+from chessformer.core.boards import encode_board
+from chessformer.data.dataset import DatasetWriter, GameDataset
+from chessformer.data.ingest import classify_time_control, ingest
 from chessformer.utils import UserError
 
 MOVES = "1. e4 e5 2. Nf3 Nc6 3. Bb5 a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6"  # 14 plies
@@ -322,7 +322,7 @@ def test_boards_match_replayed_positions(tmp_path):
 def test_boards_command_adds_the_same_boards_as_ingest(tmp_path):
     """`chessformer boards` on a dataset ingested without boards writes exactly what
     `ingest --boards` writes, with workers or without; a second run needs --overwrite."""
-    from chessformer.addboards import add_boards
+    from chessformer.data.add_boards import add_boards
 
     promo = ("1. h4 g5 2. hxg5 h5 3. g6 h4 4. g7 h3 5. gxh8=N hxg2 6. Nf7 gxf1=Q+ 7. Kxf1 Kxf7 "
              "8. d4 e5 9. dxe5 d5 10. exd6")
@@ -343,7 +343,7 @@ def test_boards_command_adds_the_same_boards_as_ingest(tmp_path):
 
 
 def test_boards_command_names_a_corrupt_game(tmp_path):
-    from chessformer.addboards import add_boards
+    from chessformer.data.add_boards import add_boards
 
     _, ds = run(tmp_path, game() + game())
     toks = np.fromfile(ds.path / "tokens.u16", dtype="<u2")

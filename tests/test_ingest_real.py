@@ -8,7 +8,7 @@ from pathlib import Path
 import chess.pgn
 import pytest
 
-from chessformer.ingest import ingest
+from chessformer.data.ingest import ingest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LICHESS = DATA / "lichess_2013-01_first5000.pgn"

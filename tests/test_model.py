@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from chessformer import tokenizer
-from chessformer.boards import BOARD_BYTES
-from chessformer.checkpoint import save_checkpoint
-from chessformer.model import GPT, PRESETS, GPTConfig, load_model
+from chessformer.core import tokenizer
+from chessformer.core.boards import BOARD_BYTES
+from chessformer.model.checkpoint import save_checkpoint
+from chessformer.model.transformer import GPT, PRESETS, GPTConfig, load_model
 from chessformer.utils import UserError
 
 

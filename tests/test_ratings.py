@@ -1,4 +1,4 @@
-"""Tests for chessformer.ratings: recovery of known ratings, anchors, prior, fishtest statistics,
+"""Tests for chessformer.rating.elo: recovery of known ratings, anchors, prior, fishtest statistics,
 Glicko-2 against published values."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from chessformer.ratings import (
+from chessformer.rating.elo import (
     CENTRE,
     GameFileSummary,
     GameResult,

@@ -1,4 +1,4 @@
-"""Tests for chessformer.report and chessformer rate on synthetic runs (no arena, no engine)."""
+"""Tests for chessformer.report.report and chessformer rate on synthetic runs (no arena, no engine)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chessformer import rate as rate_cmd
-from chessformer.ratings import score_from_elo
-from chessformer.report import verdict_text, write_report
+from chessformer.commands import rate as rate_cmd
+from chessformer.rating.elo import score_from_elo
+from chessformer.report.report import verdict_text, write_report
 
 STOCKFISH = {"stockfish skill=1 nodes=1000": 1554.0, "stockfish skill=3 nodes=1000": 1867.0}
 EXPERTS = {"expert-a": 1350.0, "expert-b": 1450.0}

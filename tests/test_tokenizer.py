@@ -10,7 +10,7 @@ import chess.pgn
 import numpy as np
 import pytest
 
-from chessformer import tokenizer as tok
+from chessformer.core import tokenizer as tok
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

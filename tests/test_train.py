@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chessformer import tokenizer
-from chessformer.dataset import GameDataset
-from chessformer.train import (build_val_set, build_windows, lr_at, make_batch, sample_ids,
+from chessformer.core import tokenizer
+from chessformer.data.dataset import GameDataset
+from chessformer.training.train import (build_val_set, build_windows, lr_at, make_batch, sample_ids,
                                train, window_pieces)
 from chessformer.utils import UserError
 
@@ -130,7 +130,7 @@ def test_lr_schedule():
 
 
 def test_train_end_to_end(tiny_dataset, tmp_path):
-    from chessformer.model import load_model
+    from chessformer.model.transformer import load_model
 
     run = tmp_path / "run"
     final = train(tiny_dataset, run, "tiny", max_steps=24, eval_every=12, lr=3e-3, batch_size=8)
@@ -152,7 +152,7 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
 
 
 def test_block_size_overrides_the_preset(tiny_dataset, tmp_path):
-    from chessformer.model import load_model
+    from chessformer.model.transformer import load_model
 
     final = train(tiny_dataset, tmp_path / "r", "tiny", max_steps=2, block_size=32, batch_size=4)
     assert final["finished"] and load_model(tmp_path / "r").config.block_size == 32

@@ -1,0 +1,64 @@
+"""``chessformer calibrate``: the command line of :mod:`chessformer.rating.calibrate`."""
+
+from __future__ import annotations
+import argparse
+import shlex
+import sys
+from chessformer.utils import (
+    UserError,
+)
+from chessformer.rating.calibrate import (
+    DEFAULT_LADDER,
+    N_BOOT,
+    calibrate,
+    estimate_seconds,
+    load_ladder_toml,
+    plan_grid,
+    print_ladder,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ladder", default=str(DEFAULT_LADDER),
+                        help="ladder TOML (default evals/ladder.toml)")
+    parser.add_argument("--games-per-pair", type=int,
+                        help="games per pair of rungs, even (default: the ladder's games_per_pair)")
+    parser.add_argument("--fast-games-per-pair", type=int,
+                        help="games per pair with no time-limited rung (cheap: milliseconds a "
+                        "move; default: the ladder's fast_games_per_pair, else --games-per-pair)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="engines searching at once (default 2; keep <= CPU cores)")
+    parser.add_argument("--seed", type=int, help="openings and bootstrap seed (default: ladder's)")
+    parser.add_argument("--stockfish", help="Stockfish binary (default: search)")
+    parser.add_argument("--out", help="ladder file (default stockfish/ladder-<version>.json)")
+    parser.add_argument("--work", help="folder for the games while playing (resumable; default "
+                        "runs/calibrate/<version>-<plan hash>)")
+    parser.add_argument("--boot", type=int, default=N_BOOT,
+                        help="bootstrap resamples (default 1000)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the pairs, game counts and a time estimate; play nothing")
+
+
+def main(args: argparse.Namespace) -> int:
+    ladder = load_ladder_toml(args.ladder)
+    games = args.games_per_pair or ladder.games_per_pair
+    fast = args.fast_games_per_pair or ladder.fast_games_per_pair
+    seed = ladder.seed if args.seed is None else args.seed
+    if args.dry_run:
+        grid = plan_grid(ladder, games, fast_games_per_pair=fast, seed=seed)
+        for players, n in grid.matches:
+            print(f"{n:>4}  {players[0].name}  vs  {players[1].name}")
+        total = sum(n for _, n in grid.matches)
+        print(f"{len(grid.matches)} pairs, {total} games, about "
+              f"{estimate_seconds(grid, args.workers) / 60:.1f} min with {args.workers} workers")
+        return 0
+    if args.boot < 1:
+        raise UserError("--boot must be at least 1")
+    command = "chessformer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    doc = calibrate(args.out, games_per_pair=games, rungs=ladder, workers=args.workers, seed=seed,
+                    stockfish=args.stockfish, fast_games_per_pair=fast,
+                    work=args.work, n_boot=args.boot, command=command)
+    print_ladder(doc)
+    print(f"wrote {args.out or 'stockfish/ladder-' + doc['stockfish_version'] + '.json'} "
+          f"({doc['n_games']} games: {doc['games']})")
+    return 0

@@ -1,0 +1,57 @@
+"""``chessformer ingest``: the command line of :mod:`chessformer.data.ingest`."""
+
+from __future__ import annotations
+import argparse
+import sys
+from chessformer.data.ingest import (
+    TIME_CONTROL_CLASSES,
+    ingest,
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help=".pgn, .pgn.zst, .pgn.bz2 or .pgn.gz files, folders, globs, or - for stdin")
+    p.add_argument("--out", required=True, help="dataset folder to write")
+    p.add_argument("--elo-cap", type=int, default=None,
+                   help="keep games with max(WhiteElo, BlackElo) <= N (games without both "
+                        "ratings are then dropped)")
+    p.add_argument("--elo-floor", type=int, default=None,
+                   help="keep games with min(WhiteElo, BlackElo) >= M")
+    p.add_argument("--time-controls", default=",".join(TIME_CONTROL_CLASSES),
+                   help="comma list of classes to keep (default: all). ultrabullet is its own "
+                        "class; unknown = no or unparsable TimeControl (OTB files)")
+    p.add_argument("--drop-terminations", default="Abandoned,Rules infraction",
+                   help="comma list of Termination values to drop ('' keeps all)")
+    p.add_argument("--min-plies", type=int, default=10, help="drop games shorter than this")
+    p.add_argument("--include-unrated", action="store_true",
+                   help="keep games whose Event starts with Casual/Unrated")
+    p.add_argument("--include-variants", action="store_true",
+                   help="do not drop Variant/FEN games (they will mostly fail the replay)")
+    p.add_argument("--include-bots", action="store_true", help="keep BOT players' games")
+    p.add_argument("--no-dedupe", action="store_true", help="do not drop duplicate games")
+    p.add_argument("--move-checker", choices=("auto", "python-chess"), default="auto",
+                   help="auto: fastchess when installed, python-chess as the reference")
+    p.add_argument("--boards", action="store_true",
+                   help="also store the board after every move (boards.u8, 114 bytes a token)")
+    p.add_argument("--val-fraction", type=float, default=0.02, help="share of games in val")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parser processes (default: one per CPU; 0 = in this process)")
+    p.add_argument("--limit", type=int, default=None, help="stop after N kept games")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+
+
+def _csv(s: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in s.split(",") if x.strip())
+
+
+def main(args: argparse.Namespace) -> int:
+    ingest(args.sources, args.out, elo_cap=args.elo_cap, elo_floor=args.elo_floor,
+           boards=args.boards, workers=args.workers, val_fraction=args.val_fraction,
+           limit=args.limit, overwrite=args.overwrite,
+           command=["chessformer", *sys.argv[1:]] if sys.argv[0] else None,
+           time_controls=tuple(c.lower() for c in _csv(args.time_controls)),
+           drop_terminations=_csv(args.drop_terminations), min_plies=args.min_plies,
+           rated_only=not args.include_unrated, standard_only=not args.include_variants,
+           no_bots=not args.include_bots, dedupe=not args.no_dedupe, engine=args.move_checker)
+    return 0

@@ -1,0 +1,108 @@
+"""Add the packed boards to a dataset ingested without ``--boards``.
+
+    chessformer boards data/datasets/cap1000 --workers 16
+
+The boards (``boards.u8``, 114 bytes a token) are a pure function of the tokens, so a dataset
+can be ingested quickly without them, moved around as tokens alone (about 1/57 of the size), and
+given its boards where a ``moves+board`` model is trained. The result is byte-identical to what
+``chessformer ingest --boards`` writes for the same games, whatever the worker count.
+
+``boards.u8`` is written to a temporary file and renamed into place before ``manifest.json`` is
+rewritten (atomically) to declare it, so an interrupted run leaves the dataset as it was.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+import chess
+import numpy as np
+
+from chessformer.core.boards import BOARD_BYTES, BOARD_VERSION, encode_board
+from chessformer.data.dataset import GameDataset
+from chessformer.core.tokenizer import id_to_uci
+from chessformer.utils import UserError, atomic_path, log, progress, write_json_atomic
+
+__all__ = ["add_boards", "game_boards"]
+
+_DS: GameDataset | None = None
+
+
+def game_boards(tokens: np.ndarray) -> bytes:
+    """The packed boards of one game's tokens: the start position for ``<bos>``, then the
+    position after each move. Raises ``ValueError`` naming the ply of an illegal move."""
+    board = chess.Board()
+    rows = [encode_board(board).tobytes()]
+    for ply, tok in enumerate(tokens[1:].tolist()):
+        move = chess.Move.from_uci(id_to_uci(int(tok)))
+        if not board.is_legal(move):
+            raise ValueError(f"ply {ply}: {move.uci()} is not legal in {board.fen()}")
+        board.push(move)
+        rows.append(encode_board(board).tobytes())
+    return b"".join(rows)
+
+
+def _init(path: str) -> None:
+    global _DS
+    _DS = GameDataset.open(path)
+
+
+def _chunk(span: tuple[int, int]) -> tuple[int, bytes]:
+    lo, hi = span
+    assert _DS is not None
+    parts = []
+    for g in range(lo, hi):
+        try:
+            parts.append(game_boards(_DS.game_tokens(g)))
+        except ValueError as e:
+            raise UserError(f"{_DS.path}: game {g} (row {g + 1} of games.csv): {e}") from None
+    return hi - lo, b"".join(parts)
+
+
+def add_boards(path: str | os.PathLike[str], *, workers: int | None = None, chunk: int = 256,
+               overwrite: bool = False) -> dict:
+    """Write ``path/boards.u8`` from the tokens and declare it in the manifest; returns the
+    manifest. ``workers=0`` runs in this process."""
+    path = Path(path)
+    ds = GameDataset.open(path)
+    manifest = dict(ds.manifest)
+    if manifest.get("boards") and manifest.get("board_version") == BOARD_VERSION and not overwrite:
+        raise UserError(f"{path} already has boards (board version {BOARD_VERSION}); "
+                        "pass --overwrite to rebuild them")
+    n_workers = (os.cpu_count() or 1) if workers is None else max(0, int(workers))
+    spans = [(lo, min(lo + chunk, ds.n_games)) for lo in range(0, ds.n_games, chunk)]
+    t0 = time.perf_counter()
+    written = 0
+    with atomic_path(path / "boards.u8") as tmp, open(tmp, "wb") as f:
+        if n_workers > 0:
+            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            pool = ctx.Pool(n_workers, initializer=_init, initargs=(str(path),))
+            results = pool.imap(_chunk, spans)
+        else:
+            global _DS
+            pool, _DS = None, ds
+            results = map(_chunk, spans)
+        try:
+            with progress(total=ds.n_games, desc="boards", unit="game") as bar:
+                for n, data in results:
+                    f.write(data)
+                    written += len(data)
+                    bar.update(n)
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+        n_tok = int(manifest["n_tokens"])
+        if written != n_tok * BOARD_BYTES:  # raising here discards the temporary file
+            raise UserError(f"{path}: wrote {written} board bytes for {n_tok} tokens (corrupt dataset?)")
+    manifest.update(boards=True, board_version=BOARD_VERSION)
+    manifest.setdefault("options", {})["boards"] = True
+    write_json_atomic(path / "manifest.json", manifest)
+    secs = time.perf_counter() - t0
+    log.info("boards: %d games, %d positions in %.1f s (%.0f games/s) -> %s",
+             ds.n_games, n_tok, secs, ds.n_games / max(secs, 1e-9), path / "boards.u8")
+    return manifest

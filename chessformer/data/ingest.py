@@ -1,0 +1,597 @@
+"""``chessformer ingest``: filter PGN games (Elo cap and the usual hygiene) and tokenize them.
+
+    chessformer ingest lichess_db_standard_rated_2024-01.pgn.zst --elo-cap 1500 --out data/datasets/le1500
+    chessformer ingest ../shared/data/twic_otb_le2200.pgn.zst --elo-cap 2000 --out data/datasets/twic2000
+    zstdcat dump.pgn.zst | chessformer ingest - --elo-cap 1300 --boards --out data/datasets/le1300
+
+From Python (the demo and tests)::
+
+    from chessformer.data.ingest import ingest
+    manifest = ingest(["games.pgn"], "data/datasets/x", elo_cap=1500, min_plies=10)
+
+Output: a dataset folder in the format of :mod:`chessformer.data.dataset` (``tokens.u16``,
+``offsets.i64``, optional ``boards.u8``, ``games.csv``, ``manifest.json`` written last, the
+whole folder renamed into place only when complete).
+
+Filters
+-------
+Each game gets the *first* reason below that applies; the manifest's ``rejected`` counts add up,
+with ``kept``, to ``games_read``. Defaults are what a researcher expects of a Lichess dump:
+
+==================  ==========================================================================
+reason              rule (default)
+==================  ==========================================================================
+no_headers          text that is not a game (garbage between games)
+elo_missing         a cap or floor is set and WhiteElo or BlackElo is absent, "?" or not a number
+elo_above_cap       max(WhiteElo, BlackElo) > ``--elo-cap`` (the transcendence paper's rule)
+elo_below_floor     min(WhiteElo, BlackElo) < ``--elo-floor``
+variant             a ``Variant`` tag other than "Standard"
+custom_start        a ``FEN`` tag other than the standard start position
+unrated             ``Event`` starts with "Casual" or "Unrated" (Lichess writes "Rated Blitz game"
+                    / "Casual Blitz game"); any other Event, e.g. an OTB tournament name, or no
+                    Event tag at all, counts as rated. ``--include-unrated`` turns this off.
+bot                 ``WhiteTitle`` or ``BlackTitle`` is "BOT" (``--include-bots``)
+unfinished          ``Result`` "*" (or no result at all: ``bad_result``)
+termination         ``Termination`` in ``--drop-terminations`` ("Abandoned,Rules infraction")
+time_control        class not in ``--time-controls`` (default: all, incl. ``unknown``, because
+                    OTB files have no TimeControl). Class from base + 40 x increment seconds, as
+                    Lichess does: < 30 ultrabullet (its own class, not part of "bullet"),
+                    < 180 bullet, < 480 blitz, < 1500 rapid, else classical; "-" is
+                    correspondence; absent/unparsable is unknown.
+unterminated_comment, unbalanced_variation, truncated_game (no result marker at the end),
+text_after_result (stray text after the result marker, e.g. garbage between games)
+too_few_plies       fewer than ``--min-plies`` half-moves (default 10: drops aborted games and
+                    pre-arranged draws, which teach nothing about play)
+illegal_move        a move that python-chess rejects (also null moves "--")
+duplicate           the same game seen before in this run: same lichess game id when ``Site`` is
+                    a lichess.org game URL, else the same White, Black, Date and moves
+==================  ==========================================================================
+
+Headers are scanned with a regex and moves replayed only for games that pass the header filters.
+Non-UTF-8 header bytes are decoded as Latin-1 and counted under ``notes`` (the game is kept).
+
+Scale: the reader streams (memory bounded by a 64 MiB chunk limit per worker); duplicate
+detection keeps an 8-byte hash per *kept* game (about 8 bytes x kept games, plus a transient
+copy while merging, e.g. 160 MB for 10 M kept games; ``--no-dedupe`` turns it off). Output is
+deterministic: worker processes parse chunks in parallel but results are written in input order,
+so the same input gives byte-identical files whatever ``--workers`` is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import re
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chessformer.data import pgn
+from chessformer.core.boards import BOARD_BYTES
+from chessformer.data.dataset import DatasetWriter
+from chessformer.core.tokenizer import _ID, BOS
+from chessformer.utils import UserError, log, progress
+
+__all__ = ["FilterOptions", "TIME_CONTROL_CLASSES", "classify_time_control", "header_reject_reason", "ingest"]
+
+TIME_CONTROL_CLASSES = ("ultrabullet", "bullet", "blitz", "rapid", "classical", "correspondence",
+                        "unknown")
+REJECT_REASONS = (
+    "no_headers", "elo_missing", "elo_above_cap", "elo_below_floor", "variant", "custom_start",
+    "unrated", "bot", "unfinished", "bad_result", "termination", "time_control",
+    "unterminated_comment", "unbalanced_variation", "truncated_game", "text_after_result",
+    "too_few_plies",
+    "illegal_move", "duplicate",
+)
+_MAX_WARNINGS = 20
+_START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
+_LICHESS_SITE = re.compile(rb"^https?://(?:www\.)?lichess\.org/([A-Za-z0-9]{8})(?:[/?#].*)?$")
+_VALID_RESULTS = frozenset((b"1-0", b"0-1", b"1/2-1/2"))
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Every filter's setting; the defaults are the documented ones (see the module docstring)."""
+
+    elo_cap: int | None = None
+    elo_floor: int | None = None
+    rated_only: bool = True
+    standard_only: bool = True
+    no_bots: bool = True
+    time_controls: tuple[str, ...] = TIME_CONTROL_CLASSES
+    drop_terminations: tuple[str, ...] = ("Abandoned", "Rules infraction")
+    min_plies: int = 10
+    dedupe: bool = True
+    engine: str = "auto"  # "auto" (fastchess + python-chess reference) or "python-chess"
+
+    def __post_init__(self) -> None:
+        bad = set(self.time_controls) - set(TIME_CONTROL_CLASSES)
+        if bad:
+            raise UserError(f"unknown time-control class(es) {sorted(bad)}; choose from "
+                            f"{','.join(TIME_CONTROL_CLASSES)}")
+        if self.engine not in ("auto", "python-chess"):
+            raise UserError(f"unknown move checker {self.engine!r}: auto or python-chess")
+        if (self.elo_cap is not None and self.elo_floor is not None
+                and self.elo_floor > self.elo_cap):
+            raise UserError(f"--elo-floor {self.elo_floor} is above --elo-cap {self.elo_cap}")
+
+
+# ----------------------------------------------------------------------------- pure rules
+
+
+def classify_time_control(tc: bytes | str | None) -> str:
+    """Lichess's rule: estimated seconds = base + 40 x increment (see the module docstring)."""
+    if tc is None:
+        return "unknown"
+    s = tc.decode("latin-1") if isinstance(tc, bytes) else tc
+    s = s.strip()
+    if s == "-":
+        return "correspondence"
+    try:
+        first = s.split(":")[0]
+        if "/" in first:  # PGN standard "40/7200": moves/seconds
+            first = first.split("/")[1]
+        base, _, inc = first.partition("+")
+        est = float(base) + 40 * float(inc or 0)
+    except ValueError:
+        return "unknown"
+    if est < 30:
+        return "ultrabullet"
+    if est < 180:
+        return "bullet"
+    if est < 480:
+        return "blitz"
+    if est < 1500:
+        return "rapid"
+    return "classical"
+
+
+def _elo(v: bytes | None) -> int | None:
+    if v is None:
+        return None
+    v = v.strip()
+    return int(v) if v.isdigit() else None
+
+
+def header_reject_reason(h: dict[bytes, bytes], o: FilterOptions) -> tuple[str, str] | None:
+    """(reason, detail) of the first header filter that rejects the game, or ``None``."""
+    if o.elo_cap is not None or o.elo_floor is not None:
+        w, b = _elo(h.get(b"WhiteElo")), _elo(h.get(b"BlackElo"))
+        if w is None or b is None:
+            return "elo_missing", (f"WhiteElo {h.get(b'WhiteElo', b'(none)').decode('latin-1')!r}, "
+                                   f"BlackElo {h.get(b'BlackElo', b'(none)').decode('latin-1')!r}")
+        if o.elo_cap is not None and max(w, b) > o.elo_cap:
+            return "elo_above_cap", f"max Elo {max(w, b)} > {o.elo_cap}"
+        if o.elo_floor is not None and min(w, b) < o.elo_floor:
+            return "elo_below_floor", f"min Elo {min(w, b)} < {o.elo_floor}"
+    if o.standard_only:
+        v = h.get(b"Variant")
+        if v is not None and v.strip().lower() not in (b"standard", b"chess", b""):
+            return "variant", f"Variant {v.decode('latin-1')!r}"
+        fen = h.get(b"FEN")
+        if fen is not None and fen.decode("latin-1").strip() != _START_FEN:
+            return "custom_start", "starts from a set-up position (FEN tag)"
+    if o.rated_only:
+        ev = h.get(b"Event")
+        if ev is not None and ev.lstrip().lower().startswith((b"casual", b"unrated")):
+            return "unrated", f"Event {ev.decode('latin-1')!r}"
+    if o.no_bots and (h.get(b"WhiteTitle", b"").strip().upper() == b"BOT"
+                      or h.get(b"BlackTitle", b"").strip().upper() == b"BOT"):
+        return "bot", "a BOT player"
+    res = h.get(b"Result")
+    if res is not None:
+        res = res.strip()
+        if res == b"*":
+            return "unfinished", "Result \"*\""
+        if res not in _VALID_RESULTS:
+            return "bad_result", f"Result {res.decode('latin-1')!r}"
+    if o.drop_terminations:
+        t = h.get(b"Termination")
+        if t is not None and t.strip().decode("latin-1").lower() in _lower_set(o.drop_terminations):
+            return "termination", f"Termination {t.decode('latin-1')!r}"
+    if len(o.time_controls) < len(TIME_CONTROL_CLASSES):
+        cls = classify_time_control(h.get(b"TimeControl"))
+        if cls not in o.time_controls:
+            return "time_control", f"time control class {cls}"
+    return None
+
+
+_LOWER_CACHE: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _lower_set(items: tuple[str, ...]) -> frozenset[str]:
+    s = _LOWER_CACHE.get(items)
+    if s is None:
+        s = _LOWER_CACHE[items] = frozenset(x.strip().lower() for x in items)
+    return s
+
+
+# ----------------------------------------------------------------------------- worker
+
+
+@dataclass
+class ChunkResult:
+    """What a worker returns for one chunk, in game order.
+
+    ``status[i]`` is ``None`` for a kept game (its data is the next entry of ``kept``) or the
+    reject reason; ``details`` maps local index -> message for rejects and notes.
+    """
+
+    status: list[str | None]
+    details: dict[int, str]
+    notes: list[tuple[int, str, str]]
+    kept: list[tuple]  # (game_key_site, dedupe_key, header_digest, meta-dict)
+    lengths: list[int]
+    tokens: bytes
+    boards: bytes
+    fallbacks: int = 0
+
+
+_OPTS: FilterOptions | None = None
+_BOARDS = False
+
+
+def _init_worker(opts: FilterOptions, boards: bool) -> None:
+    global _OPTS, _BOARDS
+    _OPTS, _BOARDS = opts, boards
+
+
+def _h64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def process_chunk(chunk: bytes) -> ChunkResult:
+    """Parse, filter and tokenize every game of a chunk (runs in a worker process)."""
+    o, with_boards = _OPTS, _BOARDS
+    assert o is not None
+    status: list[str | None] = []
+    details: dict[int, str] = {}
+    notes: list[tuple[int, str, str]] = []
+    kept: list[tuple] = []
+    lengths: list[int] = []
+    tok_parts: list[np.ndarray] = []
+    board_parts: list[bytes] = []
+    fallbacks = 0
+    for i, text in enumerate(pgn.split_games(chunk)):
+        text = text.lstrip(b"\xef\xbb\xbf \t\r\n")  # a UTF-8 byte-order mark before the first game
+        h, movetext = pgn.parse_headers(text)
+        if not h:
+            status.append("no_headers")
+            details[i] = f"text that is not a game: {text[:60]!r}"
+            continue
+        rej = header_reject_reason(h, o)
+        if rej is not None:
+            status.append(rej[0])
+            details[i] = rej[1]
+            continue
+        try:
+            sans, marker = pgn.parse_movetext(movetext)
+        except pgn.MovetextError as e:
+            status.append(e.reason)
+            details[i] = str(e)
+            continue
+        res = h.get(b"Result", b"").strip() or marker.encode()
+        if res not in _VALID_RESULTS:
+            status.append("unfinished" if res == b"*" else "bad_result")
+            details[i] = f"result {res.decode('latin-1')!r}"
+            continue
+        if len(sans) < o.min_plies:
+            status.append("too_few_plies")
+            details[i] = f"{len(sans)} plies < {o.min_plies}"
+            continue
+        boards_rows: list | None = [] if with_boards else None
+        try:
+            if with_boards:  # python-chess does the replay that yields the positions
+                ucis = pgn.replay_python_chess(sans, boards=boards_rows)
+            else:
+                ucis, fb = pgn.replay_san(sans, engine=o.engine)
+                fallbacks += fb
+            ids = [BOS] + [_ID[u] for u in ucis]
+        except pgn.IllegalMove as e:
+            status.append("illegal_move")
+            details[i] = str(e)
+            continue
+        except KeyError as e:  # cannot happen for standard chess; kept as a guard
+            status.append("illegal_move")
+            details[i] = f"move without a token: {e}"
+            continue
+        meta: dict[str, Any] = {}
+        nonutf = False
+        for col, tag in (("white", b"White"), ("black", b"Black"), ("termination", b"Termination"),
+                         ("time_control", b"TimeControl"), ("date", b"UTCDate"), ("date2", b"Date")):
+            v = h.get(tag)
+            if v is None:
+                meta[col] = ""
+            else:
+                meta[col], bad = pgn.decode(v)
+                nonutf |= bad
+        if nonutf:
+            notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
+        meta["white_elo"] = _elo(h.get(b"WhiteElo"))
+        meta["black_elo"] = _elo(h.get(b"BlackElo"))
+        meta["result"] = res.decode()
+        meta["plies"] = len(ucis)
+        date = meta.pop("date") or meta["date2"]
+        meta.pop("date2")
+        m = _LICHESS_SITE.match(h.get(b"Site", b"").strip())
+        site_id = m.group(1).decode() if m else None
+        if not o.dedupe:
+            key = 0
+        elif site_id is not None:
+            key = _h64(b"site\0" + site_id.encode())
+        else:
+            key = _h64("\0".join((meta["white"], meta["black"], date, " ".join(ucis)))
+                       .encode("utf-8", "surrogatepass"))
+        end = len(text) - len(movetext)
+        kept.append((site_id, key, hashlib.blake2b(text[:end], digest_size=8).hexdigest(), meta))
+        status.append(None)
+        lengths.append(len(ids))
+        tok_parts.append(np.asarray(ids, dtype="<u2"))
+        if with_boards:
+            board_parts.append(b"".join(r.tobytes() for r in boards_rows))
+    tokens = np.concatenate(tok_parts).tobytes() if tok_parts else b""
+    return ChunkResult(status, details, notes, kept, lengths, tokens, b"".join(board_parts),
+                       fallbacks)
+
+
+# ----------------------------------------------------------------------------- main process
+
+
+class DedupeSet:
+    """A set of 64-bit hashes: a sorted numpy array plus a small Python set of recent ones.
+
+    About 8 bytes per key; the recent set (up to ``recent_max`` keys) is merged in with a linear
+    merge (numpy's stable sort finds the two sorted runs), so memory stays compact at scale.
+    """
+
+    def __init__(self, recent_max: int = 1 << 18) -> None:
+        self.sorted = np.zeros(0, dtype=np.uint64)
+        self.recent: set[int] = set()
+        self.recent_max = recent_max
+
+    def __len__(self) -> int:
+        return len(self.sorted) + len(self.recent)
+
+    def add(self, key: int) -> bool:
+        """Add ``key``; True if it was new."""
+        if key in self.recent:
+            return False
+        s = self.sorted
+        if len(s):
+            j = int(np.searchsorted(s, np.uint64(key)))
+            if j < len(s) and int(s[j]) == key:
+                return False
+        self.recent.add(key)
+        if len(self.recent) >= self.recent_max:
+            new = np.fromiter(self.recent, dtype=np.uint64, count=len(self.recent))
+            new.sort()
+            self.sorted = np.sort(np.concatenate([self.sorted, new]), kind="stable")
+            self.recent = set()
+        return True
+
+
+@dataclass
+class _SourceState:
+    source: pgn.Source
+    stats: pgn.ReadStats = field(default_factory=pgn.ReadStats)
+    games: int = 0
+    kept: int = 0
+
+
+class _Warnings:
+    """At most ``_MAX_WARNINGS`` messages per reason, then one summary line per reason."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+
+    def __call__(self, reason: str, msg: str) -> None:
+        self.counts[reason] += 1
+        if self.counts[reason] <= _MAX_WARNINGS:
+            log.warning("%s: %s", reason, msg)
+            if self.counts[reason] == _MAX_WARNINGS:
+                log.warning("%s: further warnings of this kind are counted, not shown", reason)
+
+    def summary(self) -> None:
+        for reason, n in sorted(self.counts.items()):
+            if n > _MAX_WARNINGS:
+                log.warning("%s: %d in all (%d not shown)", reason, n, n - _MAX_WARNINGS)
+
+
+def _game_id(site_id: str | None, source_name: str, number: int, header_digest: str) -> str:
+    if site_id is not None:
+        return site_id
+    h = hashlib.blake2b(f"{source_name}\0{number}\0{header_digest}".encode("utf-8"),
+                        digest_size=8).hexdigest()
+    return f"h{h}"
+
+
+def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | None,
+           elo_floor: int | None = None, boards: bool = False, workers: int | None = None,
+           val_fraction: float = 0.02, limit: int | None = None, overwrite: bool = False,
+           command: list[str] | None = None, chunk_bytes: int = 1 << 20,
+           max_chunk_bytes: int = pgn.MAX_CHUNK_BYTES, **filter_options: Any) -> dict[str, Any]:
+    """Read ``sources``, filter, tokenize and write a dataset at ``out``; return its manifest.
+
+    ``filter_options`` are the other fields of :class:`FilterOptions` (``min_plies``,
+    ``time_controls``, ``drop_terminations``, ``rated_only``, ``standard_only``, ``no_bots``,
+    ``dedupe``, ``engine``). ``workers=0`` parses in this process; ``None`` uses one worker
+    process per CPU. Raises :class:`UserError` when nothing at all could be read.
+    """
+    t0 = time.perf_counter()
+    if "time_controls" in filter_options:
+        filter_options["time_controls"] = tuple(filter_options["time_controls"])
+    if "drop_terminations" in filter_options:
+        filter_options["drop_terminations"] = tuple(filter_options["drop_terminations"])
+    opts = FilterOptions(elo_cap=elo_cap, elo_floor=elo_floor, **filter_options)
+    if not 0 <= val_fraction < 1:
+        raise UserError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    srcs, problems = pgn.expand_sources(list(sources))
+    warn = _Warnings()
+    read_events: Counter = Counter()
+    for p in problems:
+        read_events["missing_source"] += 1
+        warn("missing_source", p)
+    if not srcs:
+        raise UserError("nothing to read: " + "; ".join(problems or ["no sources given"]))
+    out = Path(out)
+    writer = DatasetWriter(out, boards=boards, val_fraction=val_fraction, overwrite=overwrite)
+    n_workers = (os.cpu_count() or 1) if workers is None else max(0, int(workers))
+    rejected: Counter = Counter()
+    notes: Counter = Counter()
+    hist: Counter = Counter()
+    dedupe = DedupeSet()
+    states = [_SourceState(s) for s in srcs]
+    total_bytes = sum(os.path.getsize(s.path) for s in srcs if s.path != "-")
+    bar = progress(total=total_bytes or None, desc="ingest", unit="B", unit_scale=True)
+    kept = 0
+    stop = False
+
+    def consume(st: _SourceState, res: ChunkResult) -> None:
+        nonlocal kept, stop
+        name = st.source.name
+        k = 0
+        tok = np.frombuffer(res.tokens, dtype="<u2")
+        brd = (np.frombuffer(res.boards, dtype=np.uint8).reshape(-1, BOARD_BYTES)
+               if boards else None)
+        tpos = 0
+        note_at = {i: (r, d) for i, r, d in res.notes}
+        for i, reason in enumerate(res.status):
+            if stop:
+                return
+            number = st.games + 1
+            st.games = number
+            if reason is not None:
+                rejected[reason] += 1
+                warn(reason, f"{name} game {number}: {res.details.get(i, reason)}")
+                continue
+            site_id, key, hdig, meta = res.kept[k]
+            n = res.lengths[k]
+            k += 1
+            t_slice = tok[tpos:tpos + n]
+            b_slice = brd[tpos:tpos + n] if brd is not None else None
+            tpos += n
+            if opts.dedupe and not dedupe.add(key):
+                rejected["duplicate"] += 1
+                warn("duplicate", f"{name} game {number}: the same game was seen before")
+                continue
+            if i in note_at:
+                notes[note_at[i][0]] += 1
+                warn(note_at[i][0], f"{name} game {number}: {note_at[i][1]}")
+            meta = dict(meta)
+            meta["game_id"] = _game_id(site_id, name, number, hdig)
+            meta["source"] = name
+            writer.add(t_slice, meta, b_slice)
+            we, be = meta["white_elo"], meta["black_elo"]
+            hist["unknown" if we is None or be is None else str(max(we, be) // 100 * 100)] += 1
+            st.kept += 1
+            kept += 1
+            if limit is not None and kept >= limit:
+                stop = True
+        notes["reference_replays"] += res.fallbacks
+
+    pool = None
+    try:
+        if n_workers > 0:
+            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(opts, boards))
+        else:
+            _init_worker(opts, boards)
+        inflight: deque = deque()
+        max_inflight = max(2, 2 * n_workers)
+        for st in states:
+            if stop:
+                break
+            seen_msgs = 0
+            last_raw = 0
+            chunks = pgn.read_chunks(st.source, st.stats, chunk_bytes=chunk_bytes,
+                                     max_chunk_bytes=max_chunk_bytes,
+                                     warn=lambda r, m, st=st: st.stats.messages.append((r, m)))
+            try:
+                for chunk in chunks:
+                    if pool is None:
+                        consume(st, process_chunk(chunk))
+                    else:
+                        inflight.append((st, pool.apply_async(process_chunk, (chunk,))))
+                        while len(inflight) >= max_inflight and not stop:
+                            s2, r = inflight.popleft()
+                            consume(s2, r.get())
+                    if len(st.stats.messages) > seen_msgs:
+                        # Damage in the stream: settle the games before it, so the warning can
+                        # name the game number where it happened.
+                        while inflight and not stop:
+                            s2, r = inflight.popleft()
+                            consume(s2, r.get())
+                        for reason, msg in st.stats.messages[seen_msgs:]:
+                            warn(reason, f"{msg} (after game {st.games})")
+                        seen_msgs = len(st.stats.messages)
+                    bar.update(st.stats.raw_bytes - last_raw)
+                    last_raw = st.stats.raw_bytes
+                    bar.set_postfix(kept=kept, refresh=False)
+                    if stop:
+                        break
+            finally:
+                chunks.close()  # hashes the unread rest of the file, so sha256 stays whole
+            while inflight and not stop:
+                s2, r = inflight.popleft()
+                consume(s2, r.get())
+            for reason, msg in st.stats.messages[seen_msgs:]:
+                warn(reason, f"{msg} (after game {st.games})")
+            if st.stats.raw_bytes == 0 and st.stats.complete:
+                st.stats.events["empty_source"] += 1
+                warn("empty_source", f"{st.source.name}: empty input")
+            read_events.update(st.stats.events)
+        inflight.clear()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    games_read = sum(st.games for st in states)
+    if games_read == 0:
+        writer.abort()
+        raise UserError("nothing could be read from " + ", ".join(s.name for s in srcs)
+                        + (f" ({dict(read_events)})" if read_events else ""))
+    warn.summary()
+    manifest = {
+        "command": command if command is not None else ["python-api", "ingest"],
+        "options": {**asdict(opts), "boards": boards, "val_fraction": val_fraction,
+                    "limit": limit},
+        "move_checker": ("fastchess, python-chess as the reference"
+                         if pgn.FASTCHESS_AVAILABLE and opts.engine == "auto" and not boards
+                         else "python-chess"),
+        "sources": [{"path": st.source.path, "name": st.source.name,
+                     "size": st.stats.raw_bytes, "sha256": st.stats.sha256,
+                     "compression": st.source.compression, "read_to_end": st.stats.complete,
+                     "games_read": st.games, "kept": st.kept,
+                     "events": dict(sorted(st.stats.events.items()))} for st in states],
+        "games_read": games_read,
+        "kept": kept,
+        "limit_reached": stop,
+        "filter_order": list(REJECT_REASONS),
+        "rejected": {r: rejected[r] for r in REJECT_REASONS if rejected[r]},
+        "read_events": dict(sorted(read_events.items())),
+        "notes": dict(sorted((k, v) for k, v in notes.items() if v)),
+        "elo_histogram": {"of": "max(WhiteElo, BlackElo)", "bin_width": 100,
+                          "counts": dict(sorted(hist.items(), key=lambda kv: (
+                              kv[0] == "unknown", int(kv[0]) if kv[0] != "unknown" else 0)))},
+        "dedupe_keys": len(dedupe),
+    }
+    writer.finish(manifest)
+    dt = time.perf_counter() - t0
+    log.info("%s: kept %d of %d games (%.0f games/s) -> %s", ", ".join(s.name for s in srcs),
+             kept, games_read, games_read / max(dt, 1e-9), out)
+    import json
+
+    return json.loads((out / "manifest.json").read_text())
+
+
+# ----------------------------------------------------------------------------- CLI

@@ -1,0 +1,526 @@
+"""Streaming PGN reading: raw byte chunks from files of any size, games, headers and SAN moves.
+
+    >>> from chessformer.data import pgn
+    >>> src = pgn.expand_sources(["games/*.pgn.zst"])              # doctest: +SKIP
+    >>> for chunk in pgn.read_chunks(src[0], pgn.ReadStats()):     # doctest: +SKIP
+    ...     for text in pgn.split_games(chunk):
+    ...         headers, movetext = pgn.parse_headers(text)
+
+The reader never holds a whole file: it decompresses (``.pgn.zst`` with ``zstandard``,
+``.pgn.bz2``, ``.pgn.gz``, plain ``.pgn`` or ``-`` for stdin) a block at a time and cuts the
+text into *chunks* that end on a game boundary (a blank line followed by ``[``), so chunks can be
+parsed independently by worker processes. Everything is bytes until a field is needed, so a
+non-UTF-8 byte costs nothing until someone reads that field.
+
+Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to the caller's
+``warn`` callback):
+
+* a chunk that grows past ``max_chunk_bytes`` without a game boundary (an absurdly long line or
+  game) is dropped up to the next boundary (``oversized_text``);
+* a corrupt zstd frame: decoding resumes at the next zstd frame magic number, if any
+  (``corrupt_compressed``); a compressed stream that simply stops is ``truncated_compressed``;
+* text before the first ``[`` or between games that is not a game is ``garbage_text``.
+
+Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
+thousands of games per second; only games that pass them are replayed, by :func:`replay_san`,
+with ``fastchess`` when it is installed and python-chess as the reference whenever the fast
+library refuses a move (so a game is rejected only when python-chess rejects it too).
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import hashlib
+import io
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import chess
+
+__all__ = [
+    "MovetextError",
+    "ReadStats",
+    "Source",
+    "expand_sources",
+    "parse_headers",
+    "parse_movetext",
+    "read_chunks",
+    "replay_san",
+    "split_games",
+]
+
+PGN_SUFFIXES = (".pgn", ".pgn.zst", ".pgn.bz2", ".pgn.gz")
+#: Default largest chunk (and so largest single game or line) the reader accepts: 64 MiB.
+MAX_CHUNK_BYTES = 64 << 20
+_BLOCK = 1 << 20
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+@dataclass
+class Source:
+    """One input: a file path, or ``-`` for standard input."""
+
+    path: str
+
+    @property
+    def name(self) -> str:
+        return "<stdin>" if self.path == "-" else os.path.basename(self.path)
+
+    @property
+    def compression(self) -> str:
+        p = self.path.lower()
+        for suffix, kind in ((".zst", "zstd"), (".bz2", "bz2"), (".gz", "gzip")):
+            if p.endswith(suffix):
+                return kind
+        return "none"
+
+
+def expand_sources(specs: list[str]) -> tuple[list[Source], list[str]]:
+    """Files, folders (searched recursively for PGN files), globs and ``-`` -> sources, problems.
+
+    Order is deterministic (sorted within each folder or glob, specs in the order given). A spec
+    that names nothing readable is returned as a problem message, not raised: the run goes on.
+    """
+    out: list[Source] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+
+    def add(p: str) -> None:
+        key = p if p == "-" else os.path.abspath(p)
+        if key not in seen:
+            seen.add(key)
+            out.append(Source(p))
+
+    for spec in specs:
+        if spec == "-":
+            add("-")
+        elif os.path.isdir(spec):
+            found = sorted(str(p) for p in Path(spec).rglob("*")
+                           if p.is_file() and p.name.lower().endswith(PGN_SUFFIXES))
+            if not found:
+                problems.append(f"{spec}: folder holds no {'/'.join(PGN_SUFFIXES)} files")
+            for p in found:
+                add(p)
+        elif os.path.isfile(spec):
+            add(spec)
+        elif glob.has_magic(spec):
+            found = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+            if not found:
+                problems.append(f"{spec}: the pattern matches no file")
+            for p in found:
+                add(p)
+        else:
+            problems.append(f"{spec}: no such file or folder")
+    return out, problems
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass
+class ReadStats:
+    """What the reader saw in one source: raw size and hash, damage counts."""
+
+    raw_bytes: int = 0
+    text_bytes: int = 0
+    sha256: str = ""
+    events: Counter = field(default_factory=Counter)  # reason -> count
+    messages: list = field(default_factory=list)  # (reason, message), for the caller to log
+    complete: bool = False  # reached the end of the source
+
+
+class _HashingReader(io.RawIOBase):
+    """Counts and hashes every raw byte read, so a source is read once for both."""
+
+    def __init__(self, f: BinaryIO, stats: ReadStats) -> None:
+        self.f, self.stats, self.h = f, stats, hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.h.update(data)
+        self.stats.raw_bytes += len(data)
+        return data
+
+    def readinto(self, b) -> int:  # used by bz2/gzip
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def finish(self) -> None:
+        """Hash the rest of the source (after an early stop) so the manifest's sha256 is whole."""
+        while data := self.f.read(_BLOCK):
+            self.h.update(data)
+            self.stats.raw_bytes += len(data)
+        self.stats.sha256 = self.h.hexdigest()
+
+
+def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str], None],
+                 name: str) -> Iterator[bytes]:
+    """Decompressed blocks of a (possibly multi-frame, possibly damaged) zstd stream."""
+    import zstandard
+
+    dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+    obj = dctx.decompressobj()
+    pending = b""
+    in_frame = False  # fed bytes of a frame that has not ended
+    skipping = False  # after damage: looking for the next frame's magic number
+    while True:
+        if not pending:
+            pending = raw.read(_BLOCK)
+            if not pending:
+                break
+        if skipping:
+            i = pending.find(_ZSTD_MAGIC)
+            if i < 0:
+                pending = pending[-3:] if len(pending) > 3 else b""
+                more = raw.read(_BLOCK)
+                if not more:
+                    break
+                pending += more
+                continue
+            pending = pending[i:]
+            skipping = False
+            obj = dctx.decompressobj()
+        piece, pending = pending[: 1 << 16], pending[1 << 16:]
+        try:
+            out = obj.decompress(piece)
+        except zstandard.ZstdError as e:
+            stats.events["corrupt_compressed"] += 1
+            warn("corrupt_compressed", f"{name}: corrupt zstd data ({e}); skipping to the next frame")
+            # Restart the search just after this piece's first byte: a later frame may begin
+            # inside it. Text already decoded from the damaged frame ends mid-game and is
+            # rejected by the parser like any truncated game.
+            pending = piece[1:] + pending
+            skipping, in_frame = True, False
+            yield b"\n\n"  # make sure the damaged game does not run into the next frame's text
+            continue
+        in_frame = True
+        if out:
+            yield out
+        if obj.eof:
+            pending = obj.unused_data + pending
+            obj = dctx.decompressobj()
+            in_frame = False
+    if in_frame and not skipping:
+        stats.events["truncated_compressed"] += 1
+        warn("truncated_compressed", f"{name}: the zstd stream ends in the middle of a frame "
+                                     "(truncated download?)")
+
+
+def _plain_blocks(f, stats: ReadStats, warn: Callable[[str, str], None], name: str,
+                  kind: str) -> Iterator[bytes]:
+    try:
+        while data := f.read(_BLOCK):
+            yield data
+    except (OSError, EOFError, ValueError) as e:
+        stats.events["corrupt_compressed"] += 1
+        warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
+
+
+def _boundary(buf: bytes | bytearray, start: int = 0) -> int:
+    """Index just after the last game boundary (blank line, then ``[``) in ``buf``, or -1."""
+    a = buf.rfind(b"\n\n[", start)
+    b = buf.rfind(b"\n\r\n[", start)
+    i = max(a, b)
+    if i < 0:
+        return -1
+    return buf.index(b"[", i)
+
+
+def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], None] | None = None,
+                chunk_bytes: int = 4 << 20, max_chunk_bytes: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
+    """Yield text chunks of ``source``, each ending on a game boundary (or at the end).
+
+    Memory is bounded by ``max_chunk_bytes`` plus one decompressed block, whatever the input size.
+    ``stats`` is filled as reading goes (``sha256`` and ``complete`` once the generator ends, or is
+    closed early: the rest of the file is then hashed without decoding).
+    """
+    warn = warn or (lambda reason, msg: None)
+    name = source.name
+    f = sys.stdin.buffer if source.path == "-" else open(source.path, "rb")
+    raw = _HashingReader(f, stats)
+    try:
+        kind = source.compression
+        if kind == "zstd":
+            blocks = _zstd_blocks(raw, stats, warn, name)
+        elif kind == "bz2":
+            blocks = _plain_blocks(bz2.BZ2File(raw), stats, warn, name, "bz2")
+        elif kind == "gzip":
+            blocks = _plain_blocks(gzip.GzipFile(fileobj=raw), stats, warn, name, "gzip")
+        else:
+            blocks = _plain_blocks(raw, stats, warn, name, "")
+        buf = bytearray()
+        dropping = False  # inside an oversized stretch: discard up to the next boundary
+        n_events = 0
+        for block in blocks:
+            stats.text_bytes += len(block)
+            if sum(stats.events.values()) != n_events:
+                # Damage: hand over what came before it now, so the caller can tell which game
+                # it follows (the last game in it is cut short and gets rejected).
+                n_events = sum(stats.events.values())
+                if buf and not dropping:
+                    yield bytes(buf)
+                buf = bytearray()
+            scan_from = max(0, len(buf) - 3)
+            buf += block
+            if dropping:  # resume at the *first* boundary after the oversized stretch
+                a, b = buf.find(b"\n\n[", scan_from), buf.find(b"\n\r\n[", scan_from)
+                cut = min(x for x in (a, b, len(buf)) if x >= 0)
+                cut = buf.index(b"[", cut) if cut < len(buf) else -1
+                if cut < 0:
+                    del buf[:-3]
+                    continue
+                del buf[:cut]
+                dropping = False
+            if len(buf) < chunk_bytes:
+                continue
+            cut = _boundary(buf)
+            if cut > 0:
+                yield bytes(buf[:cut])
+                del buf[:cut]
+            elif len(buf) > max_chunk_bytes:
+                stats.events["oversized_text"] += 1
+                warn("oversized_text", f"{name}: more than {max_chunk_bytes >> 20} MiB without a "
+                                       "game boundary (an absurdly long line or game); skipped")
+                buf = bytearray(buf[-3:])
+                dropping = True
+        if buf and not dropping:
+            yield bytes(buf)
+        stats.complete = True
+    finally:
+        raw.finish()
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+# ----------------------------------------------------------------------------- games
+
+_GAME_SPLIT = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+(?=\[)")
+_NEWLINE_HEADER = re.compile(rb"\n(?=\[[A-Za-z0-9_]+\s+\")")
+_HEADER = re.compile(rb'^\[([A-Za-z0-9_]+)[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.M)
+
+
+def split_games(chunk: bytes) -> list[bytes]:
+    """Cut a chunk into the text of each game (headers + movetext); blank pieces are dropped.
+
+    A header line that follows movetext without the usual blank line still starts a new game.
+    """
+    out: list[bytes] = []
+    for piece in _GAME_SPLIT.split(chunk):
+        while piece.strip():
+            end = _header_end(piece)
+            m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
+            if m is None:
+                out.append(piece)
+                break
+            out.append(piece[: m.start()])
+            piece = piece[m.end():]
+    return out
+
+
+_HEADER_BLOCK = re.compile(rb"(?:[ \t\r\n]*\[[^\n]*(?:\n|\Z))*")
+
+
+def _header_end(text: bytes) -> int:
+    """Index where the header section ends (the first line that does not start with ``[``)."""
+    return _HEADER_BLOCK.match(text).end()
+
+
+def parse_headers(text: bytes) -> tuple[dict[bytes, bytes], bytes]:
+    """A game's text -> (tag -> raw value bytes, movetext bytes). The first value of a tag wins."""
+    end = _header_end(text)
+    headers: dict[bytes, bytes] = {}
+    for k, v in _HEADER.findall(text, 0, end):
+        headers.setdefault(k, v)
+    return headers, text[end:]
+
+
+def decode(value: bytes) -> tuple[str, bool]:
+    """Bytes -> text; ``(text, True)`` when the bytes were not UTF-8 (decoded as Latin-1)."""
+    try:
+        return value.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return value.decode("latin-1"), True
+
+
+# ----------------------------------------------------------------------------- movetext
+
+
+class MovetextError(ValueError):
+    """A game's moves cannot be read; ``reason`` is the counted category."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+_COMMENT = re.compile(r"\{[^}]*\}")
+_LINE_COMMENT = re.compile(r";[^\n]*")
+_ESCAPE_LINE = re.compile(r"(?m)^%[^\n]*")
+_VARIATION = re.compile(r"\([^()]*\)")
+_MOVE_NUMBER = re.compile(r"\d+\s*\.+")
+RESULTS = frozenset(("1-0", "0-1", "1/2-1/2", "*"))
+
+
+def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
+    """Movetext bytes -> (SAN moves, the game-termination marker).
+
+    Comments, variations, NAGs, move numbers and ``!?+#`` suffixes are dropped. Raises
+    :class:`MovetextError` for an unterminated comment or variation, or for a movetext with no
+    termination marker (a truncated game). Moves are not checked here: see :func:`replay_san`.
+    """
+    s = movetext.decode("utf-8", errors="replace")
+    if "{" in s:
+        s = _COMMENT.sub(" ", s)
+        if "{" in s:
+            raise MovetextError("unterminated_comment", "a { comment is never closed")
+    if ";" in s:
+        s = _LINE_COMMENT.sub(" ", s)
+    if "%" in s:
+        s = _ESCAPE_LINE.sub(" ", s)
+    while "(" in s:
+        t = _VARIATION.sub(" ", s)
+        if t == s:
+            break
+        s = t
+    if "(" in s or ")" in s:
+        raise MovetextError("unbalanced_variation", "a ( variation is not closed (or closed twice)")
+    if "." in s:
+        s = _MOVE_NUMBER.sub(" ", s)
+    moves: list[str] = []
+    result = ""
+    tokens = s.split()
+    for i, tok in enumerate(tokens):
+        if tok in RESULTS:
+            result = tok
+            if i + 1 < len(tokens):
+                raise MovetextError("text_after_result", f"text after the result marker: "
+                                    f"{' '.join(tokens[i + 1:i + 4])!r}")
+            break
+        if tok[0] == "$":
+            continue
+        tok = tok.rstrip("+#!?")
+        if tok:
+            moves.append(tok)
+    if not result:
+        raise MovetextError("truncated_game", "the movetext has no result marker (truncated game?)")
+    return moves, result
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+class IllegalMove(ValueError):
+    def __init__(self, ply: int, san: str) -> None:
+        super().__init__(f"illegal or unparsable move {san!r} at ply {ply + 1}")
+        self.ply, self.san = ply, san
+
+
+try:  # optional accelerator; python-chess stays the reference (see replay_san)
+    import fastchess as _fastchess
+except Exception:  # pragma: no cover - depends on the environment
+    _fastchess = None
+
+FASTCHESS_AVAILABLE = _fastchess is not None
+
+
+def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[str]:
+    """SAN -> UCI by replaying with python-chess; ``boards`` (if given) gets every position's
+    encoding (start position first). Raises :class:`IllegalMove`."""
+    board = chess.Board()
+    out: list[str] = []
+    if boards is not None:
+        from chessformer.core.boards import encode_board
+
+        boards.append(encode_board(board))
+    for i, san in enumerate(sans):
+        try:
+            move = board.parse_san(san)
+        except ValueError:
+            raise IllegalMove(i, san) from None
+        if not move:  # a null move ("--") is not a chess move and has no token
+            raise IllegalMove(i, san)
+        out.append(move.uci())
+        board.push(move)
+        if boards is not None:
+            boards.append(encode_board(board))
+    return out
+
+
+_CASTLE_UCI = frozenset(("e1g1", "e1c1", "e8g8", "e8c8"))
+
+
+class _NeedsReference(Exception):
+    pass
+
+
+_SQ = {f"{f}{r}": (r - 1) * 8 + "abcdefgh".index(f) for f in "abcdefgh" for r in range(1, 9)}
+
+
+def _king_moved_from(b, uci: str) -> bool:
+    """After fastchess pushed ``uci``: is a king now on its target square (so it was castling)?"""
+    piece = b.piece_at(_SQ[uci[2:4]])
+    return piece is not None and piece[0] == 6  # fastchess.KING
+
+
+def _replay_fastchess(sans: list[str]) -> list[str]:
+    """SAN -> UCI with fastchess, raising :class:`_NeedsReference` wherever fastchess is known to
+    differ from python-chess: fastchess 0.1.2 accepts castling without checking that it is legal
+    (rights, empty and unattacked squares) and accepts a king's two-square move written as a king
+    move ("Ke1g1"). Castling is therefore checked against fastchess's own legal move list."""
+    b = _fastchess.Board()
+    push = b.push_san
+    out: list[str] = []
+    append = out.append
+    for san in sans:
+        c = san[0]
+        if c == "O" or c == "0":
+            legal = b.legal_moves_uci()
+            uci = push(san)
+            # A queen or rook on e1 can also make "e1c1": only a king's move there is castling.
+            if uci not in _CASTLE_UCI or uci not in legal or _king_moved_from(b, uci) is False:
+                raise _NeedsReference
+        else:
+            uci = push(san)
+            if c == "K" and uci in _CASTLE_UCI:
+                raise _NeedsReference
+        append(uci)
+    return out
+
+
+# python-chess's SAN syntax (chess.SAN_REGEX) plus castling; fastchess only sees games whose every
+# token matches, because it is laxer than python-chess about stray characters.
+_SAN_GAME = re.compile(r"(?:(?:[NBKRQ]?[a-h]?[1-8]?[\-x]?[a-h][1-8](?:=?[nbrqkNBRQK])?"
+                       r"|O-O(?:-O)?|0-0(?:-0)?) )*")
+
+
+def replay_san(sans: list[str], *, engine: str = "auto") -> tuple[list[str], bool]:
+    """SAN moves -> UCI moves, checking legality. Returns ``(uci, used_reference)``.
+
+    ``engine="auto"`` uses ``fastchess`` when installed and replays the whole game with
+    python-chess as soon as fastchess refuses a move or makes one it is known to get wrong, so a
+    game is rejected only when python-chess rejects it (:class:`IllegalMove`);
+    ``"python-chess"`` always uses the reference.
+    """
+    if (engine != "python-chess" and _fastchess is not None
+            and _SAN_GAME.fullmatch(" ".join(sans) + " " if sans else "")):
+        try:
+            return _replay_fastchess(sans), False
+        except (ValueError, _NeedsReference):
+            pass
+        return replay_python_chess(sans), True
+    return replay_python_chess(sans), False
