@@ -1,0 +1,51 @@
+"""A calibrated Stockfish ladder (written by ``calibrate``): ``ladder-<version>.json`` holds each
+rung's name, settings and Elo on the paper's scale; the games it was fitted on lie beside it in
+``ladder-<version>-games.jsonl`` (the :mod:`chessformer.formats.games` record format).
+Shipped ladders live in the project's ``stockfish/`` folder (and inside an installed package).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from chessformer.formats import read_json
+from chessformer.utils import UserError, write_json_atomic
+
+
+def ladder_name(version: str) -> str:
+    return f"ladder-{version}.json"
+
+
+def games_beside(ladder: str | os.PathLike[str]) -> Path:
+    """``ladder-V.json`` -> ``ladder-V-games.jsonl``."""
+    ladder = Path(ladder)
+    return ladder.with_name(f"{ladder.stem}-games.jsonl")
+
+
+def read_ladder(path: str | os.PathLike[str]) -> dict[str, Any]:
+    return read_json(path, "ladder")
+
+
+def write_ladder(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
+    write_json_atomic(path, doc)
+
+
+def load_ladder(path: str | os.PathLike[str]) -> dict[str, float]:
+    """Anchors ``{rung name: elo}`` from a ladder file."""
+    data = read_ladder(path)
+    try:
+        return {str(r["name"]): float(r["elo"]) for r in data["rungs"]}
+    except (KeyError, TypeError) as e:
+        raise UserError(f"{path}: not a ladder file (need rungs with name and elo): {e}") from e
+
+
+def find_ladder(version: str | None, folder: str | os.PathLike[str]) -> Path | None:
+    """``folder/ladder-<version>.json`` if it exists; with no version, the only ladder there."""
+    folder = Path(folder)
+    if version:
+        p = folder / ladder_name(version)
+        return p if p.is_file() else None
+    found = sorted(folder.glob("ladder-*.json"))
+    return found[0] if len(found) == 1 else None
