@@ -42,10 +42,26 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():  # mkstemp makes 0600 files: give the mode a plain open() would
+            os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def mp_context():
+    """The multiprocessing context of every worker pool: fork on Linux (cheap, no re-import),
+    spawn elsewhere (fork is unsafe on macOS once threads exist)."""
+    import multiprocessing as mp
+
+    return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
