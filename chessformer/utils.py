@@ -96,12 +96,33 @@ def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, d
                 mininterval=0.5, file=sys.stderr, **kwargs)
 
 
-#: The repository root (where ``evals/``, ``data/`` and ``stockfish/`` live).
+#: The source checkout's root, where ``evals/``, ``data/experts/`` and ``stockfish/`` live; in an
+#: installed wheel this is ``site-packages`` and the configs come from ``chessformer/_resources/``.
 ROOT = Path(__file__).resolve().parent.parent
+#: Config folders (as named in a checkout) -> their place inside an installed package.
+_PACKAGED = {"evals": "evals", "evals/experiments": "evals/experiments", "evals/kg": "evals/kg",
+             "data/experts": "experts", "stockfish": "stockfish"}
+
+
+def in_checkout() -> bool:
+    """True when running from a source checkout (an editable install counts), not a wheel."""
+    return (ROOT / "pyproject.toml").is_file() and (ROOT / "evals").is_dir()
+
+
+def resource_dir(folder: str) -> Path:
+    """A shipped config folder: the checkout's own (editable, versioned with the code) or the
+    wheel's copy, read through :mod:`importlib.resources`."""
+    if folder not in _PACKAGED:
+        raise ValueError(f"unknown config folder {folder!r}; known: {', '.join(_PACKAGED)}")
+    if in_checkout():
+        return ROOT / folder
+    from importlib.resources import files
+
+    return Path(str(files("chessformer") / "_resources" / _PACKAGED[folder]))
 
 
 def read_toml(path: str | os.PathLike[str], *, folder: str, what: str) -> tuple[Path, dict[str, Any]]:
-    """Read a TOML file; a bare name means ``ROOT/folder/<name>.toml``.
+    """Read a TOML file; a bare name means ``<folder>/<name>.toml`` among the shipped configs.
 
     Raises :class:`UserError` naming the file when it is missing (listing the known names) or
     is not valid TOML.
@@ -109,10 +130,11 @@ def read_toml(path: str | os.PathLike[str], *, folder: str, what: str) -> tuple[
     import tomllib
 
     p = Path(path)
+    shipped = resource_dir(folder)
     if not p.exists() and p.suffix != ".toml":
-        p = ROOT / folder / f"{path}.toml"
+        p = shipped / f"{path}.toml"
     if not p.exists():
-        known = sorted(q.stem for q in (ROOT / folder).glob("*.toml"))
+        known = sorted(q.stem for q in shipped.glob("*.toml"))
         raise UserError(f"{what} {path} not found (looked for {p}; known in {folder}/: "
                         f"{', '.join(known) or 'none'})")
     try:
