@@ -14,6 +14,8 @@ VENV       ?= .venv
 # A CPU build of torch by default; a GPU user sets e.g. TORCH_SPEC='torch==2.13.0' with
 # PIP_EXTRA_INDEX_URL pointing at the CUDA wheels, or TORCH_SPEC='torch>=2.4'.
 TORCH_SPEC ?= torch==2.13.0
+# `make setup-cuda` replaces the venv's torch with a CUDA build from this index.
+CUDA_INDEX ?= https://download.pytorch.org/whl/cu124
 
 # The embedded default: games between the simulated experts of data/experts/$(EXPERTS).toml.
 EXPERTS    ?= demo
@@ -36,7 +38,7 @@ BIN  := $(VENV)/bin
 CF   := CHESSFORMER_PROGRESS=1 $(BIN)/chessformer
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC)' | tr -c 'a-zA-Z0-9.' _)
 
-.PHONY: setup stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo \
+.PHONY: setup setup-cuda check-gpu stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo \
         calibrate experiment-diversity experiment-selection experiment-generalization
 
 setup: $(STAMP)
@@ -49,6 +51,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet 'fastchess==0.1.2' || echo "(fastchess did not build: ingest uses python-chess alone, slower)"
 	@touch $@
 
+# pip keeps an installed CPU torch that satisfies a looser TORCH_SPEC ("Requirement already
+# satisfied"), so a CUDA build needs a forced reinstall from the CUDA wheel index.
+setup-cuda: setup
+	$(BIN)/python -m pip install --quiet --force-reinstall torch --index-url $(CUDA_INDEX) \
+	    --extra-index-url https://pypi.org/simple
+	@$(MAKE) --no-print-directory check-gpu
+
+check-gpu: setup
+	@$(BIN)/python -c "import sys, torch; ok = torch.cuda.is_available(); \
+	print(f'torch {torch.__version__}: CUDA ' + (f'available ({torch.cuda.get_device_name(0)})' if ok \
+	else 'not available (a CPU build, or no GPU driver): run make setup-cuda on a GPU machine')); \
+	sys.exit(0 if ok else 1)"
+
 stockfish:
 	@bash stockfish/install.sh >/dev/null
 
@@ -60,9 +75,14 @@ data/generated/$(EXPERTS)-$(GAMES)-s$(SEED).pgn: | setup stockfish
 	@echo "== data: $(GAMES) games between the '$(EXPERTS)' experts"
 	$(CF) generate --experts $(EXPERTS) --games $(GAMES) --seed $(SEED) --out $@
 
+# Board planes only for the presets that read them (moves+board); the sequence-only presets
+# (the paper's `moves` input) get a tokens-only dataset, about 1/57 of the size.
+MOVES_ONLY_PRESETS := small-moves 50M 302M
+BOARDS_FLAG = $(if $(filter $(PRESET),$(MOVES_ONLY_PRESETS)),,--boards)
+
 $(DATASET)/manifest.json: $(DATA) | setup
 	@echo "== data: ingest $(DATA) (both players rated <= $(CAP)) -> $(DATASET)"
-	$(CF) ingest $(DATA) --elo-cap $(CAP) --boards --out $(DATASET) --overwrite $(INGEST_ARGS)
+	$(CF) ingest $(DATA) --elo-cap $(CAP) $(BOARDS_FLAG) --out $(DATASET) --overwrite $(INGEST_ARGS)
 
 data: $(DATASET)/manifest.json
 
@@ -105,5 +125,7 @@ test-slow: setup stockfish
 bench: setup stockfish
 	$(BIN)/python bench/run_all.py
 
+# Only what `make demo` (with the same variables) made: other runs and datasets stay, and a
+# PGN of your own (DATA outside data/generated/) is never removed.
 clean-demo:
-	rm -rf data/generated data/datasets runs reports
+	rm -rf $(filter data/generated/%,$(DATA) $(DATA).json) $(DATASET) $(RUN) $(REPORT)

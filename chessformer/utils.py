@@ -73,6 +73,43 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as the user would retype it: ``chessformer train --data ...`` (paths as given,
+    not the absolute path of the venv's script)."""
+    import shlex
+
+    argv = list(sys.argv if argv is None else argv)
+    return shlex.join(["chessformer", *argv[1:]])
+
+
+def code_version() -> str:
+    """The package version, plus the git commit (``+g1a2b3c4``, ``.dirty`` with local changes)
+    when running from a source checkout: what produced a run, eval or report."""
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("chessformer")
+    except PackageNotFoundError:
+        v = "unknown"
+    if not in_checkout():
+        return v
+    try:
+        git = ["git", "-C", str(ROOT)]
+        commit = subprocess.run([*git, "rev-parse", "--short=8", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return v
+    return f"{v}+g{commit}" + (".dirty" if dirty else "")
+
+
+def provenance() -> dict[str, str]:
+    """``{"code_version", "command"}``: recorded in run.json, eval.json and the report."""
+    return {"code_version": code_version(), "command": command_line()}
+
+
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

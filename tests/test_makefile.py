@@ -1,0 +1,49 @@
+"""The Makefile's targets that can be checked without running them (``make -n``)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+
+def dry_run(*args: str) -> str:
+    return subprocess.run(["make", "-n", "--no-print-directory", *args], cwd=REPO, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def removed(*args: str) -> list[str]:
+    line = next(ln for ln in dry_run("clean-demo", *args).splitlines() if ln.startswith("rm "))
+    return line.split()[2:]
+
+
+def test_clean_demo_removes_only_what_the_demo_made():
+    paths = removed()
+    assert paths == ["data/generated/demo-16000-s0.pgn", "data/generated/demo-16000-s0.pgn.json",
+                     "data/datasets/demo-16000-s0-cap1000", "runs/demo-16000-s0-cap1000-small",
+                     "reports/demo-16000-s0-cap1000-small"]
+
+
+def test_clean_demo_never_removes_a_users_own_pgn(tmp_path):
+    own = tmp_path / "lichess.pgn.zst"
+    paths = removed(f"DATA={own}")
+    assert str(own) not in paths and paths == ["data/datasets/lichess-cap1000",
+                                               "runs/lichess-cap1000-small", "reports/lichess-cap1000-small"]
+
+
+def test_data_adds_boards_only_for_presets_that_read_them(tmp_path):
+    pgn = tmp_path / "games.pgn"
+    pgn.write_text("")  # only needs to exist: make -n runs nothing
+
+    def ingest_line(preset: str) -> str:
+        out = dry_run("data", f"DATA={pgn}", f"PRESET={preset}", "VENV=.venv")
+        return next(ln for ln in out.splitlines() if "chessformer ingest" in ln)
+
+    assert "--boards" in ingest_line("small")
+    assert "--boards" not in ingest_line("50M")
+    assert "--boards" not in ingest_line("small-moves")
