@@ -33,7 +33,8 @@ import torch
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_VERSION
 from chessformer.model.transformer import GPT, load_state_dict_checked, read_model_meta, resolve_checkpoint_dir
-from chessformer.utils import UserError, write_json_atomic, write_text_atomic
+from chessformer.formats import run as run_format
+from chessformer.utils import UserError, write_json_atomic
 
 __all__ = ["capture_rng", "load_checkpoint", "restore_rng", "save_checkpoint"]
 
@@ -94,7 +95,7 @@ def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Opti
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     step = int(train_state["step"])
-    name = f"ckpt-{step:07d}"
+    name = run_format.checkpoint_name(step)
     final = run_dir / name
     tmp = run_dir / f".{name}.partial"
     if tmp.exists():
@@ -121,9 +122,9 @@ def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Opti
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    write_text_atomic(run_dir / "latest", name + "\n")
+    run_format.write_latest(run_dir, name)
     if keep > 0:  # keep <= 0: keep every checkpoint
-        old = sorted(p for p in run_dir.glob("ckpt-*") if p.is_dir() and p.name != name)
+        old = [p for p in run_format.checkpoints(run_dir) if p.name != name]
         for p in old[: max(0, len(old) - (keep - 1))]:
             shutil.rmtree(p, ignore_errors=True)
     return final

@@ -21,7 +21,7 @@ Two input modes, both autoregressive over move tokens (position ``t`` predicts t
 
 Positions are learned absolute embeddings, ``0 .. block_size - 1``. Training windows start at a
 game start, or (for games longer than a window) at a later point of the game with positions
-restarting at 0 (see ``train.py``), so a caller that outgrows the context may re-prefill the last
+restarting at 0 (see :mod:`chessformer.training.batches`), so a caller that outgrows the context may re-prefill the last
 ``block_size // 2`` tokens of a game at positions ``0 ..`` and go on.
 
 Targets use ``ignore_index = -1`` (``IGNORE``): padding and positions whose prediction is not
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,12 @@ import torch.nn.functional as F
 
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_BYTES, BOARD_FEATURES, BOARD_VERSION, unpack_boards
+from chessformer.formats import run as run_format
 from chessformer.utils import UserError
 
-__all__ = ["GPT", "GPTConfig", "IGNORE", "KVCache", "PRESETS", "load_model", "model_flops_per_token"]
+__all__ = ["GPT", "GPTConfig", "IGNORE", "KVCache", "PRESETS", "PRESET_TABLE", "Preset", "load_model",
+           "load_state_dict_checked", "model_flops_per_token", "read_model_meta",
+           "resolve_checkpoint_dir"]
 
 #: ``targets`` value that contributes no loss.
 IGNORE = -1
@@ -86,18 +89,41 @@ class GPTConfig:
         return cls(**d)
 
 
-#: Named model sizes. ``50M``/``302M`` are the paper's (``moves`` mode). ``small`` is the CPU demo
-#: preset: measured on 554k tokens of Lichess games, it matched the 6-layer/384 ``base`` per token
-#: (val loss 3.71 vs 3.60, legal argmax 82% vs 83%) at 2.1x its speed, and on 2 CPU cores speed is
-#: what a 10-minute run buys. ``tiny`` trains in seconds, for tests.
-PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(n_layer=2, n_head=2, d_model=64, block_size=128, input_mode="moves+board"),
-    "small": dict(n_layer=4, n_head=4, d_model=256, block_size=512, input_mode="moves+board"),
-    "small-moves": dict(n_layer=4, n_head=4, d_model=256, block_size=512, input_mode="moves"),
-    "base": dict(n_layer=6, n_head=6, d_model=384, block_size=512, input_mode="moves+board"),
-    "50M": dict(n_layer=16, n_head=8, d_model=512, block_size=1024, input_mode="moves"),
-    "302M": dict(n_layer=24, n_head=16, d_model=1024, block_size=1024, input_mode="moves"),
+@dataclass(frozen=True)
+class Preset:
+    """A named model size and the training defaults measured to suit it.
+
+    ``model`` holds :class:`GPTConfig` fields; ``train`` overrides
+    :class:`chessformer.training.options.TrainOptions` defaults (explicit options override both).
+    """
+
+    model: dict[str, Any]
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+#: Small models take a higher lr and, on a CPU, small batches: at equal tokens, batch 4 x 512
+#: reached val loss 3.60 where 16 x 512 was still at 5.37 (60 vs 240 updates).
+_CPU_TRAINING = dict(batch_size=8, lr=1e-3, min_lr=1e-4)
+
+#: The named presets, the one table of them. ``50M``/``302M`` are the paper's (``moves`` mode).
+#: ``small`` is the CPU demo preset: measured on 554k tokens of Lichess games, it matched the
+#: 6-layer/384 ``base`` per token (val loss 3.71 vs 3.60, legal argmax 82% vs 83%) at 2.1x its
+#: speed, and on 2 CPU cores speed is what a 10-minute run buys. ``tiny`` trains in seconds, for
+#: tests.
+PRESET_TABLE: dict[str, Preset] = {
+    "tiny": Preset(dict(n_layer=2, n_head=2, d_model=64, block_size=128, input_mode="moves+board"),
+                   _CPU_TRAINING),
+    "small": Preset(dict(n_layer=4, n_head=4, d_model=256, block_size=512,
+                         input_mode="moves+board"), _CPU_TRAINING),
+    "small-moves": Preset(dict(n_layer=4, n_head=4, d_model=256, block_size=512,
+                               input_mode="moves"), _CPU_TRAINING),
+    "base": Preset(dict(n_layer=6, n_head=6, d_model=384, block_size=512,
+                        input_mode="moves+board"), _CPU_TRAINING),
+    "50M": Preset(dict(n_layer=16, n_head=8, d_model=512, block_size=1024, input_mode="moves")),
+    "302M": Preset(dict(n_layer=24, n_head=16, d_model=1024, block_size=1024, input_mode="moves")),
 }
+#: ``GPTConfig`` fields per preset name (the ``model`` half of :data:`PRESET_TABLE`).
+PRESETS: dict[str, dict[str, Any]] = {name: p.model for name, p in PRESET_TABLE.items()}
 
 
 class KVCache:
@@ -311,18 +337,20 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
         raise UserError(f"{path}: no such run or checkpoint directory")
     if (path / "model.safetensors").exists():
         return path
-    latest = path / "latest"
-    if latest.exists():
-        name = latest.read_text(encoding="utf-8").strip()
+    name = run_format.read_latest(path)
+    if name is not None:
         ckpt = path / name
         if not name or not (ckpt / "model.safetensors").exists():
-            raise UserError(f"{latest} points at {name!r}, which is not a complete checkpoint")
+            raise UserError(f"{path / run_format.LATEST} points at {name!r}, which is not a "
+                            f"complete checkpoint")
         return ckpt
     raise UserError(f"{path} is neither a run directory (no 'latest' file) nor a checkpoint "
                     f"directory (no model.safetensors); train one with `chessformer train`")
 
 
 def read_model_meta(ckpt: Path) -> dict[str, Any]:
+    """``ckpt/model.json`` with ``config`` as a :class:`GPTConfig`, checked against this
+    chessformer's tokenizer and board encoding (one-line ``UserError`` otherwise)."""
     meta_path = ckpt / "model.json"
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -344,6 +372,8 @@ def read_model_meta(ckpt: Path) -> dict[str, Any]:
 
 
 def load_state_dict_checked(model: GPT, ckpt: Path, device: torch.device | str = "cpu") -> None:
+    """Load ``ckpt/model.safetensors`` into ``model``; a missing, extra or misshapen tensor is a
+    ``UserError`` naming the file."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
