@@ -16,8 +16,11 @@ import numpy as np
 import pytest
 
 from chessformer.core import tokenizer as tok
-from chessformer.play.arena import ModelSettings, build_tasks, load_grid, read_results, run_eval, sample_move
+from chessformer.formats.games import read_results
+from chessformer.play.arena import run_eval
 from chessformer.play.engine import find_stockfish
+from chessformer.play.grid import load_grid
+from chessformer.play.tasks import build_tasks
 from chessformer.utils import UserError
 
 needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
@@ -109,20 +112,6 @@ def test_missing_grid_model_and_engine_fail_before_any_game(tmp_path, tiny_run, 
     assert not (tmp_path / "out2" / "games.jsonl").exists()
 
 
-def test_sample_move_masked_and_raw():
-    board = chess.Board()
-    rng = np.random.default_rng(0)
-    logits = np.zeros(tok.VOCAB_SIZE, dtype=np.float32)
-    logits[tok.uci_to_id("e2e5")] = 50.0  # an illegal favourite
-    move, illegal = sample_move(logits, board, ModelSettings(1.0, "masked"), rng)
-    assert move in board.legal_moves and illegal == 0
-    move, illegal = sample_move(logits, board, ModelSettings(0.001, "raw"), rng)
-    assert move is None and illegal == 5  # five illegal samples: forfeit
-    logits[tok.uci_to_id("e2e4")] = 60.0
-    move, illegal = sample_move(logits, board, ModelSettings(0.001, "raw"), rng)
-    assert move == chess.Move.from_uci("e2e4") and illegal == 0
-
-
 @needs_stockfish
 def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     grid_path = write_grid(tmp_path / "g.toml", GRID)
@@ -130,7 +119,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
     ra, rb = read_results(tmp_path / "a" / "games.jsonl"), read_results(tmp_path / "b" / "games.jsonl")
     assert a["games"] == len(ra) == 18
-    key = lambda r: (r["index"], r["moves"], r["result"], r["termination"])  # noqa: E731
+    key = lambda r: (r["index"], r["moves"], r["result"], r["termination"])
     assert sorted(map(key, ra)) == sorted(map(key, rb))
     for r in ra:
         board = chess.Board()
@@ -196,8 +185,8 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, tiny
 
 @needs_stockfish
 def test_engine_killed_mid_game_is_restarted(tmp_path):
-    from chessformer.play.arena import Workers
     from chessformer.play.players import PlayerSpec
+    from chessformer.play.workers import Workers
 
     workers = Workers(1, str(find_stockfish()))
     try:

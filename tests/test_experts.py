@@ -11,20 +11,10 @@ import numpy as np
 import pytest
 
 from chessformer.play.engine import Limit, find_stockfish
-from chessformer.play.experts import (
-    BlindSpot,
-    Ensemble,
-    Expert,
-    Region,
-    _check_expert,
-    combine_distributions,
-    ensemble_spec,
-    game_phase,
-    load_experts,
-    non_pawn_material,
-    subset_pool,
-)
+from chessformer.play.ensemble import Ensemble, combine_distributions, ensemble_spec
+from chessformer.play.experts import BlindSpot, Expert, Region, game_phase, non_pawn_material
 from chessformer.play.players import EnginePool, make_player
+from chessformer.play.presets import check_expert, load_experts, subset_pool
 from chessformer.utils import UserError
 
 needs_sf = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
@@ -47,7 +37,7 @@ def positions(n_games: int = 12, plies: int = 60, seed: int = 7) -> list[tuple[c
 
 
 def expert(name: str = "x", **raw) -> object:
-    return _check_expert({"name": name, **raw}, "test")
+    return check_expert({"name": name, **raw}, "test")
 
 
 @pytest.fixture
@@ -320,7 +310,7 @@ def test_generate_does_not_depend_on_worker_scheduling(tmp_path):
     """The same seed gives byte-identical PGN with 1 worker and with 3 (hash tables are cleared
     per game, so a worker's earlier games cannot change Stockfish's answers)."""
     from chessformer.play.engine import find_stockfish
-    from chessformer.play.experts import generate
+    from chessformer.play.generate import generate
 
     if find_stockfish() is None:
         pytest.skip("Stockfish is not installed")

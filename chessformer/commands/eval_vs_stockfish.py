@@ -1,20 +1,17 @@
 """``chessformer eval-vs-stockfish``: the command line of :mod:`chessformer.play.arena`."""
 
 from __future__ import annotations
+
 import argparse
 import shlex
 import sys
 from pathlib import Path
+
+from chessformer.formats.games import default_eval_dir, games_path
+from chessformer.play.arena import parse_shard, run_eval
+from chessformer.play.grid import load_grid, validate_grid
 from chessformer.play.players import PlayerSpec
-from chessformer.utils import (
-    UserError,
-)
-from chessformer.play.arena import (
-    load_grid,
-    parse_shard,
-    run_eval,
-    validate_grid,
-)
+from chessformer.utils import UserError
 
 
 def _floats(text: str) -> list[float]:
@@ -59,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
         grid.opponents = [PlayerSpec.stockfish(skill=int(x), nodes=nodes, movetime_ms=args.movetime_ms)
                           for x in args.levels.split(",") if x]
     if args.experts:
-        from chessformer.play.experts import load_experts
+        from chessformer.play.presets import load_experts
 
         grid.opponents += list(load_experts(args.experts).experts)
     if args.temperatures:
@@ -72,12 +69,12 @@ def main(args: argparse.Namespace) -> int:
     validate_grid(grid)
     if args.model is not None and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist (train one with `chessformer train`)")
-    out = args.out or (Path(args.model) / "eval" / grid.name if args.model else Path("runs/eval") / grid.name)
+    out = args.out or (default_eval_dir(args.model, grid.name) if args.model else Path("runs/eval") / grid.name)
     command = "chessformer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     summary = run_eval(grid, args.model, out, label=args.label, shard=parse_shard(args.shard),
                        stockfish=args.stockfish, device=args.device, dtype=args.dtype,
                        command=command, threads=args.threads)
-    print(f"results: {Path(out) / 'games.jsonl'} ({summary['games']} games; "
+    print(f"results: {games_path(out)} ({summary['games']} games; "
           f"{summary['unfinished']} unfinished)")
     return 0
 
