@@ -34,7 +34,6 @@ and the seeded experts replay identically.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -58,6 +57,7 @@ from chessformer.formats.games import (
     write_pgn,
 )
 from chessformer.formats.ladder import load_ladder
+from chessformer.formats.run import run_elo_cap
 from chessformer.model.inference import BatchDecoder, sample_move
 from chessformer.play.engine import require_stockfish, stockfish_version
 from chessformer.play.grid import DEFAULT_ADJUDICATION, Grid, grid_json, validate_grid
@@ -343,7 +343,7 @@ def _load_model(grid: Grid, model_path: str | os.PathLike[str] | None,
         raise UserError("this grid has model games: pass --model RUN")
     from chessformer.model.transformer import load_model
 
-    return load_model(model_path, device=device), Path(model_path).name, _training_cap(Path(model_path))
+    return load_model(model_path, device=device), Path(model_path).name, run_elo_cap(model_path)
 
 
 def _play_all(grid: Grid, todo: Sequence[GameTask], total: int, driver: BatchDecoder | None,
@@ -368,18 +368,6 @@ def _play_all(grid: Grid, todo: Sequence[GameTask], total: int, driver: BatchDec
         bar.close()
         workers.close()
     return plies
-
-
-def _training_cap(run: Path) -> int | None:
-    """The Elo cap of the model's training data, if the run says."""
-    try:
-        info = json.loads((run / "run.json").read_text())
-        data = Path(info.get("data", ""))
-        manifest = json.loads((data / "manifest.json").read_text())
-        cap = manifest.get("elo_cap", manifest.get("filters", {}).get("elo_cap"))
-        return None if cap is None else int(cap)
-    except (OSError, ValueError, TypeError):
-        return None
 
 
 def _ladder_path(version: str) -> str | None:
