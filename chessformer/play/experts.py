@@ -7,7 +7,8 @@ An expert is described in TOML (presets in ``data/experts/``, read and validated
     [[expert]]
     name = "eps80-a"
     nominal_elo = 800                          # written to the PGN headers; not a measurement
-    base = { kind = "stockfish", depth = 1 }   # or nodes = N; or kind = "greedy-capture" / "random"
+    base = { kind = "stockfish", depth = 1 }   # or nodes = N; or kind = "greedy-capture" / "random";
+                                               # or kind = "uci", command = "...", options = {...}
     noise = { kind = "epsilon", epsilon = 0.8 }  # or kind = "boltzmann", temperature_cp, multipv
     openings = { kind = "book", lines = ["e2e4 e7e5", "d2d4 d7d5"] }  # optional
 
@@ -229,7 +230,12 @@ class Expert:
             noises = [self.noise] + ([self.outside_noise] if self.region.kind != "everywhere" else [])
             multipv = max((int(n.get("multipv", 8)) for n in noises if n["kind"] == "boltzmann"),
                           default=0)
-            self._engine = self._pool.get({"MultiPV": multipv} if multipv else {})
+            options = {"MultiPV": multipv} if multipv else {}
+            if self.base["kind"] == "uci":
+                self._engine = self._pool.get({**self.base["options"], **options},
+                                              command=self.base["command"])
+            else:
+                self._engine = self._pool.get(options)
         return self._engine
 
     # Book -----------------------------------------------------------------------------------

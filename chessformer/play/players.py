@@ -29,7 +29,6 @@ or depth limit replay games identically.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,11 +36,11 @@ from typing import Any, Protocol
 import chess
 import numpy as np
 
-from chessformer.play.engine import EngineError, Limit
+from chessformer.play.engine import EngineError
 from chessformer.play.ensemble import Ensemble, ensemble_spec
 from chessformer.play.experts import Expert
 from chessformer.play.presets import check_expert, load_experts
-from chessformer.play.spec import EnginePool, PlayerSpec, limit_of
+from chessformer.play.spec import EnginePool, PlayerSpec, check_uci, limit_of
 from chessformer.utils import UserError
 
 __all__ = ["EnginePool", "Player", "PlayerSpec", "RandomPlayer", "StockfishPlayer", "UciPlayer",
@@ -167,19 +166,8 @@ def _check_keys(raw: Mapping[str, Any], known: set[str], where: str, kind: str) 
 
 def _uci_spec(raw: Mapping[str, Any], where: str) -> PlayerSpec:
     _check_keys(raw, {"kind", "command", "options", "name", *_LIMIT_KEYS}, where, "uci")
-    command = raw.get("command")
-    if isinstance(command, str):
-        command = shlex.split(command)
-    if not command or not all(isinstance(a, str) for a in command):
-        raise UserError(f"{where}: a uci player needs command = \"engine --args\" (or a list)")
-    options = raw.get("options", {})
-    if not isinstance(options, Mapping):
-        raise UserError(f"{where}: uci options must be a table, e.g. {{ Hash = 16 }}")
-    limit = Limit(raw.get("nodes"), raw.get("depth"), raw.get("movetime_ms")).describe()
-    if not limit:
-        raise UserError(f"{where}: a uci player needs nodes, depth or movetime_ms")
-    settings: dict[str, Any] = {"command": list(command), "options": dict(options), **limit}
-    name = raw.get("name") or " ".join(["uci", Path(command[0]).name,
-                                        *(f"{k}={v}" for k, v in options.items()),
-                                        *(f"{k}={v}" for k, v in limit.items())])
+    settings = check_uci(raw, where)
+    words = [f"{k}={v}" for k, v in settings["options"].items()]
+    words += [f"{k}={settings[k]}" for k in _LIMIT_KEYS if k in settings]
+    name = raw.get("name") or " ".join(["uci", Path(settings["command"][0]).name, *words])
     return PlayerSpec(str(name), "uci", settings)

@@ -19,10 +19,13 @@ from typing import Any
 
 from chessformer.core.games import check_line
 from chessformer.play.experts import DEFAULT_OUTSIDE_NOISE, TAXONOMY_KEYS, BlindSpot, Region
-from chessformer.play.spec import PlayerSpec
+from chessformer.play.spec import PlayerSpec, check_uci
 from chessformer.utils import UserError, read_toml
 
-__all__ = ["ExpertPool", "check_expert", "check_noise", "load_experts", "subset_pool"]
+#: An expert's base move: Stockfish's, any UCI engine's, the greedy capture, or a random move.
+BASE_KINDS = ("stockfish", "uci", "greedy-capture", "random")
+
+__all__ = ["BASE_KINDS", "ExpertPool", "check_expert", "check_noise", "load_experts", "subset_pool"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,11 @@ def check_expert(raw: Mapping[str, Any], where: str) -> PlayerSpec:
     base = dict(raw.get("base", {"kind": "stockfish", "depth": 1}))
     noise = dict(raw.get("noise", {"kind": "none"}))
     openings = dict(raw.get("openings", {"kind": "none"}))
-    if base.get("kind") not in ("stockfish", "greedy-capture", "random"):
-        raise UserError(f"{where}: expert {raw['name']!r}: base.kind must be stockfish, "
-                        f"greedy-capture or random, not {base.get('kind')!r}")
+    if base.get("kind") not in BASE_KINDS:
+        raise UserError(f"{where}: expert {raw['name']!r}: base.kind must be one of "
+                        f"{', '.join(BASE_KINDS)}, not {base.get('kind')!r}")
+    if base["kind"] == "uci":  # any UCI engine's move (a node, depth or time limit required)
+        base = {"kind": "uci", **check_uci(base, f"{where}: expert {name!r}: base")}
     if base["kind"] in ("stockfish", "greedy-capture") and not any(k in base for k in ("nodes", "depth", "movetime_ms")):
         base["depth"] = 1
     check_noise(noise, where, name)

@@ -9,13 +9,15 @@ engine options are fixed per process, never changed per move.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chessformer.play.engine import Limit, UciEngine, require_stockfish
+from chessformer.utils import UserError
 
-__all__ = ["EnginePool", "PlayerSpec", "limit_of"]
+__all__ = ["EnginePool", "PlayerSpec", "check_uci", "limit_of"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,24 @@ class PlayerSpec:
 def limit_of(settings: Mapping[str, Any]) -> Limit:
     """The search limit of a player's settings (``nodes``, ``depth``, ``movetime_ms``)."""
     return Limit(settings.get("nodes"), settings.get("depth"), settings.get("movetime_ms"))
+
+
+def check_uci(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The settings of a UCI engine table (a ``uci`` player, or an expert's ``uci`` base):
+    ``{"command": [argv], "options": {...}, <limit>}``; ``command`` may be one string, split as
+    a shell would."""
+    command = raw.get("command")
+    if isinstance(command, str):
+        command = shlex.split(command)
+    if not command or not isinstance(command, list) or not all(isinstance(a, str) for a in command):
+        raise UserError(f"{where}: a uci engine needs command = \"engine --args\" (or a list)")
+    options = raw.get("options", {})
+    if not isinstance(options, Mapping):
+        raise UserError(f"{where}: uci options must be a table, e.g. {{ Hash = 16 }}")
+    limit = limit_of(raw).describe()
+    if not limit:
+        raise UserError(f"{where}: a uci engine needs nodes, depth or movetime_ms")
+    return {"command": list(command), "options": dict(options), **limit}
 
 
 class EnginePool:
