@@ -92,6 +92,7 @@ def test_build_tasks_pairs_colours_and_openings(tmp_path):
     ("temperatures = [0.0]", "> 0"),
     ('legality = ["sometimes"]', "masked or raw"),
     ("frobnicate = 1", "unknown grid setting"),
+    ("verdict_temperature = 0.0", "verdict_temperature"),
 ])
 def test_bad_grids_are_refused(tmp_path, bad, message):
     body = "name='x'\n" + bad + "\n[[opponent]]\nkind='random'\n"
@@ -110,6 +111,18 @@ def test_missing_grid_model_and_engine_fail_before_any_game(tmp_path, tiny_run, 
         run_eval(grid, tiny_run, tmp_path / "out2")
     assert not (tmp_path / "out1" / "games.jsonl").exists()
     assert not (tmp_path / "out2" / "games.jsonl").exists()
+
+
+def test_every_shipped_grid_states_its_verdict_temperature():
+    import tomllib
+
+    for path in sorted((ROOT / "evals").glob("*.toml")):
+        raw = tomllib.loads(path.read_text())
+        if "rung" in raw:  # a ladder, not a grid
+            continue
+        assert "verdict_temperature" in raw, path
+        grid = load_grid(path)
+        assert grid.verdict_temperature in grid.temperatures, path
 
 
 @needs_stockfish
@@ -135,6 +148,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     assert pgn.count("[Event ") == 18 and '[Legality "raw"]' in pgn and "[Temperature " in pgn
     manifest = json.loads((tmp_path / "a" / "eval.json").read_text())
     assert manifest["stockfish"]["version"] and manifest["games"] == 18
+    assert manifest["grid_settings"]["verdict_temperature"] == 0.001  # the report reads it here
 
 
 @needs_stockfish

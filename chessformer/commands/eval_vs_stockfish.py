@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--movetime-ms", type=int, help="time limit for --levels (paper: 100)")
     parser.add_argument("--experts", help="also play every expert of this preset (e.g. demo)")
     parser.add_argument("--temperatures", help="comma-separated sampling temperatures")
+    parser.add_argument("--verdict-temperature", type=float,
+                        help="the temperature the report's verdict reads (default: the grid's)")
     parser.add_argument("--legality", help="masked, raw or masked,raw")
     parser.add_argument("--games", type=int, help="games per cell (even)")
     parser.add_argument("--seed", type=int, help="grid seed")
@@ -63,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         grid.temperatures = _floats(args.temperatures)
     if args.legality:
         grid.legality = [x for x in args.legality.split(",") if x]
-    for attr in ("games", "seed", "workers", "batch_size", "max_plies"):
+    for attr in ("games", "seed", "workers", "batch_size", "max_plies", "verdict_temperature"):
         if getattr(args, attr) is not None:
             setattr(grid, attr, getattr(args, attr))
     validate_grid(grid)

@@ -24,8 +24,8 @@ it is), while a ``moves``-only model reads the moves after the FEN as if played 
 start; :func:`sample_move` with ``masked`` legality still gives a legal move.
 
 :func:`sample_move` samples from one row of logits at a temperature: ``masked`` among legal moves
-only; ``raw`` (the paper's protocol) from the whole vocabulary, sampling again on an illegal move
-up to :data:`MAX_RAW_TRIES` times before the model forfeits.
+only; ``raw`` (the paper's protocol) from the whole vocabulary, :data:`MAX_RAW_TRIES` samples in
+all while they are illegal, then the model forfeits.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 LEGALITY = ("masked", "raw")
+#: Samples in all before a forfeit under ``raw`` legality: the paper's ``max_attempts=5`` (see
+#: :mod:`chessformer.play.arena` for the file and lines of the paper's code).
 MAX_RAW_TRIES = 5
 
 

@@ -22,8 +22,13 @@ Speed: all live games of a wave advance together, one ply at a time. Each ply th
 batched forward pass (one new token per game, through a KV cache: :mod:`chessformer.model.inference`) while the opponents' moves are
 computed in worker processes (:mod:`chessformer.play.workers`); the model samples only in the games where it is to
 move. Legality modes: ``masked`` samples among legal moves only; ``raw`` (the paper's protocol)
-samples from the whole vocabulary and, on an illegal move, samples again up to 5 times before the
-model forfeits. Every game records the model's illegal samples.
+samples from the whole vocabulary, 5 samples in all while they are illegal, and the model
+forfeits when all 5 are illegal (recording 5 illegal samples). This is the paper's code exactly:
+KempnerInstitute/chess-research, ``chess_research/eval/utils.py`` (commit 586f5d9), line 168,
+where ``play_turn`` calls ``get_legal_move(..., max_attempts=5)``, and line 205, its loop
+``for attempt in range(max_attempts)`` that returns the first legal sample and otherwise ends
+the game with ``attempts=max_attempts``. (Its character-level model could also "resign" by
+writing a result; move tokens cannot.) Every game records the model's illegal samples.
 
 Games that reach ``max_plies`` are adjudicated by a full-strength Stockfish evaluation (a side
 ahead by ``threshold_cp`` wins, otherwise a draw) or, with ``adjudication = "unfinished"``,

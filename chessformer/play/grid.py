@@ -2,6 +2,7 @@
 
     name = "fast"
     temperatures = [0.001, 0.3, 1.0]   # the model's sampling temperatures
+    verdict_temperature = 0.001        # the one the report's verdict reads
     legality = ["masked", "raw"]       # see chessformer.model.inference
     games = 20                         # per (opponent, temperature, legality) cell; even
     opening_plies = 4                  # seeded random plies per pair (or openings = ["e2e4 e7e5"])
@@ -28,7 +29,7 @@ from typing import Any
 from chessformer.core.games import DEFAULT_MAX_PLIES, check_line
 from chessformer.model.inference import LEGALITY
 from chessformer.play.players import PlayerSpec, parse_players
-from chessformer.utils import UserError, read_toml
+from chessformer.utils import UserError, log, read_toml
 
 __all__ = ["ADJUDICATION_KINDS", "DEFAULT_ADJUDICATION", "Grid", "grid_json", "load_grid",
            "validate_grid"]
@@ -46,6 +47,8 @@ class Grid:
     name: str = "fast"
     opponents: list[PlayerSpec] = field(default_factory=list)
     temperatures: list[float] = field(default_factory=lambda: [0.001, 0.3, 1.0])
+    #: The temperature whose results the report's verdict reads (recorded in eval.json).
+    verdict_temperature: float = 0.001
     legality: list[str] = field(default_factory=lambda: ["masked"])
     games: int = 20
     matches: list[tuple[list[PlayerSpec], int]] = field(default_factory=list)
@@ -94,6 +97,11 @@ def validate_grid(grid: Grid) -> None:
     for t in grid.temperatures:
         if not t > 0:
             raise UserError(f"{where}: temperatures must be > 0, got {t}")
+    if not grid.verdict_temperature > 0:
+        raise UserError(f"{where}: verdict_temperature must be > 0, got {grid.verdict_temperature}")
+    if grid.opponents and grid.verdict_temperature not in grid.temperatures:
+        log.warning("%s: verdict_temperature %g is not among the temperatures %s: the report will "
+                    "have no verdict", where, grid.verdict_temperature, grid.temperatures)
     for mode in grid.legality:
         if mode not in LEGALITY:
             raise UserError(f"{where}: legality must be masked or raw, not {mode!r}")
