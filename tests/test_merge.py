@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
+from play_fixtures import GRID, tiny_run, write_grid  # noqa: F401 (tiny_run: a fixture)
 
 from chessformer.formats.games import read_results
 from chessformer.play.arena import run_eval
@@ -14,51 +12,6 @@ from chessformer.play.grid import load_grid
 from chessformer.play.merge import merge
 
 needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """An untrained tiny moves+board model saved as a run: it plays legal moves when masked."""
-    import torch
-
-    from chessformer.model.checkpoint import save_checkpoint
-    from chessformer.model.transformer import GPT, PRESETS, GPTConfig
-
-    torch.manual_seed(0)
-    run = tmp_path_factory.mktemp("runs") / "tiny"
-    save_checkpoint(run, GPT(GPTConfig(**PRESETS["tiny"])), None, {"step": 0})
-    return run
-
-
-def write_grid(path: Path, body: str) -> Path:
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
-GRID = """
-    name = "t"
-    temperatures = [0.001, 1.0]
-    legality = ["masked", "raw"]
-    games = 2
-    opening_plies = 2
-    max_plies = 60
-    batch_size = 8
-    workers = 2
-    adjudication = { kind = "stockfish", depth = 6, threshold_cp = 300 }
-
-    [[opponent]]
-    kind = "stockfish"
-    depth = 1
-
-    [[opponent]]
-    kind = "experts"
-    preset = "demo"
-    only = ["eps80"]
-
-    [[match]]
-    players = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps85"] }]
-    games = 2
-"""
 
 
 @needs_stockfish

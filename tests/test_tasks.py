@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
+from play_fixtures import GRID, write_grid
 
 from chessformer.play.grid import load_grid
 from chessformer.play.tasks import build_tasks
-
-
-def write_grid(path: Path, body: str) -> Path:
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
-GRID = """
-    name = "t"
-    temperatures = [0.001, 1.0]
-    legality = ["masked", "raw"]
-    games = 2
-    opening_plies = 2
-    max_plies = 60
-    batch_size = 8
-    workers = 2
-    adjudication = { kind = "stockfish", depth = 6, threshold_cp = 300 }
-
-    [[opponent]]
-    kind = "stockfish"
-    depth = 1
-
-    [[opponent]]
-    kind = "experts"
-    preset = "demo"
-    only = ["eps80"]
-
-    [[match]]
-    players = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps85"] }]
-    games = 2
-"""
 
 
 def test_build_tasks_pairs_colours_and_openings(tmp_path):
