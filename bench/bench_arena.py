@@ -31,9 +31,10 @@ def main() -> int:
 
     import torch
 
-    from chessformer.play.arena import Grid, run_eval
     from chessformer.model.checkpoint import save_checkpoint
     from chessformer.model.transformer import GPT, PRESETS, GPTConfig
+    from chessformer.play.arena import run_eval
+    from chessformer.play.grid import Grid
     from chessformer.play.players import PlayerSpec
 
     torch.manual_seed(0)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("chessformer.commands.train", "train a move transformer on a dataset"),
     "eval-vs-stockfish": ("chessformer.commands.eval_vs_stockfish", "play a model against Stockfish/experts over a grid"),
     "merge": ("chessformer.commands.merge", "join the results of sharded evaluations"),
+    "uci": ("chessformer.commands.uci", "run a trained model as a UCI engine (for GUIs, lichess-bot)"),
     "rate": ("chessformer.commands.rate", "fit anchored Elo ratings with 95% intervals to game results"),
     "calibrate": ("chessformer.commands.calibrate", "rate a ladder of Stockfish settings on one scale"),
     "report": ("chessformer.commands.report", "write report.html and report.md for evaluated runs"),

@@ -1,4 +1,4 @@
-"""The arena: grids, determinism, kill-and-resume, engine crashes, shards and merge."""
+"""The arena: every game recorded, determinism, kill-and-resume, hung engines, the paper grid."""
 
 from __future__ import annotations
 
@@ -12,88 +12,18 @@ import time
 from pathlib import Path
 
 import chess
-import numpy as np
 import pytest
+from play_fixtures import GRID, tiny_run, write_grid  # noqa: F401 (tiny_run: a fixture)
 
-from chessformer.core import tokenizer as tok
-from chessformer.play.arena import ModelSettings, build_tasks, load_grid, read_results, run_eval, sample_move
+from chessformer.formats.games import read_results
+from chessformer.play.arena import run_eval
 from chessformer.play.engine import find_stockfish
+from chessformer.play.grid import load_grid
+from chessformer.play.tasks import build_tasks
 from chessformer.utils import UserError
 
 needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """An untrained tiny moves+board model saved as a run: it plays legal moves when masked."""
-    import torch
-
-    from chessformer.model.checkpoint import save_checkpoint
-    from chessformer.model.transformer import GPT, PRESETS, GPTConfig
-
-    torch.manual_seed(0)
-    run = tmp_path_factory.mktemp("runs") / "tiny"
-    save_checkpoint(run, GPT(GPTConfig(**PRESETS["tiny"])), None, {"step": 0})
-    return run
-
-
-def write_grid(path: Path, body: str) -> Path:
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
-GRID = """
-    name = "t"
-    temperatures = [0.001, 1.0]
-    legality = ["masked", "raw"]
-    games = 2
-    opening_plies = 2
-    max_plies = 60
-    batch_size = 8
-    workers = 2
-    adjudication = { kind = "stockfish", depth = 6, threshold_cp = 300 }
-
-    [[opponent]]
-    kind = "stockfish"
-    depth = 1
-
-    [[opponent]]
-    kind = "experts"
-    preset = "demo"
-    only = ["eps80"]
-
-    [[match]]
-    players = [{ kind = "random" }, { kind = "experts", preset = "demo", only = ["eps85"] }]
-    games = 2
-"""
-
-
-def test_build_tasks_pairs_colours_and_openings(tmp_path):
-    grid = load_grid(write_grid(tmp_path / "g.toml", GRID))
-    tasks = build_tasks(grid, label="m")
-    # 2 legality x 2 temperatures x 2 opponents x 2 games + 1 match pair of 2
-    assert len(tasks) == 2 * 2 * 2 * 2 + 2
-    assert [t.index for t in tasks] == list(range(len(tasks)))
-    for a, b in zip(tasks[::2], tasks[1::2]):
-        assert a.pair == b.pair and a.opening == b.opening
-        assert (a.white.name, a.black.name) == (b.black.name, b.white.name)
-    model_games = [t for t in tasks if t.model is not None]
-    assert {t.model_color for t in model_games} == {True, False}
-    assert all(t.model is None and t.model_color is None for t in tasks[-2:])
-    assert build_tasks(grid, label="m") == tasks  # the same grid gives the same games
-
-
-@pytest.mark.parametrize("bad, message", [
-    ("games = 3", "even"),
-    ("temperatures = [0.0]", "> 0"),
-    ('legality = ["sometimes"]', "masked or raw"),
-    ("frobnicate = 1", "unknown grid setting"),
-])
-def test_bad_grids_are_refused(tmp_path, bad, message):
-    body = "name='x'\n" + bad + "\n[[opponent]]\nkind='random'\n"
-    with pytest.raises(UserError, match=message):
-        load_grid(write_grid(tmp_path / "g.toml", body))
 
 
 def test_missing_grid_model_and_engine_fail_before_any_game(tmp_path, tiny_run, monkeypatch):
@@ -109,20 +39,6 @@ def test_missing_grid_model_and_engine_fail_before_any_game(tmp_path, tiny_run, 
     assert not (tmp_path / "out2" / "games.jsonl").exists()
 
 
-def test_sample_move_masked_and_raw():
-    board = chess.Board()
-    rng = np.random.default_rng(0)
-    logits = np.zeros(tok.VOCAB_SIZE, dtype=np.float32)
-    logits[tok.uci_to_id("e2e5")] = 50.0  # an illegal favourite
-    move, illegal = sample_move(logits, board, ModelSettings(1.0, "masked"), rng)
-    assert move in board.legal_moves and illegal == 0
-    move, illegal = sample_move(logits, board, ModelSettings(0.001, "raw"), rng)
-    assert move is None and illegal == 5  # five illegal samples: forfeit
-    logits[tok.uci_to_id("e2e4")] = 60.0
-    move, illegal = sample_move(logits, board, ModelSettings(0.001, "raw"), rng)
-    assert move == chess.Move.from_uci("e2e4") and illegal == 0
-
-
 @needs_stockfish
 def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     grid_path = write_grid(tmp_path / "g.toml", GRID)
@@ -130,7 +46,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
     ra, rb = read_results(tmp_path / "a" / "games.jsonl"), read_results(tmp_path / "b" / "games.jsonl")
     assert a["games"] == len(ra) == 18
-    key = lambda r: (r["index"], r["moves"], r["result"], r["termination"])  # noqa: E731
+    key = lambda r: (r["index"], r["moves"], r["result"], r["termination"])
     assert sorted(map(key, ra)) == sorted(map(key, rb))
     for r in ra:
         board = chess.Board()
@@ -146,22 +62,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     assert pgn.count("[Event ") == 18 and '[Legality "raw"]' in pgn and "[Temperature " in pgn
     manifest = json.loads((tmp_path / "a" / "eval.json").read_text())
     assert manifest["stockfish"]["version"] and manifest["games"] == 18
-
-
-@needs_stockfish
-def test_shards_merge_to_the_full_grid(tmp_path, tiny_run):
-    from chessformer.play.merge import merge
-
-    grid_path = write_grid(tmp_path / "g.toml", GRID)
-    run_eval(load_grid(grid_path), tiny_run, tmp_path / "full")
-    for i in range(2):
-        run_eval(load_grid(grid_path), tiny_run, tmp_path / f"s{i}", shard=(i, 2))
-    merge([tmp_path / "s0", tmp_path / "s1"], tmp_path / "merged")
-    full = read_results(tmp_path / "full" / "games.jsonl")
-    merged = read_results(tmp_path / "merged" / "games.jsonl")
-    assert [r["index"] for r in merged] == sorted(r["index"] for r in full)
-    by_index = {r["index"]: r["moves"] for r in full}
-    assert all(r["moves"] == by_index[r["index"]] for r in merged)
+    assert manifest["grid_settings"]["verdict_temperature"] == 0.001  # the report reads it here
 
 
 @needs_stockfish
@@ -192,30 +93,6 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, tiny
     assert sorted(indices) == list(range(total)) and len(set(indices)) == total
     kept = {r["index"]: r for r in after}
     assert all(kept[r["index"]] == r for r in before)  # finished games were not replayed
-
-
-@needs_stockfish
-def test_engine_killed_mid_game_is_restarted(tmp_path):
-    from chessformer.play.arena import Workers
-    from chessformer.play.players import PlayerSpec
-
-    workers = Workers(1, str(find_stockfish()))
-    try:
-        spec = PlayerSpec.stockfish(depth=1)
-        workers.broadcast("start", [[(0, spec, 1, [])]])
-        first = workers.broadcast("move", [[(0, [], True)]])
-        assert isinstance(first[0][1], str)
-        workers.conns[0].send(("kill_engines", []))
-        workers.conns[0].recv()
-        second = workers.broadcast("move", [[(0, [first[0][1], "e7e5"], True)]])
-        move = second[0][1]
-        assert isinstance(move, str), move
-        board = chess.Board()
-        board.push_uci(first[0][1])
-        board.push_uci("e7e5")
-        assert chess.Move.from_uci(move) in board.legal_moves
-    finally:
-        workers.close()
 
 
 def test_hung_engine_aborts_the_game_with_a_reason(tmp_path, tiny_run):

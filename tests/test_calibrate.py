@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chessformer.play.arena import load_grid
+from chessformer.play.grid import load_grid
 from chessformer.rating.calibrate import (
     DEFAULT_LADDER,
     Ladder,

@@ -98,13 +98,14 @@ def test_grid_toml_round_trips():
 
 
 def test_grid_openings_cycle_per_cell():
-    from chessformer.play import arena
+    from chessformer.play.grid import Grid
     from chessformer.play.players import PlayerSpec
+    from chessformer.play.tasks import build_tasks
 
     lines = ["e2e4 e7e5", "d2d4 d7d5"]
-    grid = arena.Grid(opponents=[PlayerSpec.random(), PlayerSpec.stockfish(depth=1)],
-                      temperatures=[0.1, 1.0], games=6, openings=lines)
-    tasks = arena.build_tasks(grid)
+    grid = Grid(opponents=[PlayerSpec.random(), PlayerSpec.stockfish(depth=1)],
+                temperatures=[0.1, 1.0], games=6, openings=lines)
+    tasks = build_tasks(grid)
     by_cell: dict[str, list[tuple[str, ...]]] = {}
     for t in tasks:
         by_cell.setdefault(t.cell, []).append(t.opening)

@@ -1,5 +1,5 @@
-"""Simulated experts' taxonomy features: blind spots, regions of expertise, repertoires, move
-distributions, and the explicit ensemble player."""
+"""Simulated experts' policies: blind spots, regions of expertise, repertoires, move
+distributions."""
 
 from __future__ import annotations
 
@@ -11,21 +11,9 @@ import numpy as np
 import pytest
 
 from chessformer.play.engine import Limit, find_stockfish
-from chessformer.play.experts import (
-    BlindSpot,
-    Ensemble,
-    Expert,
-    Region,
-    _check_expert,
-    combine_distributions,
-    ensemble_spec,
-    game_phase,
-    load_experts,
-    non_pawn_material,
-    subset_pool,
-)
+from chessformer.play.experts import BlindSpot, Expert, Region, game_phase, non_pawn_material
 from chessformer.play.players import EnginePool, make_player
-from chessformer.utils import UserError
+from chessformer.play.presets import check_expert, load_experts
 
 needs_sf = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 
@@ -47,7 +35,7 @@ def positions(n_games: int = 12, plies: int = 60, seed: int = 7) -> list[tuple[c
 
 
 def expert(name: str = "x", **raw) -> object:
-    return _check_expert({"name": name, **raw}, "test")
+    return check_expert({"name": name, **raw}, "test")
 
 
 @pytest.fixture
@@ -112,28 +100,6 @@ def test_hash_blind_spot_hides_about_its_fraction():
     # the same (position, move) is hidden every time: a fixed, if unrepeatable, weakness
     b = chess.Board()
     assert [spot.hides(b, m) for m in b.legal_moves] == [spot.hides(b, m) for m in b.legal_moves]
-
-
-def test_blind_spot_and_region_validation():
-    with pytest.raises(UserError, match="squares"):
-        expert(blind_spot={"kind": "squares", "squares": ["z9"]})
-    with pytest.raises(UserError, match="piece"):
-        expert(blind_spot={"kind": "piece", "piece": "dragon"})
-    with pytest.raises(UserError, match="phases"):
-        expert(region={"kind": "phase", "phases": ["late"]})
-    with pytest.raises(UserError, match="illegal"):
-        expert(region={"kind": "opening", "first_moves": ["e2e5"]})
-    with pytest.raises(UserError, match="outside_noise needs a region"):
-        expert(outside_noise={"kind": "epsilon", "epsilon": 0.9})
-    with pytest.raises(UserError, match="repertoire"):
-        expert(region={"kind": "phase", "phases": ["endgame"]}, repertoire={"weight": 2.0})
-
-
-def test_old_presets_keep_their_settings():
-    for e in load_experts("demo").experts:
-        assert set(e.settings) == {"nominal_elo", "base", "noise", "openings"}
-    spec = expert(region={"kind": "phase", "phases": ["endgame"]})
-    assert spec.settings["outside_noise"] == {"kind": "epsilon", "epsilon": 0.9}
 
 
 # -- regions ------------------------------------------------------------------------------------
@@ -238,92 +204,3 @@ def test_book_distribution_is_the_belief_after_the_game_so_far(pool):
     expected = {m: 0.5 * q for m, q in play.items()}
     expected["c2c4"] = expected.get("c2c4", 0.0) + 0.5
     assert dist == pytest.approx(expected)
-
-
-def test_subset_pool_replaces_books():
-    pool = load_experts("generalization")
-    sub = subset_pool(pool, ["gen-eps50"], ["d2d4 d7d5"], name="x")
-    assert [e.name for e in sub.experts] == ["gen-eps50"] and sub.name == "x"
-    assert sub.experts[0].settings["openings"] == {"kind": "book", "lines": ["d2d4 d7d5"]}
-    assert sub.experts[0].settings["noise"] == pool.experts[1].settings["noise"]
-    with pytest.raises(UserError, match="no experts named"):
-        subset_pool(pool, ["nobody"])
-
-
-# -- the ensemble -------------------------------------------------------------------------------
-
-def test_plurality_and_mean_rules_differ_as_they_should():
-    rng = np.random.default_rng(0)
-    dists = [{"a": 0.6, "b": 0.4}, {"a": 0.6, "b": 0.4}, {"b": 0.95, "c": 0.05}]
-    assert combine_distributions(dists, "plurality", rng) == "a"  # two votes against one
-    assert combine_distributions(dists, "mean", rng) == "b"  # 1.75 / 3 against 1.2 / 3
-    # epsilon experts: (1 - eps) on the base move + eps / n on each legal move
-    n = 20
-    eps = [0.9, 0.9, 0.9, 0.2, 0.2]
-    bases = ["m1", "m1", "m1", "m2", "m2"]
-    legal = [f"m{i}" for i in range(1, n + 1)]
-    ds = [{m: e / n + (1 - e) * (m == b) for m in legal} for e, b in zip(eps, bases)]
-    assert combine_distributions(ds, "plurality", rng) == "m1"  # the majority of modes
-    assert combine_distributions(ds, "mean", rng) == "m2"  # the confident experts' move
-
-
-def test_ties_are_broken_by_the_seed():
-    d = [{"a": 0.5, "b": 0.5}]
-    picks = {combine_distributions(d, "plurality", np.random.default_rng(s)) for s in range(20)}
-    assert picks == {"a", "b"}
-    assert (combine_distributions(d, "mean", np.random.default_rng(3))
-            == combine_distributions(d, "mean", np.random.default_rng(3)))
-
-
-def test_ensemble_spec_holds_its_members():
-    spec = ensemble_spec({"kind": "ensemble", "preset": "diversity", "rule": "mean",
-                          "only": ["blind-a", "blind-b"]})
-    assert spec.kind == "ensemble" and spec.settings["rule"] == "mean"
-    assert [m["name"] for m in spec.settings["members"]] == ["blind-a", "blind-b"]
-    assert spec.settings["members"][0]["blind_spot"]["kind"] == "squares"
-    with pytest.raises(UserError, match="rule"):
-        ensemble_spec({"kind": "ensemble", "preset": "demo", "rule": "median"})
-    with pytest.raises(UserError, match="unknown"):
-        ensemble_spec({"kind": "ensemble", "preset": "demo", "temperature": 1})
-
-
-@needs_sf
-def test_ensemble_plays_the_majority_of_its_experts(tmp_path, pool):
-    """Two of three noiseless experts see Stockfish's move, one is blind to its square: the
-    plurality is Stockfish's move, whatever the blind one plays."""
-    board = chess.Board()
-    moves = ["e2e4", "e7e5"]
-    for m in moves:
-        board.push_uci(m)
-    best = chess.Move.from_uci(pool.get({}).bestmove(moves, Limit(depth=1)))
-    square = chess.square_name(best.to_square)
-    preset = tmp_path / "ens.toml"
-    preset.write_text(
-        "[[expert]]\nname = \"a\"\n[[expert]]\nname = \"b\"\n"
-        f"[[expert]]\nname = \"blind\"\nblind_spot = {{ kind = \"squares\", squares = [\"{square}\"] }}\n")
-    spec = ensemble_spec({"kind": "ensemble", "preset": str(preset), "rule": "plurality"})
-    ens = make_player(spec, pool)
-    assert isinstance(ens, Ensemble)
-    dists = ens.distributions(board, moves)
-    assert dists[0] == dists[1] == {best.uci(): 1.0} and best.uci() not in dists[2]
-    assert ens.choose(board, moves, np.random.default_rng(0)) == best
-    # two blind experts out of three: the plurality follows them
-    preset.write_text(
-        "[[expert]]\nname = \"a\"\n"
-        f"[[expert]]\nname = \"blind1\"\nblind_spot = {{ kind = \"squares\", squares = [\"{square}\"] }}\n"
-        f"[[expert]]\nname = \"blind2\"\nblind_spot = {{ kind = \"squares\", squares = [\"{square}\"] }}\n")
-    ens2 = make_player(ensemble_spec({"kind": "ensemble", "preset": str(preset)}), pool)
-    assert ens2.choose(board, moves, np.random.default_rng(0)) != best
-
-
-def test_generate_does_not_depend_on_worker_scheduling(tmp_path):
-    """The same seed gives byte-identical PGN with 1 worker and with 3 (hash tables are cleared
-    per game, so a worker's earlier games cannot change Stockfish's answers)."""
-    from chessformer.play.engine import find_stockfish
-    from chessformer.play.experts import generate
-
-    if find_stockfish() is None:
-        pytest.skip("Stockfish is not installed")
-    generate("demo", 12, tmp_path / "one.pgn", seed=5, workers=1, max_plies=120)
-    generate("demo", 12, tmp_path / "three.pgn", seed=5, workers=3, max_plies=120)
-    assert (tmp_path / "one.pgn").read_text() == (tmp_path / "three.pgn").read_text()

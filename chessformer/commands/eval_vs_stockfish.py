@@ -1,20 +1,17 @@
 """``chessformer eval-vs-stockfish``: the command line of :mod:`chessformer.play.arena`."""
 
 from __future__ import annotations
+
 import argparse
 import shlex
 import sys
 from pathlib import Path
+
+from chessformer.formats.games import default_eval_dir, games_path
+from chessformer.play.arena import parse_shard, run_eval
+from chessformer.play.grid import load_grid, validate_grid
 from chessformer.play.players import PlayerSpec
-from chessformer.utils import (
-    UserError,
-)
-from chessformer.play.arena import (
-    load_grid,
-    parse_shard,
-    run_eval,
-    validate_grid,
-)
+from chessformer.utils import UserError
 
 
 def _floats(text: str) -> list[float]:
@@ -34,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--movetime-ms", type=int, help="time limit for --levels (paper: 100)")
     parser.add_argument("--experts", help="also play every expert of this preset (e.g. demo)")
     parser.add_argument("--temperatures", help="comma-separated sampling temperatures")
+    parser.add_argument("--verdict-temperature", type=float,
+                        help="the temperature the report's verdict reads (default: the grid's)")
     parser.add_argument("--legality", help="masked, raw or masked,raw")
     parser.add_argument("--games", type=int, help="games per cell (even)")
     parser.add_argument("--seed", type=int, help="grid seed")
@@ -59,25 +58,25 @@ def main(args: argparse.Namespace) -> int:
         grid.opponents = [PlayerSpec.stockfish(skill=int(x), nodes=nodes, movetime_ms=args.movetime_ms)
                           for x in args.levels.split(",") if x]
     if args.experts:
-        from chessformer.play.experts import load_experts
+        from chessformer.play.presets import load_experts
 
         grid.opponents += list(load_experts(args.experts).experts)
     if args.temperatures:
         grid.temperatures = _floats(args.temperatures)
     if args.legality:
         grid.legality = [x for x in args.legality.split(",") if x]
-    for attr in ("games", "seed", "workers", "batch_size", "max_plies"):
+    for attr in ("games", "seed", "workers", "batch_size", "max_plies", "verdict_temperature"):
         if getattr(args, attr) is not None:
             setattr(grid, attr, getattr(args, attr))
     validate_grid(grid)
     if args.model is not None and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist (train one with `chessformer train`)")
-    out = args.out or (Path(args.model) / "eval" / grid.name if args.model else Path("runs/eval") / grid.name)
+    out = args.out or (default_eval_dir(args.model, grid.name) if args.model else Path("runs/eval") / grid.name)
     command = "chessformer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     summary = run_eval(grid, args.model, out, label=args.label, shard=parse_shard(args.shard),
                        stockfish=args.stockfish, device=args.device, dtype=args.dtype,
                        command=command, threads=args.threads)
-    print(f"results: {Path(out) / 'games.jsonl'} ({summary['games']} games; "
+    print(f"results: {games_path(out)} ({summary['games']} games; "
           f"{summary['unfinished']} unfinished)")
     return 0
 

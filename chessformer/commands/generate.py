@@ -1,12 +1,12 @@
-"""``chessformer generate``: the command line of :mod:`chessformer.play.experts`."""
+"""``chessformer generate``: the command line of :mod:`chessformer.play.generate`."""
 
 from __future__ import annotations
+
 import argparse
+
 from chessformer.core.games import DEFAULT_MAX_PLIES
+from chessformer.play.generate import generate
 from chessformer.utils import UserError
-from chessformer.play.experts import (
-    generate,
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

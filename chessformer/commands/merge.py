@@ -1,8 +1,10 @@
 """``chessformer merge``: the command line of :mod:`chessformer.play.merge`."""
 
 from __future__ import annotations
+
 import argparse
 from pathlib import Path
+
 from chessformer.play.merge import (
     merge,
 )

@@ -296,7 +296,8 @@ def probe_positions(games: Sequence[tuple[dict[str, str], list[str]]], pool, max
     """Every position of ``games`` at plies ``min_ply .. max_plies - 1`` with what each expert of
     ``pool`` would play there (exact distributions) and Stockfish's depth-1 move."""
     from chessformer.play.engine import Limit
-    from chessformer.play.experts import Expert, combine_distributions
+    from chessformer.play.ensemble import combine_distributions
+    from chessformer.play.experts import Expert
     from chessformer.play.players import EnginePool
 
     out: list[Position] = []
@@ -399,7 +400,7 @@ def grid_toml(settings: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def _arm_pool(arm: Arm):
-    from chessformer.play.experts import load_experts, subset_pool
+    from chessformer.play.presets import load_experts, subset_pool
 
     return subset_pool(load_experts(arm.experts), arm.only, arm.openings, name=f"{arm.experts}:{arm.name}")
 
@@ -416,8 +417,10 @@ def _dataset_games(path: Path, max_games: int) -> list[list[str]]:
 def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = None,
                    workers: int | None = None, n_boot: int = 1000) -> dict[str, Any]:
     """Run (or resume) every stage of ``exp`` into ``out``; returns what experiment.json holds."""
-    from chessformer.play.arena import load_grid, run_eval
-    from chessformer.play.experts import generate, load_experts, subset_pool
+    from chessformer.play.arena import run_eval
+    from chessformer.play.generate import generate
+    from chessformer.play.grid import load_grid
+    from chessformer.play.presets import load_experts, subset_pool
     from chessformer.data.ingest import ingest
     from chessformer.model.transformer import load_model
     from chessformer.report.report import write_report

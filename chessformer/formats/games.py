@@ -62,9 +62,11 @@ def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def append_result(f: Any, record: dict[str, Any]) -> None:
-    """Append one record to an open ``games.jsonl`` and flush it (a kill loses no finished game)."""
+    """Append one record to an open ``games.jsonl``, flushed and synced to disk (a kill, or a
+    power cut, loses no finished game)."""
     f.write(json_line(record))
     f.flush()
+    os.fsync(f.fileno())
 
 
 def write_results(path: str | os.PathLike[str], records: Sequence[dict[str, Any]]) -> None:

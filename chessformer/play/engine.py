@@ -1,4 +1,4 @@
-"""Finding Stockfish, and talking UCI to it over a raw pipe.
+"""Finding Stockfish, and talking UCI to it (or to any UCI engine) over a raw pipe.
 
     >>> from chessformer.play.engine import UciEngine, require_stockfish
     >>> with UciEngine(require_stockfish(), {"Skill Level": 1}) as sf:   # doctest: +SKIP
@@ -117,13 +117,24 @@ def _cp(kind: str, value: int) -> int:
     return (MATE_CP - abs(value)) * (1 if value > 0 else -1)
 
 
-class UciEngine:
-    """One engine process. Options are set at start (once per game at most, never per move)."""
+#: Options every Stockfish process starts with: one thread (the arena runs one engine per core)
+#: and a 1 MB hash (cleared at every game: see ``new_game``).
+STOCKFISH_OPTIONS: dict[str, object] = {"Threads": 1, "Hash": 1}
 
-    def __init__(self, path: str | os.PathLike[str], options: Mapping[str, object] | None = None,
-                 *, timeout: float = 30.0) -> None:
-        self.path = str(path)
-        self.options = {"Threads": 1, "Hash": 1, **(options or {})}
+
+class UciEngine:
+    """One engine process. Options are set at start (once per game at most, never per move).
+
+    ``path`` is the engine's binary, or its whole command line as a list (``["lc0",
+    "--weights=maia-1100.pb.gz"]``); ``defaults`` are options set before ``options``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | Sequence[str],
+                 options: Mapping[str, object] | None = None, *, timeout: float = 30.0,
+                 defaults: Mapping[str, object] = STOCKFISH_OPTIONS) -> None:
+        self.argv = [str(path)] if isinstance(path, (str, os.PathLike)) else [str(a) for a in path]
+        self.path = self.argv[0]
+        self.options = {**defaults, **(options or {})}
         self.timeout = timeout
         self.name = ""
         self._proc: subprocess.Popen[bytes] | None = None
@@ -134,10 +145,11 @@ class UciEngine:
     # -- process management ----------------------------------------------------------------
     def start(self) -> None:
         try:
-            self._proc = subprocess.Popen([self.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.DEVNULL, bufsize=0)
         except OSError as e:
-            raise UserError(f"cannot start Stockfish at {self.path}: {e}; {INSTALL_HINT}") from e
+            hint = INSTALL_HINT if "stockfish" in Path(self.path).name.lower() else "check its command"
+            raise UserError(f"cannot start UCI engine {' '.join(self.argv)}: {e}; {hint}") from e
         self._buf = b""
         self._send("uci")
         for line in self._until("uciok"):
@@ -223,40 +235,39 @@ class UciEngine:
         self._send("ucinewgame")
         self.ready()
 
-    def set_option(self, name: str, value: object) -> None:
-        self.options[name] = value
-        self._send(f"setoption name {name} value {value}")
-
-    def _position(self, moves: Sequence[str], fen: str | None) -> None:
+    def _go(self, moves: Sequence[str], limit: Limit, fen: str | None,
+            searchmoves: Sequence[str] | None) -> list[str]:
+        """Send the position and ``go``; the engine's lines up to and including ``bestmove``.
+        ``searchmoves`` restricts the search (UCI: it must be the last argument of ``go``)."""
         base = f"position fen {fen}" if fen else "position startpos"
         self._send(base + (" moves " + " ".join(moves) if moves else ""))
+        self._send(limit.go() + (" searchmoves " + " ".join(searchmoves) if searchmoves else ""))
+        return self._until("bestmove")
 
-    def bestmove(self, moves: Sequence[str], limit: Limit, *, fen: str | None = None) -> str | None:
-        """Best move after ``moves`` (UCI) from the start (or ``fen``); ``None`` if there is none."""
-        self._position(moves, fen)
-        self._send(limit.go())
-        last = self._until("bestmove")[-1].split()
+    def bestmove(self, moves: Sequence[str], limit: Limit, *, fen: str | None = None,
+                 searchmoves: Sequence[str] | None = None) -> str | None:
+        """Best move after ``moves`` (UCI) from the start (or ``fen``), among ``searchmoves`` when
+        given; ``None`` if there is none."""
+        last = self._go(moves, limit, fen, searchmoves)[-1].split()
         move = last[1] if len(last) > 1 else "(none)"
         return None if move in ("(none)", "0000") else move
 
     def analyse(self, moves: Sequence[str], limit: Limit, *, multipv: int = 1,
-                fen: str | None = None) -> list[tuple[str, int]]:
-        """``[(move, centipawns for the side to move)]``, best first, ``multipv`` lines at most.
+                fen: str | None = None, searchmoves: Sequence[str] | None = None,
+                ) -> list[tuple[str, int]]:
+        """``[(move, centipawns for the side to move)]``, best first, ``multipv`` lines at most,
+        among ``searchmoves`` when given.
 
         The caller sets ``MultiPV`` once (in the engine's options) when it wants several lines;
         mate scores map to +-(100000 - n).
         """
-        self._position(moves, fen)
-        self._send(limit.go())
         best: dict[int, tuple[str, int]] = {}
-        for line in self._until("bestmove"):
+        for line in self._go(moves, limit, fen, searchmoves):
             if not line.startswith("info") or " pv " not in line:
                 continue
             m = _SCORE.search(line)
             if m:  # deeper iterations overwrite shallower ones
                 best[int(m.group(1))] = (m.group(4), _cp(m.group(2), int(m.group(3))))
-            elif multipv == 1:
-                s = _SCORE1.search(line)
-                if s:
-                    best[1] = (line.split(" pv ", 1)[1].split()[0], _cp(s.group(1), int(s.group(2))))
+            elif s := _SCORE1.search(line):  # an engine that does not print multipv: one line
+                best[1] = (line.split(" pv ", 1)[1].split()[0], _cp(s.group(1), int(s.group(2))))
         return [best[k] for k in sorted(best)][:multipv]

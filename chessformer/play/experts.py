@@ -1,13 +1,14 @@
-"""Simulated experts, and ``chessformer generate``: games between them written as ordinary PGN.
+"""Simulated experts: the move policy of each expert (base move, noise, book, taxonomy features).
 
-    chessformer generate --experts data/experts/demo.toml --games 2000 --out data/generated/demo.pgn
-
-An expert is described in TOML (presets in ``data/experts/``)::
+An expert is described in TOML (presets in ``data/experts/``, read and validated by
+:mod:`chessformer.play.presets`; games between experts are played by
+:mod:`chessformer.play.generate`)::
 
     [[expert]]
     name = "eps80-a"
     nominal_elo = 800                          # written to the PGN headers; not a measurement
-    base = { kind = "stockfish", depth = 1 }   # or nodes = N; or kind = "greedy-capture" / "random"
+    base = { kind = "stockfish", depth = 1 }   # or nodes = N; or kind = "greedy-capture" / "random";
+                                               # or kind = "uci", command = "...", options = {...}
     noise = { kind = "epsilon", epsilon = 0.8 }  # or kind = "boltzmann", temperature_cp, multipv
     openings = { kind = "book", lines = ["e2e4 e7e5", "d2d4 d7d5"] }  # optional
 
@@ -43,123 +44,39 @@ about what they know", the condition of the selection theorem.
 
 :meth:`Expert.move_distribution` gives an expert's exact move distribution in a position (epsilon:
 ``1 - eps`` on the base move plus ``eps / n_visible`` on each visible move; Boltzmann: the softmax;
-book lines, blind spots and regions applied). The explicit :class:`Ensemble` player (arena kind
-``ensemble``, built by :func:`ensemble_spec`) asks every expert of a preset for it and plays the
-plurality of their most likely moves, or the argmax of the averaged distribution.
+book lines, blind spots and regions applied); the explicit ensemble of
+:mod:`chessformer.play.ensemble` combines them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
-import os
-import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import chess
 import numpy as np
 
-from chessformer.play.engine import _SCORE, _SCORE1, Limit, UciEngine, _cp
-from chessformer.core.games import DEFAULT_MAX_PLIES, check_line, game_end, pgn_string
-from chessformer.play.players import EnginePool, PlayerSpec, limit_of, make_player
-from chessformer.utils import UserError, atomic_path, log, progress, read_toml, write_json_atomic
+from chessformer.core.games import check_line
+from chessformer.play.engine import UciEngine
+from chessformer.play.spec import EnginePool, PlayerSpec, limit_of
+from chessformer.utils import UserError
 
-__all__ = ["BlindSpot", "Ensemble", "Expert", "ExpertPool", "Region", "combine_distributions",
-           "ensemble_spec", "game_phase", "generate", "load_experts", "non_pawn_material",
-           "subset_pool"]
+__all__ = [
+    "DEFAULT_OUTSIDE_NOISE",
+    "PHASES",
+    "TAXONOMY_KEYS",
+    "BlindSpot",
+    "Expert",
+    "Region",
+    "boltzmann",
+    "game_phase",
+    "non_pawn_material",
+]
 
 _PIECE_VALUE = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9,
                 chess.KING: 0}
-
-
-@dataclass(frozen=True)
-class ExpertPool:
-    name: str
-    experts: tuple[PlayerSpec, ...]
-    source: str = ""
-    description: str = ""
-
-
-def _check_noise(noise: dict[str, Any], where: str, name: str, key: str = "noise") -> None:
-    if noise.get("kind") not in ("none", "epsilon", "boltzmann"):
-        raise UserError(f"{where}: expert {name!r}: {key}.kind must be none, epsilon or "
-                        f"boltzmann, not {noise.get('kind')!r}")
-    if noise["kind"] == "epsilon" and not 0 <= float(noise.get("epsilon", -1)) <= 1:
-        raise UserError(f"{where}: expert {name!r}: {key}.epsilon must be in [0, 1]")
-    if noise["kind"] == "boltzmann" and float(noise.get("temperature_cp", 0)) <= 0:
-        raise UserError(f"{where}: expert {name!r}: {key}.temperature_cp must be > 0")
-
-
-def _check_expert(raw: dict[str, Any], where: str) -> PlayerSpec:
-    if "name" not in raw:
-        raise UserError(f"{where}: every [[expert]] needs a name")
-    name = raw["name"]
-    base = dict(raw.get("base", {"kind": "stockfish", "depth": 1}))
-    noise = dict(raw.get("noise", {"kind": "none"}))
-    openings = dict(raw.get("openings", {"kind": "none"}))
-    if base.get("kind") not in ("stockfish", "greedy-capture", "random"):
-        raise UserError(f"{where}: expert {raw['name']!r}: base.kind must be stockfish, "
-                        f"greedy-capture or random, not {base.get('kind')!r}")
-    if base["kind"] in ("stockfish", "greedy-capture") and not any(k in base for k in ("nodes", "depth", "movetime_ms")):
-        base["depth"] = 1
-    _check_noise(noise, where, name)
-    if openings.get("kind") not in ("none", "book"):
-        raise UserError(f"{where}: expert {raw['name']!r}: openings.kind must be none or book")
-    for line in openings.get("lines", []):
-        check_line(line, f"{where}: expert {raw['name']!r}: illegal book line")
-    if "weights" in openings and len(openings["weights"]) != len(openings.get("lines", [])):
-        raise UserError(f"{where}: expert {name!r}: openings.weights needs one weight per line")
-    # Taxonomy features: validated here, stored only when given (older presets keep their
-    # settings, and so their PGN headers, unchanged).
-    taxonomy: dict[str, Any] = {}
-    if "blind_spot" in raw:
-        taxonomy["blind_spot"] = BlindSpot.check(dict(raw["blind_spot"]), f"{where}: expert {name!r}")
-    region = None
-    if "region" in raw:
-        taxonomy["region"] = dict(raw["region"])
-        region = Region.from_settings(taxonomy["region"], f"{where}: expert {name!r}")
-    if "outside_noise" in raw:
-        if region is None:
-            raise UserError(f"{where}: expert {name!r}: outside_noise needs a region")
-        taxonomy["outside_noise"] = dict(raw["outside_noise"])
-        _check_noise(taxonomy["outside_noise"], where, name, "outside_noise")
-    elif region is not None:
-        taxonomy["outside_noise"] = dict(DEFAULT_OUTSIDE_NOISE)
-    if "repertoire" in raw:
-        rep = dict(raw["repertoire"])
-        if region is None or region.kind != "opening":
-            raise UserError(f"{where}: expert {name!r}: repertoire weights book lines that lead "
-                            "into the expert's region, so it needs region.kind = \"opening\"")
-        if float(rep.get("weight", 0)) <= 0 or set(rep) - {"weight"}:
-            raise UserError(f"{where}: expert {name!r}: repertoire must be {{ weight = W }}, W > 0")
-        if openings["kind"] != "book":
-            raise UserError(f"{where}: expert {name!r}: repertoire needs an openings book")
-        taxonomy["repertoire"] = rep
-    known = {"name", "nominal_elo", "base", "noise", "openings", "description", *TAXONOMY_KEYS}
-    extra = {k: v for k, v in raw.items() if k not in known}
-    settings = {"nominal_elo": raw.get("nominal_elo"), "base": base, "noise": noise,
-                "openings": openings, **taxonomy, **extra}
-    return PlayerSpec(str(raw["name"]), "expert", settings)
-
-
-def load_experts(path: str | os.PathLike[str]) -> ExpertPool:
-    """Read an expert preset (TOML); a bare name means ``data/experts/<name>.toml``."""
-    p, raw = read_toml(path, folder="data/experts", what="expert preset")
-    experts = [_check_expert(e, str(p)) for e in raw.get("expert", [])]
-    if not experts:
-        raise UserError(f"{p}: no [[expert]] entries")
-    names = [e.name for e in experts]
-    if len(set(names)) != len(names):
-        raise UserError(f"{p}: expert names must be unique, got {names}")
-    pool = raw.get("pool", {})
-    return ExpertPool(pool.get("name", p.stem), tuple(experts), str(p), pool.get("description", ""))
-
-
-# -- taxonomy features: blind spots, regions of expertise ----------------------------------------
 
 TAXONOMY_KEYS = ("blind_spot", "region", "outside_noise", "repertoire")
 DEFAULT_OUTSIDE_NOISE = {"kind": "epsilon", "epsilon": 0.9}
@@ -281,6 +198,14 @@ class Region:
         return True
 
 
+def boltzmann(lines: Sequence[tuple[str, int]], temperature_cp: float) -> np.ndarray:
+    """The Boltzmann noise's probabilities of Stockfish's lines ``[(move, cp)]``:
+    ``exp(cp / temperature_cp)``, normalised."""
+    scores = np.array([cp for _, cp in lines], dtype=float)
+    p = np.exp((scores - scores.max()) / temperature_cp)
+    return p / p.sum()
+
+
 class Expert:
     """A simulated expert playing one game (it keeps that game's book line)."""
 
@@ -299,17 +224,18 @@ class Expert:
         self._engine = None
         self._book_line: list[str] | None = None
 
-    @classmethod
-    def from_settings(cls, spec: PlayerSpec, pool: EnginePool) -> Expert:
-        return cls(spec, pool)
-
     @property
     def engine(self) -> UciEngine:
         if self._engine is None:
             noises = [self.noise] + ([self.outside_noise] if self.region.kind != "everywhere" else [])
             multipv = max((int(n.get("multipv", 8)) for n in noises if n["kind"] == "boltzmann"),
                           default=0)
-            self._engine = self._pool.get({"MultiPV": multipv} if multipv else {})
+            options = {"MultiPV": multipv} if multipv else {}
+            if self.base["kind"] == "uci":
+                self._engine = self._pool.get({**self.base["options"], **options},
+                                              command=self.base["command"])
+            else:
+                self._engine = self._pool.get(options)
         return self._engine
 
     # Book -----------------------------------------------------------------------------------
@@ -335,40 +261,16 @@ class Expert:
         return None
 
     # Moves ----------------------------------------------------------------------------------
-    def visible_moves(self, board: chess.Board) -> list[chess.Move]:
-        """Legal moves outside the blind spot, in python-chess's generation order (deterministic)."""
-        legal = list(board.legal_moves)
-        if self.blind_spot.kind == "none":
-            return legal
-        return [m for m in legal if not self.blind_spot.hides(board, m)]
-
     def noise_at(self, board: chess.Board, moves: Sequence[str]) -> Mapping[str, Any]:
         """``noise`` inside the region of expertise, ``outside_noise`` outside it."""
         if self.region.kind == "everywhere" or self.region.contains(board, moves):
             return self.noise
         return self.outside_noise
 
-    def _search(self, moves: Sequence[str], limit: Limit, searchmoves: Sequence[str] | None) -> list[str]:
-        """``go`` restricted to ``searchmoves`` (UCI: it must be the last argument of ``go``)."""
-        eng = self.engine
-        eng._position(moves, None)
-        eng._send(limit.go() + (" searchmoves " + " ".join(searchmoves) if searchmoves else ""))
-        return eng._until("bestmove")
-
     def _analyse(self, moves: Sequence[str], noise: Mapping[str, Any],
                  searchmoves: Sequence[str] | None) -> list[tuple[str, int]]:
-        multipv = int(noise.get("multipv", 8))
-        if searchmoves is None:
-            return self.engine.analyse(moves, self.limit, multipv=multipv)
-        best: dict[int, tuple[str, int]] = {}
-        for line in self._search(moves, self.limit, searchmoves):
-            if not line.startswith("info") or " pv " not in line:
-                continue
-            if m := _SCORE.search(line):
-                best[int(m.group(1))] = (m.group(4), _cp(m.group(2), int(m.group(3))))
-            elif sc := _SCORE1.search(line):
-                best[1] = (line.split(" pv ", 1)[1].split()[0], _cp(sc.group(1), int(sc.group(2))))
-        return [best[k] for k in sorted(best)][:multipv]
+        return self.engine.analyse(moves, self.limit, multipv=int(noise.get("multipv", 8)),
+                                   searchmoves=searchmoves)
 
     def base_move(self, board: chess.Board, moves: Sequence[str],
                   searchmoves: Sequence[str] | None = None) -> chess.Move:
@@ -382,11 +284,7 @@ class Expert:
                     victim = board.piece_type_at(m.to_square) or chess.PAWN  # en passant
                     return _PIECE_VALUE[victim]
                 return max(captures, key=lambda m: (gain(m), m.uci()))
-        if searchmoves is None:
-            uci = self.engine.bestmove(moves, self.limit)
-        else:
-            last = self._search(moves, self.limit, searchmoves)[-1].split()
-            uci = last[1] if len(last) > 1 and last[1] not in ("(none)", "0000") else None
+        uci = self.engine.bestmove(moves, self.limit, searchmoves=searchmoves)
         if uci is None:
             raise RuntimeError("Stockfish found no move in a position that has legal moves")
         return chess.Move.from_uci(uci)
@@ -413,10 +311,8 @@ class Expert:
         if kind == "boltzmann":
             lines = self._analyse(moves, noise, search)
             if lines:
-                scores = np.array([cp for _, cp in lines], dtype=float)
-                z = (scores - scores.max()) / float(noise["temperature_cp"])
-                p = np.exp(z)
-                return chess.Move.from_uci(lines[int(rng.choice(len(lines), p=p / p.sum()))][0])
+                p = boltzmann(lines, float(noise["temperature_cp"]))
+                return chess.Move.from_uci(lines[int(rng.choice(len(lines), p=p))][0])
         return self.base_move(board, moves, search)
 
     # Distributions ----------------------------------------------------------------------------
@@ -431,9 +327,7 @@ class Expert:
         if noise["kind"] == "boltzmann":
             lines = self._analyse(moves, noise, search)
             if lines:
-                scores = np.array([cp for _, cp in lines], dtype=float)
-                p = np.exp((scores - scores.max()) / float(noise["temperature_cp"]))
-                p /= p.sum()
+                p = boltzmann(lines, float(noise["temperature_cp"]))
                 out: dict[str, float] = {}
                 for (uci, _), q in zip(lines, p):
                     out[uci] = out.get(uci, 0.0) + float(q)
@@ -473,204 +367,3 @@ class Expert:
             for m, q in self.play_distribution(board, moves).items():
                 out[m] = out.get(m, 0.0) + q * off_book / total
         return out
-
-
-# -- the explicit ensemble ------------------------------------------------------------------
-
-ENSEMBLE_RULES = ("plurality", "mean")
-
-
-def combine_distributions(dists: Sequence[Mapping[str, float]], rule: str,
-                          rng: np.random.Generator) -> str:
-    """The ensemble's move: ``plurality`` of the experts' most likely moves (an expert whose
-    distribution has k tied modes gives each 1/k of a vote; ties between moves go to the larger
-    summed probability), or the argmax of the ``mean`` distribution. Remaining ties: ``rng``."""
-    if rule not in ENSEMBLE_RULES:
-        raise ValueError(f"ensemble rule must be one of {ENSEMBLE_RULES}, not {rule!r}")
-    mass: Counter[str] = Counter()
-    votes: Counter[str] = Counter()
-    for d in dists:
-        top = max(d.values())
-        modes = [m for m, p in d.items() if p >= top - 1e-12]
-        for m in modes:
-            votes[m] += 1.0 / len(modes)
-        for m, p in d.items():
-            mass[m] += p
-    key = (lambda m: (round(votes[m], 9), round(mass[m], 12))) if rule == "plurality" \
-        else (lambda m: round(mass[m], 12))
-    best = max(key(m) for m in mass)
-    tied = sorted(m for m in mass if key(m) == best)
-    return tied[0] if len(tied) == 1 else tied[int(rng.integers(len(tied)))]
-
-
-class Ensemble:
-    """Asks every member expert for its move distribution and combines them (see
-    :func:`combine_distributions`): the "ensembling" reference a low-temperature model approaches."""
-
-    def __init__(self, spec: PlayerSpec, pool: EnginePool) -> None:
-        self.spec = spec
-        self.rule = str(spec.settings.get("rule", "plurality"))
-        members = spec.settings.get("members") or []
-        if not members:
-            raise ValueError(f"ensemble {spec.name!r} has no members")
-        self.members = [Expert(PlayerSpec(str(m["name"]), "expert",
-                                          {k: v for k, v in m.items() if k not in ("name", "kind")}),
-                               pool) for m in members]
-
-    @classmethod
-    def from_settings(cls, spec: PlayerSpec, pool: EnginePool) -> Ensemble:
-        return cls(spec, pool)
-
-    def distributions(self, board: chess.Board, moves: Sequence[str]) -> list[dict[str, float]]:
-        return [e.move_distribution(board, moves) for e in self.members]
-
-    def choose(self, board: chess.Board, moves: Sequence[str], rng: np.random.Generator) -> chess.Move:
-        return chess.Move.from_uci(combine_distributions(self.distributions(board, moves),
-                                                         self.rule, rng))
-
-
-def ensemble_spec(raw: Mapping[str, Any]) -> PlayerSpec:
-    """The player of an ``{ kind = "ensemble", preset = P, rule = "plurality"|"mean" }`` entry
-    (optional ``only = [names]``, ``name``). Its settings hold the members' full settings, so the
-    spec alone rebuilds it in another process and every game record says what it was."""
-    where = f"ensemble opponent {dict(raw)}"
-    if unknown := set(raw) - {"kind", "preset", "rule", "only", "name"}:
-        raise UserError(f"{where}: unknown settings {sorted(unknown)}")
-    rule = str(raw.get("rule", "plurality"))
-    if rule not in ENSEMBLE_RULES:
-        raise UserError(f"{where}: rule must be plurality or mean, not {rule!r}")
-    pool = load_experts(raw.get("preset", "demo"))
-    only = raw.get("only")
-    members = [e for e in pool.experts if only is None or e.name in only]
-    if not members:
-        raise UserError(f"{where}: no expert of preset {pool.name!r} is selected")
-    name = raw.get("name") or f"ensemble {pool.name} {rule}" + (f" ({'+'.join(only)})" if only else "")
-    return PlayerSpec(str(name), "ensemble", {"preset": pool.name, "rule": rule,
-                                              "members": [e.to_json() for e in members]})
-
-
-def subset_pool(pool: ExpertPool, only: Sequence[str] | None = None,
-                openings: Sequence[str] | None = None, weights: Sequence[float] | None = None,
-                name: str | None = None) -> ExpertPool:
-    """Some experts of ``pool`` (``only``), optionally with every book replaced by ``openings``."""
-    experts = [e for e in pool.experts if only is None or e.name in only]
-    if only is not None and len(experts) != len(set(only)):
-        missing = set(only) - {e.name for e in experts}
-        raise UserError(f"expert preset {pool.name}: no experts named {sorted(missing)}")
-    if openings is not None:
-        book: dict[str, Any] = {"kind": "book", "lines": list(openings)}
-        if weights is not None:
-            book["weights"] = list(weights)
-        experts = [_check_expert({"name": e.name, **{k: v for k, v in e.settings.items()
-                                                     if k != "openings" and v is not None},
-                                  "openings": book}, f"{pool.name} with new openings")
-                   for e in experts]
-    return replace(pool, name=name or pool.name, experts=tuple(experts))
-
-
-def describe_settings(settings: dict[str, Any], prefix: str = "") -> str:
-    """``{"noise": {"kind": "epsilon", "epsilon": 0.8}}`` -> ``"noise.kind=epsilon noise.epsilon=0.8"``.
-
-    PGN tag values cannot hold raw quotes, so nested settings are flattened to key=value words.
-    """
-    words = []
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            inner = describe_settings(value, f"{prefix}{key}.")
-            if inner:
-                words.append(inner)
-        elif value is not None:
-            text = " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-            words.append(f"{prefix}{key}=" + text.replace('"', "'").replace(" ", "_"))
-    return " ".join(words)
-
-
-# -- generation ---------------------------------------------------------------------------------
-
-_WORKER_POOL: EnginePool | None = None
-
-
-def _init_worker(stockfish: str | None) -> None:
-    global _WORKER_POOL
-    _WORKER_POOL = EnginePool(stockfish)
-
-
-def play_one(task: tuple[int, int, PlayerSpec, PlayerSpec, int, str]) -> tuple[int, str, str, str, int]:
-    """Play game ``index`` between two experts; returns ``(index, pgn, result, termination, plies)``."""
-    index, seed, white, black, max_plies, pool_name = task
-    assert _WORKER_POOL is not None
-    # Empty hash tables at every game: which games this worker happened to play before must not
-    # change Stockfish's answers (measured: two runs of 16,000 games differed by one kept game).
-    for eng in _WORKER_POOL.engines():
-        eng.new_game()
-    rng = np.random.default_rng([seed, index])
-    players = (make_player(white, _WORKER_POOL), make_player(black, _WORKER_POOL))
-    board = chess.Board()
-    moves: list[str] = []
-    end = game_end(board)
-    while end is None and len(moves) < max_plies:
-        move = players[len(moves) % 2].choose(board, moves, rng)
-        board.push(move)
-        moves.append(move.uci())
-        end = game_end(board)
-    result, termination = end if end else ("1/2-1/2", "adjudicated: move cap, no evaluation")
-    headers = {
-        "Event": f"chessformer simulated experts ({pool_name})",
-        "Site": f"chessformer://generate/{pool_name}/{seed}/{index}",
-        "Date": "????.??.??",
-        "Round": str(index + 1),
-        "White": white.name,
-        "Black": black.name,
-        "Result": result,
-        "WhiteElo": str(white.settings.get("nominal_elo") or "?"),
-        "BlackElo": str(black.settings.get("nominal_elo") or "?"),
-        "Termination": termination,
-        "WhiteSettings": describe_settings(white.settings),
-        "BlackSettings": describe_settings(black.settings),
-    }
-    return index, pgn_string(moves, headers), result, termination, len(moves)
-
-
-def generate(experts: str | os.PathLike[str] | ExpertPool, n_games: int, out: str | os.PathLike[str], *,
-             seed: int = 0, workers: int | None = None, max_plies: int = DEFAULT_MAX_PLIES,
-             stockfish: str | None = None) -> dict[str, Any]:
-    """Play ``n_games`` between every ordered pair of experts in turn; write PGN atomically.
-
-    Returns the summary also written to ``<out>.json``. Output depends only on the arguments
-    (not on ``workers``): game ``i`` uses the seed ``(seed, i)`` and games are written in order.
-    """
-    pool = experts if isinstance(experts, ExpertPool) else load_experts(experts)
-    out = Path(out)
-    workers = workers or min(4, 2 * (os.cpu_count() or 1))
-    pairs = [(w, b) for w in pool.experts for b in pool.experts]
-    tasks = [(i, seed, *pairs[i % len(pairs)], max_plies, pool.name) for i in range(n_games)]
-    log.info("generate: %d games between %d experts (%s) with %d workers -> %s",
-             n_games, len(pool.experts), pool.name, workers, out)
-    counts: dict[str, int] = {}
-    terminations: dict[str, int] = {}
-    plies = 0
-    t0 = time.perf_counter()
-    ctx = mp.get_context("spawn" if os.name != "posix" else "fork")
-    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f, \
-            ctx.Pool(workers, initializer=_init_worker, initargs=(stockfish,)) as procs:
-        bar = progress(total=n_games, desc="generate", unit="game")
-        for _, text, result, termination, n in procs.imap(play_one, tasks, chunksize=4):
-            f.write(text)
-            counts[result] = counts.get(result, 0) + 1
-            terminations[termination] = terminations.get(termination, 0) + 1
-            plies += n
-            bar.update(1)
-        bar.close()
-        f.flush()
-    seconds = time.perf_counter() - t0
-    summary = {
-        "pgn": str(out), "pool": pool.name, "preset": pool.source, "games": n_games, "seed": seed,
-        "max_plies": max_plies, "workers": workers, "results": counts,
-        "terminations": terminations, "mean_plies": plies / max(n_games, 1),
-        "seconds": round(seconds, 1), "games_per_s": round(n_games / max(seconds, 1e-9), 1),
-        "experts": [e.to_json() for e in pool.experts],
-    }
-    write_json_atomic(out.with_suffix(out.suffix + ".json"), summary)
-    log.info("generate: %d games in %.0f s (%.1f games/s), %.0f plies on average",
-             n_games, seconds, summary["games_per_s"], summary["mean_plies"])
-    return summary

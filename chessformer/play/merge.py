@@ -1,32 +1,43 @@
-"""``chessformer merge``: join the results of an evaluation grid played in shards.
+"""Joining the results of an evaluation grid played in shards (the library of ``chessformer merge``).
 
     chessformer eval-vs-stockfish --model RUN --grid fast --shard 0/2 --out shards/0   # machine A
     chessformer eval-vs-stockfish --model RUN --grid fast --shard 1/2 --out shards/1   # machine B
     chessformer merge shards/0 shards/1 --out RUN/eval/fast
 
 Games are keyed by their index in the full grid, so a game played in two shards (or twice after
-a resume) is kept once; shards of different grids or seeds are refused.
+a resume) is kept once; shards of different grids or seeds are refused. Every file is read and
+written through :mod:`chessformer.formats.games`.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from chessformer.play.arena import read_results, write_pgn
-from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
+from chessformer.formats.games import (
+    has_eval_info,
+    pgn_path,
+    read_eval_info,
+    read_results,
+    write_eval_info,
+    write_pgn,
+    write_results,
+)
+from chessformer.utils import UserError, log
+
+__all__ = ["merge"]
 
 
 def merge(sources: list[Path], out: Path) -> dict[str, Any]:
+    """Merge the evaluation folders ``sources`` into ``out``; returns the merged ``eval.json``."""
     manifests = []
     records: dict[int, dict[str, Any]] = {}
     for src in sources:
-        if not (src / "eval.json").exists():
+        if not has_eval_info(src):
             raise UserError(f"{src}: no eval.json (not an evaluation folder)")
-        m = json.loads((src / "eval.json").read_text())
+        m = read_eval_info(src)
         manifests.append(m)
-        for r in read_results(src / "games.jsonl"):
+        for r in read_results(src):
             records.setdefault(r["index"], r)
     first = manifests[0]
     for src, m in zip(sources, manifests):
@@ -36,11 +47,10 @@ def merge(sources: list[Path], out: Path) -> dict[str, Any]:
                                 f"parts of one grid")
     out.mkdir(parents=True, exist_ok=True)
     ordered = [records[i] for i in sorted(records)]
-    write_text_atomic(out / "games.jsonl", "".join(json.dumps(r, separators=(",", ":")) + "\n"
-                                                   for r in ordered))
-    write_pgn(ordered, out / "games.pgn")
+    write_results(out, ordered)
+    write_pgn(ordered, pgn_path(out))
     manifest = {**first, "shard": "merged", "merged_from": [str(s) for s in sources],
                 "games": len(ordered), "unfinished": sum(r["result"] == "*" for r in ordered)}
-    write_json_atomic(out / "eval.json", manifest)
+    write_eval_info(out, manifest)
     log.info("merge: %d games from %d shards -> %s", len(ordered), len(sources), out)
     return manifest

@@ -132,12 +132,12 @@ class Ladder:
 def _rung_specs(raw: dict[str, Any], where: str) -> list[PlayerSpec]:
     """Player specs of one ``[[rung]]`` table, built exactly as the arena builds its opponents."""
     if raw.get("kind") == "expert":  # an inline expert (the arena reads experts from presets)
-        from chessformer.play.experts import _check_expert
+        from chessformer.play.presets import check_expert
 
-        return [_check_expert({k: v for k, v in raw.items() if k != "kind"}, where)]
-    from chessformer.play.arena import _opponents
+        return [check_expert({k: v for k, v in raw.items() if k != "kind"}, where)]
+    from chessformer.play.players import parse_players
 
-    return _opponents(raw, where)
+    return parse_players(raw, where)
 
 
 def load_ladder_toml(path: str | os.PathLike[str] = DEFAULT_LADDER) -> Ladder:
@@ -268,7 +268,7 @@ def plan_grid(ladder: Ladder, games_per_pair: int, *, fast_games_per_pair: int |
     ``fast_games_per_pair`` (default ``games_per_pair``) is for pairs with no time-limited
     player, whose games cost milliseconds a move instead of 0.1 s.
     """
-    from chessformer.play.arena import Grid
+    from chessformer.play.grid import Grid
 
     fast = games_per_pair if fast_games_per_pair is None else fast_games_per_pair
     for what, n in (("games per pair", games_per_pair), ("fast games per pair", fast)):
@@ -410,7 +410,8 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
     keeps White's and Black's players in different workers, so between two engines only one of
     two workers searches at a time. One worker per shard process keeps ``workers`` engines busy.
     """
-    from chessformer.play.arena import build_tasks, read_results
+    from chessformer.formats.games import read_results
+    from chessformer.play.tasks import build_tasks
 
     # Task numbers (and so resuming) depend on the whole plan: never mix two plans' games.
     plan = {"plan": plan_hash(grid, workers), "matches": len(grid.matches)}
