@@ -130,6 +130,12 @@ def _opponents(raw: dict[str, Any], where: str) -> list[PlayerSpec]:
 
 def load_grid(path: str | os.PathLike[str]) -> Grid:
     p, raw = read_toml(path, folder="evals", what="evaluation grid")
+    return grid_from_table(raw, p)
+
+
+def grid_from_table(raw: dict[str, Any], p: str | os.PathLike[str]) -> Grid:
+    """A grid from its TOML table (``p``: where it comes from, for errors and its name)."""
+    p = Path(p)
     grid = Grid(name=raw.get("name", p.stem), source=str(p))
     simple = {f.name for f in dataclasses.fields(Grid)} - {"opponents", "matches", "name", "source"}
     for key, value in raw.items():
@@ -826,15 +832,16 @@ def _training_cap(run: Path) -> int | None:
 
 
 def _ladder_path(version: str) -> str | None:
-    from chessformer.rating.results import find_ladder
+    from chessformer.formats.ladder import find_ladder
+    from chessformer.rating.anchors import LADDER_DIR
 
-    p = find_ladder(version)
+    p = find_ladder(version, LADDER_DIR)
     return None if p is None else str(p)
 
 
 def _ladder_anchors(version: str, tasks: Sequence[GameTask]) -> dict[str, float]:
     """The calibrated ratings of the ladder rungs that play in ``tasks``."""
-    from chessformer.rating.elo import load_ladder
+    from chessformer.formats.ladder import load_ladder
 
     path = _ladder_path(version)
     if path is None:
