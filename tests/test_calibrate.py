@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from chessformer.formats.games import read_results
+from chessformer.formats.ladder import load_ladder
 from chessformer.play.grid import load_grid
+from chessformer.play.engine import find_stockfish
+from chessformer.play.players import PlayerSpec
+from chessformer.rating.anchors import PAPER_STOCKFISH_ELO
 from chessformer.rating.calibrate import (
     DEFAULT_LADDER,
     Ladder,
@@ -18,9 +23,7 @@ from chessformer.rating.calibrate import (
     load_ladder_toml,
     plan_grid,
 )
-from chessformer.play.engine import find_stockfish
-from chessformer.play.players import PlayerSpec
-from chessformer.rating.elo import PAPER_STOCKFISH_ELO, load_ladder, read_games
+from chessformer.rating.collect import game_results
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +80,7 @@ def test_tiny_ladder_file_is_valid_and_named_like_the_arena(tiny_ladder, tmp_pat
     # The games file sits beside the ladder, and the ladder's counts come from it.
     games_file = out.with_name("ladder-test-games.jsonl")
     assert Path(on_disk["games"]).resolve() == games_file.resolve()
-    games = read_games([games_file])
+    games, _ = game_results(read_results(games_file))
     assert on_disk["n_games"] == len(games) > 0
     # span 2 over three rungs: every pair but the two anchors' (it cannot move the fit), 4 games.
     assert len(games_file.read_text().splitlines()) == 2 * 4
@@ -163,7 +166,7 @@ def test_shipped_ladder_matches_the_default_ladder():
             assert rungs[name]["elo"] == elo and rungs[name]["anchor"]
         games = ROOT / doc["games"]
         assert games.is_file(), f"{path}: games file {doc['games']} missing"
-        assert len(read_games([games])) == doc["n_games"]
+        assert len(game_results(read_results(games))[0]) == doc["n_games"]
 
 
 @needs_stockfish

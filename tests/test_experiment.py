@@ -7,24 +7,23 @@ import json
 import math
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import chess
 import numpy as np
 import pytest
 
-from chessformer.play.engine import find_stockfish
 from chessformer.experiments.taxonomy import (
     Position,
     agreement_rows,
-    grid_toml,
+    eval_grids,
     identification,
     load_experiment,
     model_argmax,
     move_entropy,
     wilson,
 )
+from chessformer.play.engine import find_stockfish
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,13 +87,15 @@ def test_agreement_and_identification_counts():
     assert idf["models"]["averager"]["plurality"]["k"] == 2
 
 
-def test_grid_toml_round_trips():
-    d = {"name": "x", "temperatures": [0.001, 1.0], "games": 2, "anchors": {"random": 0},
-         "adjudication": {"kind": "stockfish", "depth": 12},
-         "opponent": [{"kind": "experts", "preset": "demo", "only": ["eps85"]}],
-         "match": [{"players": [{"kind": "random"}, {"kind": "ensemble", "preset": "demo"}],
-                    "games": 2}]}
-    assert tomllib.loads(grid_toml(d)) == d
+def test_eval_grids_are_built_from_the_experiment_table():
+    exp = load_experiment("diversity", "tiny")
+    model_grid, match_grid, openings = eval_grids(exp, workers=3)
+    assert model_grid.name == exp.name and model_grid.workers == 3
+    assert model_grid.seed == exp.seed and model_grid.openings == openings
+    assert model_grid.opponents and not model_grid.matches
+    assert (match_grid is None) == (not exp.eval.get("match"))
+    if match_grid is not None:
+        assert match_grid.matches and not match_grid.opponents
 
 
 def test_grid_openings_cycle_per_cell():

@@ -9,27 +9,23 @@ import math
 import numpy as np
 import pytest
 
-from chessformer.rating.elo import (
-    CENTRE,
-    GameFileSummary,
+from chessformer.rating.bootstrap import bootstrap
+from chessformer.rating.bradley_terry import CENTRE, fit_elo
+from chessformer.rating.collect import collect_results
+from chessformer.rating.counts import (
     GameResult,
-    Glicko2,
-    bootstrap,
-    difference,
     elo_from_pentanomial,
     elo_from_score,
     elo_from_wdl,
-    fit_elo,
-    glicko2_ratings,
-    glicko2_update,
-    glicko2_vs_fixed,
-    load_ladder,
     los,
     pentanomial,
-    rate,
-    read_games,
     score_from_elo,
 )
+from chessformer.rating.glicko import Glicko2, glicko2_ratings, glicko2_update, glicko2_vs_fixed
+
+
+def rate(games, anchors=None, **kw):
+    return bootstrap(games, anchors, **kw).ratings()
 
 
 def simulate(true: dict[str, float], games_per_pair: int, rng: np.random.Generator, *,
@@ -143,7 +139,7 @@ def test_difference_uses_same_resamples_and_is_seeded():
     d = bf.difference("model_t01", "expert")
     assert d.diff == pytest.approx(bf.fit.ratings["model_t01"] - bf.fit.ratings["expert"])
     assert d.lo < d.diff < d.hi
-    again = difference(games, ANCHORS, "model_t01", "expert", n_boot=200, seed=11)
+    again = bootstrap(games, ANCHORS, n_boot=200, seed=11).difference("model_t01", "expert")
     assert tuple(again) == pytest.approx(tuple(d))
     # The paired interval is narrower than the difference of the two marginal intervals.
     r = {x.player: x for x in bf.ratings()}
@@ -159,23 +155,30 @@ def test_pair_bootstrap_groups_pairs():
     assert not np.allclose(by_pair.samples, by_game.samples)
 
 
-def test_read_games_counts_unfinished_and_pairs(tmp_path):
+def test_collect_results_counts_unfinished_and_pairs(tmp_path):
+    from chessformer.formats.games import write_eval_info, write_results
+
     recs = [
         {"id": "g1", "cell": "c", "pair": 0, "white": "m", "black": "s", "result": "1-0",
          "players": {"white": {"kind": "model", "temperature": 0.3}, "black": {"kind": "stockfish"}}},
         {"id": "g2", "cell": "c", "pair": 0, "white": "s", "black": "m", "result": "1/2-1/2"},
         {"id": "g3", "cell": "c", "pair": 1, "white": "m", "black": "s", "result": "*"},
     ]
-    (tmp_path / "games.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\nnot json\n")
-    summary = GameFileSummary()
-    games = read_games([tmp_path], summary)
-    assert [g.score for g in games] == [1.0, 0.5]
-    assert games[0].pair == games[1].pair
-    assert summary.unfinished == 1 and summary.finished == 2 and len(summary.bad_lines) == 1
-    assert summary.players["m"]["temperature"] == 0.3
+    write_results(tmp_path, recs)
+    write_eval_info(tmp_path, {"grid": "x", "anchors": {"s": 1500.0}})
+    with open(tmp_path / "games.jsonl", "a") as f:
+        f.write('{"id": "torn')  # a killed writer's last line
+    res = collect_results([tmp_path])
+    assert [g.score for g in res.games] == [1.0, 0.5]
+    assert res.games[0].pair == res.games[1].pair
+    assert res.unfinished == 1 and res.finished == 2 and len(res.records) == 3
+    assert res.players["m"]["temperature"] == 0.3
+    assert res.evals[tmp_path]["anchors"] == {"s": 1500.0}
 
 
 def test_load_ladder(tmp_path):
+    from chessformer.formats.ladder import load_ladder
+
     path = tmp_path / "ladder-15.1.json"
     path.write_text(json.dumps({"stockfish_version": "15.1", "rungs": [
         {"name": "sf skill=1", "settings": {}, "elo": 1554.0, "lo": 1554, "hi": 1554, "anchor": True},

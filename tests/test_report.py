@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from chessformer.commands import rate as rate_cmd
-from chessformer.rating.elo import score_from_elo
-from chessformer.report.report import verdict_text, write_report
+from chessformer.rating.counts import score_from_elo
+from chessformer.report.report import write_report
+from chessformer.report.verdict import verdict_text
 
 STOCKFISH = {"stockfish skill=1 nodes=1000": 1554.0, "stockfish skill=3 nodes=1000": 1867.0}
 EXPERTS = {"expert-a": 1350.0, "expert-b": 1450.0}
@@ -41,7 +42,7 @@ def make_run(root: Path, model: dict[float, float], *, seed: int = 0, experts=EX
     ev.mkdir(parents=True)
     data = root / f"data-{label}"
     data.mkdir()
-    (data / "manifest.json").write_text(json.dumps({"elo_cap": cap, "n_games": 1234}))
+    (data / "manifest.json").write_text(json.dumps({"options": {"elo_cap": cap}, "n_games": 1234}))
     (run / "run.json").write_text(json.dumps({"data": str(data), "command": "chessformer train",
                                               "config": {"n_layer": 4}}))
     (run / "metrics.jsonl").write_text("\n".join(json.dumps(

@@ -1,21 +1,21 @@
 """``chessformer calibrate``: the command line of :mod:`chessformer.rating.calibrate`."""
 
 from __future__ import annotations
+
 import argparse
 import shlex
 import sys
-from chessformer.utils import (
-    UserError,
-)
+
+from chessformer.rating.bootstrap import N_BOOT
 from chessformer.rating.calibrate import (
     DEFAULT_LADDER,
-    N_BOOT,
     calibrate,
     estimate_seconds,
     load_ladder_toml,
     plan_grid,
     print_ladder,
 )
+from chessformer.utils import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work", help="folder for the games while playing (resumable; default "
                         "runs/calibrate/<version>-<plan hash>)")
     parser.add_argument("--boot", type=int, default=N_BOOT,
-                        help="bootstrap resamples (default 1000)")
+                        help=f"bootstrap resamples (default {N_BOOT})")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the pairs, game counts and a time estimate; play nothing")
 

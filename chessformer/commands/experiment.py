@@ -1,13 +1,16 @@
 """``chessformer experiment``: the command line of :mod:`chessformer.experiments.taxonomy`."""
 
 from __future__ import annotations
+
 import argparse
 from pathlib import Path
+
 from chessformer.experiments.taxonomy import (
     SIZES,
     load_experiment,
     run_experiment,
 )
+from chessformer.rating.bootstrap import N_BOOT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "TOML's top level; 25 to 40 minutes on 2 CPU cores)")
     parser.add_argument("--out", help="output folder (default: runs/experiments/<name>[-<size>])")
     parser.add_argument("--workers", type=int, help="worker processes for generation and games")
-    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--boot", type=int, default=N_BOOT,
+                        help=f"bootstrap resamples (default {N_BOOT})")
     parser.add_argument("--stockfish", help="Stockfish binary (default: search)")
 
 

@@ -1,21 +1,27 @@
-"""``chessformer rate``: the command line of :mod:`chessformer.rating.results`."""
+"""``chessformer rate``: anchored Elo ratings with 95% intervals for every player in some games.
+
+    chessformer rate runs/demo/eval/main                       # an evaluation folder
+    chessformer rate a/games.jsonl b/games.jsonl --anchor "stockfish skill=1"=1554 --boot 2000
+    chessformer rate runs/demo/eval/main --ladder auto --csv ratings.csv
+
+RESULTS are arena ``games.jsonl`` files or folders holding one (an evaluation folder with its
+``eval.json``). All games are fitted jointly (:mod:`chessformer.rating.bradley_terry`, intervals
+by :mod:`chessformer.rating.bootstrap`); each distinct player name is its own player, so each
+model temperature and legality mode gets its own rating. Anchors: see
+:mod:`chessformer.rating.anchors`.
+"""
 
 from __future__ import annotations
+
 import argparse
 import csv
-from chessformer.rating.elo import (
-    CENTRE,
-    VIRTUAL_DRAWS,
-    bootstrap,
-)
-from chessformer.utils import UserError, log
-from chessformer.rating.results import (
-    collect_results,
-    parse_anchor,
-    print_table,
-    resolve_anchors,
-    table_rows,
-)
+
+from chessformer.rating.anchors import parse_anchor, resolve_anchors
+from chessformer.rating.bootstrap import N_BOOT, bootstrap
+from chessformer.rating.bradley_terry import CENTRE, VIRTUAL_DRAWS
+from chessformer.rating.collect import collect_results
+from chessformer.rating.table import print_table, table_rows
+from chessformer.utils import UserError, atomic_path, log
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,13 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ladder", metavar="PATH|auto",
                         help="anchor every ladder rung found in the games; 'auto' picks "
                         "stockfish/ladder-<version>.json for the games' Stockfish version")
-    parser.add_argument("--boot", type=int, default=1000,
-                        help="bootstrap resamples for the 95%% intervals (default 1000)")
+    parser.add_argument("--boot", type=int, default=N_BOOT,
+                        help=f"bootstrap resamples for the 95%% intervals (default {N_BOOT})")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--draw-model", choices=["half", "davidson"], default="half",
                         help="draws as half points (default) or Davidson's draw model")
     parser.add_argument("--virtual-draws", type=float, default=VIRTUAL_DRAWS,
-                        help="prior: virtual draws per pair of players that met (default 1)")
+                        help="prior: virtual draws per pair of players that met "
+                        f"(default {VIRTUAL_DRAWS:g})")
     parser.add_argument("--csv", metavar="OUT", help="also write the table as CSV")
 
 
@@ -40,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     res = collect_results(args.results)
     if not res.games:
         raise UserError(f"no finished games in {', '.join(map(str, res.files))} "
-                        f"({res.summary.unfinished} unfinished)")
+                        f"({res.unfinished} unfinished)")
     cli = dict(parse_anchor(a) for a in args.anchor)
     choice = resolve_anchors(res, cli, args.ladder)
     if args.boot < 1:
@@ -48,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     bf = bootstrap(res.games, choice.anchors, n_boot=args.boot, seed=args.seed,
                    draw_model=args.draw_model, virtual_draws=args.virtual_draws)
     rows = table_rows(bf, choice.anchors, res.games)
-    print(f"{len(res.games)} finished games, {res.summary.unfinished} unfinished (left out); "
+    print(f"{len(res.games)} finished games, {res.unfinished} unfinished (left out); "
           f"anchors: {choice.source}; {args.boot} bootstrap resamples, seed {args.seed}")
     print_table(rows)
     notes = ["* anchor (held fixed)"]
@@ -57,7 +64,6 @@ def main(args: argparse.Namespace) -> int:
     notes.append("Glicko-2: the paper's way, game by game against the anchors at RD 0 (±1.96 RD)")
     print("  ".join(notes))
     if args.csv:
-        from chessformer.utils import atomic_path
         with atomic_path(args.csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()

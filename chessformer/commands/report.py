@@ -1,15 +1,14 @@
 """``chessformer report``: the command line of :mod:`chessformer.report.report`."""
 
 from __future__ import annotations
+
 import argparse
 from pathlib import Path
-from chessformer.rating.results import (
-    parse_anchor,
-)
+
+from chessformer.rating.anchors import parse_anchor
+from chessformer.rating.bootstrap import N_BOOT
+from chessformer.report.report import write_report
 from chessformer.utils import UserError
-from chessformer.report.report import (
-    write_report,
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder (default: RUN/report for one RUN, else ./report)")
     parser.add_argument("--title", help="report title")
-    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--boot", type=int, default=N_BOOT,
+                        help=f"bootstrap resamples (default {N_BOOT})")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--anchor", action="append", default=[], metavar="NAME=ELO",
                         help="hold a player's rating fixed (repeatable; default: eval.json anchors)")

@@ -50,6 +50,8 @@ import chess
 import chess.pgn
 import numpy as np
 
+from chessformer.rating.bootstrap import N_BOOT
+from chessformer.report.document import md_table
 from chessformer.utils import (
     UserError,
     log,
@@ -368,36 +370,42 @@ def identification(positions: Sequence[Position], argmax: Mapping[str, Mapping[t
 
 
 # ---------------------------------------------------------------------------------------------
-# Grids: one TOML per evaluation, written next to the results
-# ---------------------------------------------------------------------------------------------
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def grid_toml(settings: Mapping[str, Any]) -> str:
-    """A grid as TOML: scalars and inline tables first, then ``[[opponent]]`` / ``[[match]]``."""
-    lines = [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in settings.items()
-             if k not in ("opponent", "match")]
-    for table in ("opponent", "match"):
-        for entry in settings.get(table, []):
-            lines += ["", f"[[{table}]]"] + [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in entry.items()]
-    return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------
+
+class Stages:
+    """Times the stages run now (``experiment.json``'s ``seconds``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 1)
+
+
+def eval_grids(exp: Experiment, workers: int | None):
+    """The model grid and (when the experiment lists matches) the model-free grid, built from the
+    experiment's ``[eval]`` table; first, so that a bad grid fails before hours of work."""
+    from chessformer.play.grid import grid_from_table
+
+    ev = dict(exp.eval)
+    openings = list(ev.pop("openings", None) or [])
+    ev.setdefault("seed", exp.seed)
+    if workers:
+        ev["workers"] = workers
+    matches = ev.pop("match", [])
+    where = f"{exp.source} [eval]"
+    model_grid = grid_from_table({"name": exp.name, **ev, "openings": openings}, where)
+    match_grid = None
+    if matches:
+        mg = {k: v for k, v in ev.items() if k != "opponent"}
+        match_grid = grid_from_table({"name": f"{exp.name}-matches", **mg, "match": matches,
+                                      "openings": openings}, where)
+    return model_grid, match_grid, openings
+
 
 def _arm_pool(arm: Arm):
     from chessformer.play.presets import load_experts, subset_pool
@@ -406,179 +414,173 @@ def _arm_pool(arm: Arm):
 
 
 def _dataset_games(path: Path, max_games: int) -> list[list[str]]:
-    from chessformer.data.dataset import GameDataset
     from chessformer.core.tokenizer import detokenize
+    from chessformer.data.dataset import GameDataset
 
     ds = GameDataset.open(path)
     idx = ds.split_indices("train")[:max_games]
     return [detokenize(ds.game_tokens(int(i))) for i in idx]
 
 
-def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = None,
-                   workers: int | None = None, n_boot: int = 1000) -> dict[str, Any]:
-    """Run (or resume) every stage of ``exp`` into ``out``; returns what experiment.json holds."""
-    from chessformer.play.arena import run_eval
-    from chessformer.play.generate import generate
-    from chessformer.play.grid import load_grid
-    from chessformer.play.presets import load_experts, subset_pool
+def prepare_arm(exp: Experiment, arm: Arm, out: Path, stage: Stages, *,
+                stockfish: str | None, workers: int | None) -> dict[str, Any]:
+    """Generate, ingest and train one arm (each step skipped when its output exists)."""
     from chessformer.data.ingest import ingest
-    from chessformer.model.transformer import load_model
-    from chessformer.report.report import write_report
+    from chessformer.formats import dataset as dataset_format
+    from chessformer.formats import run as run_format
+    from chessformer.play.generate import generate
     from chessformer.training.train import train
+
+    pool = _arm_pool(arm)
+    pgn = out / "data" / f"{arm.name}.pgn"
+    if not pgn.with_suffix(".pgn.json").exists() or not pgn.exists():
+        with stage(f"generate {arm.name}"):
+            generate(pool, arm.games, pgn, seed=exp.seed, workers=workers,
+                     max_plies=exp.max_plies, stockfish=stockfish)
+    ds = out / "datasets" / arm.name
+    if not dataset_format.manifest_path(ds).exists():
+        with stage(f"ingest {arm.name}"):
+            ingest([str(pgn)], ds, elo_cap=exp.cap, boards=True, overwrite=True,
+                   workers=min(2, workers or 2))
+    run = out / "runs" / arm.name
+    if not run_format.is_finished(run):
+        opts = {k: v for k, v in exp.train.items() if k != "preset"}
+        opts.setdefault("seed", exp.seed)
+        with stage(f"train {arm.name}"):
+            train(ds, run, exp.train["preset"], **opts)
+    return {"pool": pool, "pgn": pgn, "dataset": ds, "run": run}
+
+
+def play_evaluations(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], model_grid,
+                     match_grid, out: Path, stage: Stages, *, stockfish: str | None) -> list[Path]:
+    """Every arm's model against the grid, then the model-free matches; the folders to rate."""
+    from chessformer.formats import games as games_format
+    from chessformer.play.arena import run_eval
+
+    command = f"chessformer experiment {exp.source} --size {exp.size} --out {out}"
+    folders = []
+    for name, a in arms.items():
+        with stage(f"eval {name}"):
+            run_eval(model_grid, a["run"], games_format.default_eval_dir(a["run"], exp.name),
+                     label=name, stockfish=stockfish, command=command)
+        folders.append(a["run"])
+    if match_grid is not None:
+        with stage("eval matches"):
+            run_eval(match_grid, None, out / "matches", stockfish=stockfish, command=command)
+        folders.append(out / "matches")
+    return folders
+
+
+def arm_entropy(exp: Experiment, arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The move entropy of each arm's training data."""
+    ent = exp.entropy
+    return {name: move_entropy(_dataset_games(a["dataset"], int(ent.get("max_games", 5000))),
+                               int(ent["min_count"]), ent.get("max_plies")).to_json()
+            for name, a in arms.items()}
+
+
+def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path, stage: Stages,
+              *, stockfish: str | None, workers: int | None) -> dict[str, Any]:
+    """The per-move view on held-out positions (empty when the experiment has no probe)."""
+    from chessformer.model.transformer import load_model
+    from chessformer.play.generate import generate
+    from chessformer.play.presets import load_experts, subset_pool
+
+    pr = exp.probe
+    if int(pr.get("games", 0)) <= 0:
+        return {}
+    base = load_experts(pr.get("experts", exp.arms[-1].experts))
+    game_pool = subset_pool(base, pr.get("only"), pr.get("openings"), name=f"{base.name}:probe")
+    probe_pool = subset_pool(base, pr.get("only"))  # the experts as they are, for their laws
+    ppgn = out / "probe" / "heldout.pgn"
+    max_plies = int(pr.get("max_plies", 200))
+    seed = int(pr.get("seed", exp.seed + 1000))
+    if not ppgn.with_suffix(".pgn.json").exists() or not ppgn.exists():
+        with stage("generate probe"):
+            generate(game_pool, int(pr["games"]), ppgn, seed=seed, workers=workers,
+                     max_plies=max_plies, stockfish=stockfish)
+    games = read_pgn_games(ppgn)
+    min_ply = int(pr.get("min_ply", 0))
+    with stage("probe experts"):
+        positions = probe_positions(games, probe_pool, max_plies, stockfish, min_ply)
+    argmax: dict[str, dict[tuple[int, int], str]] = {}
+    with stage("probe models"):
+        for name, a in arms.items():
+            am = model_argmax(load_model(a["run"]), [m for _, m in games], max_plies)
+            argmax[name] = {(g, t): mv for g, row in enumerate(am) for t, mv in enumerate(row)}
+    names = [e.name for e in probe_pool.experts]
+    probe = {"games": len(games), "max_plies": max_plies, "min_ply": min_ply,
+             "openings": pr.get("openings"), "seed": seed,
+             "all": agreement_rows(positions, argmax, names),
+             "identification": identification(positions, argmax)}
+    if exp.kind == "diversity":
+        focus = str(pr["focus"])
+        if focus not in names:
+            raise UserError(f"{exp.source}: probe.focus {focus!r} is not an expert of {base.name}")
+        probe["focus"] = focus
+        probe["blind"] = agreement_rows([p for p in positions if p.hidden_sf[focus]], argmax,
+                                        names)
+    elif exp.kind == "selection":
+        probe["regions"] = {e: agreement_rows([p for p in positions if p.inside[e]], argmax, names)
+                            for e in names}
+    return probe
+
+
+def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = None,
+                   workers: int | None = None, n_boot: int = N_BOOT) -> dict[str, Any]:
+    """Run (or resume) every stage of ``exp`` into ``out``; returns what experiment.json holds."""
+    from chessformer.report.report import write_report
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or exp.workers
-    seconds: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def stage(name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        yield
-        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - t0, 1)
+    stage = Stages()
     log.info("experiment %s (%s, size %s) -> %s", exp.name, exp.kind, exp.size, out)
-
-    # Grids first, so that a bad grid fails before hours of generation and training.
-    ev = dict(exp.eval)
-    eval_openings = ev.pop("openings", None)
-    ev.setdefault("seed", exp.seed)
-    if workers:
-        ev["workers"] = workers
-    matches = ev.pop("match", [])
-    model_grid_path = out / "grid-models.toml"
-    write_text_atomic(model_grid_path, grid_toml({"name": exp.name, **ev}))
-    model_grid = load_grid(model_grid_path)
-    match_grid = None
-    if matches:
-        mg = {k: v for k, v in ev.items() if k != "opponent"}
-        write_text_atomic(out / "grid-matches.toml",
-                          grid_toml({"name": f"{exp.name}-matches", **mg, "match": matches}))
-        match_grid = load_grid(out / "grid-matches.toml")
-
-    arms: dict[str, dict[str, Any]] = {}
-    for arm in exp.arms:
-        pool = _arm_pool(arm)
-        pgn = out / "data" / f"{arm.name}.pgn"
-        if not pgn.with_suffix(".pgn.json").exists() or not pgn.exists():
-            with stage(f"generate {arm.name}"):
-                generate(pool, arm.games, pgn, seed=exp.seed, workers=workers,
-                         max_plies=exp.max_plies, stockfish=stockfish)
-        ds = out / "datasets" / arm.name
-        if not (ds / "manifest.json").exists():
-            with stage(f"ingest {arm.name}"):
-                ingest([str(pgn)], ds, elo_cap=exp.cap, boards=True, overwrite=True,
-                       workers=min(2, workers or 2))
-        run = out / "runs" / arm.name
-        if not (run / "final_metrics.json").exists():
-            opts = {k: v for k, v in exp.train.items() if k != "preset"}
-            opts.setdefault("seed", exp.seed)
-            with stage(f"train {arm.name}"):
-                train(ds, run, exp.train["preset"], **opts)
-        arms[arm.name] = {"pool": pool, "pgn": pgn, "dataset": ds, "run": run}
-
-    eval_folders = []
-    for name, a in arms.items():
-        folder = a["run"] / "eval" / exp.name
-        model_grid.openings = list(eval_openings or [])
-        with stage(f"eval {name}"):
-            run_eval(model_grid, a["run"], folder, label=name, stockfish=stockfish,
-                     command=f"chessformer experiment {exp.source} --size {exp.size} --out {out}")
-        eval_folders.append(a["run"])
-    if match_grid is not None:
-        match_grid.openings = list(eval_openings or [])
-        with stage("eval matches"):
-            run_eval(match_grid, None, out / "matches", stockfish=stockfish,
-                     command=f"chessformer experiment {exp.source} --size {exp.size} --out {out}")
-        eval_folders.append(out / "matches")
+    model_grid, match_grid, eval_openings = eval_grids(exp, workers)
+    arms = {arm.name: prepare_arm(exp, arm, out, stage, stockfish=stockfish, workers=workers)
+            for arm in exp.arms}
+    folders = play_evaluations(exp, arms, model_grid, match_grid, out, stage,
+                               stockfish=stockfish)
     with stage("report and ratings"):
-        report = write_report(eval_folders, out / "report", n_boot=n_boot, seed=exp.seed,
+        report = write_report(folders, out / "report", n_boot=n_boot, seed=exp.seed,
                               title=f"Experiment {exp.name} ({exp.kind}, size {exp.size})")
-        # Ratings and differences on the report's scale (same games, anchors, resamples).
-        ratings = _ratings(eval_folders, exp, n_boot)
-
-    # Diversity of each arm's training data.
-    ent = exp.entropy
+        ratings = experiment_ratings(report["rated"])
     with stage("entropy"):
-        entropy = {name: move_entropy(_dataset_games(a["dataset"], int(ent.get("max_games", 5000))),
-                                      int(ent["min_count"]), ent.get("max_plies")).to_json()
-                   for name, a in arms.items()}
-
-    # Per-move view on held-out positions.
-    probe: dict[str, Any] = {}
-    pr = exp.probe
-    if int(pr.get("games", 0)) > 0:
-        base = load_experts(pr.get("experts", exp.arms[-1].experts))
-        game_pool = subset_pool(base, pr.get("only"), pr.get("openings"), name=f"{base.name}:probe")
-        probe_pool = subset_pool(base, pr.get("only"))  # the experts as they are, for their laws
-        ppgn = out / "probe" / "heldout.pgn"
-        max_plies = int(pr.get("max_plies", 200))
-        if not ppgn.with_suffix(".pgn.json").exists() or not ppgn.exists():
-            with stage("generate probe"):
-                generate(game_pool, int(pr["games"]), ppgn, seed=int(pr.get("seed", exp.seed + 1000)),
-                         workers=workers, max_plies=max_plies, stockfish=stockfish)
-        games = read_pgn_games(ppgn)
-        min_ply = int(pr.get("min_ply", 0))
-        with stage("probe experts"):
-            positions = probe_positions(games, probe_pool, max_plies, stockfish, min_ply)
-        argmax: dict[str, dict[tuple[int, int], str]] = {}
-        with stage("probe models"):
-            for name, a in arms.items():
-                model = load_model(a["run"])
-                am = model_argmax(model, [m for _, m in games], max_plies)
-                argmax[name] = {(g, t): mv for g, row in enumerate(am) for t, mv in enumerate(row)}
-        names = [e.name for e in probe_pool.experts]
-        probe = {"games": len(games), "max_plies": max_plies, "min_ply": min_ply,
-                 "openings": pr.get("openings"), "seed": int(pr.get("seed", exp.seed + 1000)),
-                 "all": agreement_rows(positions, argmax, names),
-                 "identification": identification(positions, argmax)}
-        if exp.kind == "diversity":
-            focus = str(pr["focus"])
-            if focus not in names:
-                raise UserError(f"{exp.source}: probe.focus {focus!r} is not an expert of {base.name}")
-            blind = [p for p in positions if p.hidden_sf[focus]]
-            probe["focus"] = focus
-            probe["blind"] = agreement_rows(blind, argmax, names)
-        elif exp.kind == "selection":
-            probe["regions"] = {e: agreement_rows([p for p in positions if p.inside[e]], argmax, names)
-                                for e in names}
+        entropy = arm_entropy(exp, arms)
+    probe = run_probe(exp, arms, out, stage, stockfish=stockfish, workers=workers)
     result = {"experiment": exp.name, "kind": exp.kind, "size": exp.size, "source": exp.source,
               "description": exp.description,
-              "arms": {n: {"experts": a["pool"].name, "games": next(x.games for x in exp.arms if x.name == n),
-                           "pgn": str(a["pgn"]), "dataset": str(a["dataset"]), "run": str(a["run"])}
-                       for n, a in arms.items()},
-              "train": exp.train, "eval_openings": eval_openings, "ratings": ratings,
+              "arms": {arm.name: {"experts": arms[arm.name]["pool"].name, "games": arm.games,
+                                  "pgn": str(arms[arm.name]["pgn"]),
+                                  "dataset": str(arms[arm.name]["dataset"]),
+                                  "run": str(arms[arm.name]["run"])} for arm in exp.arms},
+              "train": exp.train, "eval_openings": eval_openings or None, "ratings": ratings,
               "entropy": entropy, "probe": probe,
               "report": {"md": str(report["md"]), "html": str(report["html"]),
                          "verdicts": [v["text"] for v in report["verdicts"]]},
-              "seconds": seconds}
+              "seconds": stage.seconds}
     write_json_atomic(out / "experiment.json", result)
     write_text_atomic(out / "experiment.md", experiment_markdown(result))
     log.info("wrote %s and %s", out / "experiment.md", out / "report" / "report.html")
     return result
 
 
-def _ratings(folders: Sequence[Path], exp: Experiment, n_boot: int) -> dict[str, Any]:
-    from chessformer.rating.results import collect_results, resolve_anchors
-    from chessformer.rating.elo import bootstrap
-    from chessformer.report.report import find_eval_folders
-
-    res = collect_results([f for r in folders for f in find_eval_folders(Path(r))])
-    choice = resolve_anchors(res)
-    bf = bootstrap(res.games, choice.anchors, n_boot=n_boot, seed=exp.seed)
-    players = res.summary.players
-    rated = {r.player: r for r in bf.ratings()}
+def experiment_ratings(rated) -> dict[str, Any]:
+    """Ratings and differences on the report's scale (its games, anchors and resamples)."""
+    bf, players = rated.bf, rated.players
+    ratings = rated.ratings
 
     def row(p: str) -> dict[str, Any]:
-        r = rated[p]
+        r = ratings[p]
         return {"player": p, "kind": players.get(p, {}).get("kind"), "elo": r.elo, "lo": r.lo, "hi": r.hi}
 
     models: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p, s in players.items():
-        if s.get("kind") == "model" and p in rated:
+        if s.get("kind") == "model" and p in ratings:
             models[str(s.get("label"))].append({**row(p), "temperature": float(s["temperature"])})
     for rows in models.values():
         rows.sort(key=lambda r: r["temperature"])
-    others = [row(p) for p, s in players.items() if s.get("kind") in ("expert", "ensemble") and p in rated]
+    others = [row(p) for p, s in players.items() if s.get("kind") in ("expert", "ensemble") and p in ratings]
     ensembles = [r["player"] for r in others if r["kind"] == "ensemble"]
     diffs = []
     best = {m: max(rows, key=lambda r: r["elo"]) for m, rows in models.items()}
@@ -595,9 +597,10 @@ def _ratings(folders: Sequence[Path], exp: Experiment, n_boot: int) -> dict[str,
                     d = bf.difference(r1["player"], r2["player"])
                     diffs.append({"a": r1["player"], "b": r2["player"], "diff": d.diff, "lo": d.lo,
                                   "hi": d.hi})
-    return {"anchors": choice.anchors, "anchor_source": choice.source, "games": len(res.games),
-            "models": dict(models), "others": sorted(others, key=lambda r: -r["elo"]),
-            "differences": diffs, "n_boot": n_boot}
+    return {"anchors": rated.choice.anchors, "anchor_source": rated.choice.source,
+            "games": len(rated.res.games), "models": dict(models),
+            "others": sorted(others, key=lambda r: -r["elo"]), "differences": diffs,
+            "n_boot": rated.n_boot}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,19 +613,13 @@ def _pct(r: Mapping[str, Any]) -> str:
     return f"{100 * r['rate']:.1f}% ({r['k']}/{r['n']}) [{100 * r['lo']:.1f}, {100 * r['hi']:.1f}]"
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return out + [""]
-
-
 def _agreement_md(block: Mapping[str, Any], what: str) -> list[str]:
     rows = [[f"model {arm}", _pct(r)] for arm, r in block["models"].items()]
     rows.append(["ensemble (plurality)", _pct(block["ensemble_plurality"])])
     rows.append(["ensemble (mean)", _pct(block["ensemble_mean"])])
     rows += [[f"expert {e} (expected)", "n/a" if math.isnan(v) else f"{100 * v:.1f}%"]
              for e, v in block["experts_expected"].items()]
-    return [f"{what}: {block['positions']} positions.", ""] + _table(
+    return [f"{what}: {block['positions']} positions.", ""] + md_table(
         ["player", "plays Stockfish's depth-1 move: % (k/n) [95% CI]"], rows)
 
 
@@ -631,7 +628,7 @@ def experiment_markdown(r: Mapping[str, Any]) -> str:
     if r.get("description"):
         md += [r["description"], ""]
     md += ["Arms (one model each; same training preset and evaluation grid):", ""]
-    md += _table(["arm", "experts", "games", "dataset"],
+    md += md_table(["arm", "experts", "games", "dataset"],
                  [[n, a["experts"], str(a["games"]), a["dataset"]] for n, a in r["arms"].items()])
     md += [f"Training: {json.dumps(r['train'])}. Full report (joint ratings, W/D/L, plots): "
            f"{r['report']['md']}.", ""]
@@ -646,11 +643,11 @@ def experiment_markdown(r: Mapping[str, Any]) -> str:
             for m, xs in rt["models"].items() for x in xs]
     rows += [[f"{x['player']} ({x['kind']})", f"{x['elo']:.0f}", f"[{x['lo']:.0f}, {x['hi']:.0f}]"]
              for x in rt["others"]]
-    md += _table(["player", "Elo", "95% CI"], rows)
+    md += md_table(["player", "Elo", "95% CI"], rows)
     if rt["differences"]:
         md += ["Differences (same bootstrap resamples; the best temperature is picked after the "
                "fact, which favours the model):", ""]
-        md += _table(["a", "b", "a - b", "95% CI"],
+        md += md_table(["a", "b", "a - b", "95% CI"],
                      [[d["a"], d["b"], f"{d['diff']:+.0f}", f"[{d['lo']:+.0f}, {d['hi']:+.0f}]"]
                       for d in rt["differences"]])
     md += ["Report verdicts (best temperature against the best expert): "
@@ -661,7 +658,7 @@ def experiment_markdown(r: Mapping[str, Any]) -> str:
            f"{next(iter(r['entropy'].values()))['min_count']} times in the training games): the "
            "mean over those positions of the entropy (bits) of the moves played there, and the "
            "same weighted by visits.", ""]
-    md += _table(["arm", "games read", "common positions", "moves from them", "mean entropy (bits)",
+    md += md_table(["arm", "games read", "common positions", "moves from them", "mean entropy (bits)",
                   "visit-weighted (bits)"],
                  [[n, str(e["games"]), str(e["positions"]), str(e["visits"]), f"{e['mean_bits']:.3f}",
                    f"{e['weighted_bits']:.3f}"] for n, e in r["entropy"].items()])
@@ -692,7 +689,7 @@ def experiment_markdown(r: Mapping[str, Any]) -> str:
                + (" Few such positions: the experts' most likely moves rarely differ here (this "
                   "view is made for experts with different systematic weaknesses, as in the "
                   "diversity experiment)." if idf["positions"] < 30 else ""), ""]
-        md += _table(["model", "= acting expert's move", "= plurality move"],
+        md += md_table(["model", "= acting expert's move", "= plurality move"],
                      [[arm, _pct(x["acting_expert"]), _pct(x["plurality"])]
                       for arm, x in idf["models"].items()])
     md += ["## Finding", ""] + finding_lines(r)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.formats import read_json
-from chessformer.utils import UserError, write_json_atomic
+from chessformer.utils import UserError, in_checkout, resource_dir, write_json_atomic
 
 
 def ladder_name(version: str) -> str:
@@ -41,11 +41,28 @@ def load_ladder(path: str | os.PathLike[str]) -> dict[str, float]:
         raise UserError(f"{path}: not a ladder file (need rungs with name and elo): {e}") from e
 
 
-def find_ladder(version: str | None, folder: str | os.PathLike[str]) -> Path | None:
-    """``folder/ladder-<version>.json`` if it exists; with no version, the only ladder there."""
-    folder = Path(folder)
-    if version:
-        p = folder / ladder_name(version)
-        return p if p.is_file() else None
-    found = sorted(folder.glob("ladder-*.json"))
-    return found[0] if len(found) == 1 else None
+def calibrated_dir() -> Path:
+    """Where ``calibrate`` writes a new ladder: the checkout's ``stockfish/`` (versioned beside the
+    code), or ``./stockfish/`` when chessformer is installed (never into site-packages)."""
+    return resource_dir("stockfish") if in_checkout() else Path.cwd() / "stockfish"
+
+
+def search_dirs() -> list[Path]:
+    """Where ladders are looked for: the ones calibrated here, then the shipped ones."""
+    dirs = [calibrated_dir(), resource_dir("stockfish")]
+    return list(dict.fromkeys(dirs))
+
+
+def find_ladder(version: str | None, folder: str | os.PathLike[str] | None = None) -> Path | None:
+    """``ladder-<version>.json`` in ``folder`` (default: :func:`search_dirs`) if it exists; with
+    no version, the only ladder there."""
+    for d in [Path(folder)] if folder is not None else search_dirs():
+        if version:
+            p = d / ladder_name(version)
+            if p.is_file():
+                return p
+            continue
+        found = sorted(d.glob("ladder-*.json"))
+        if len(found) == 1:
+            return found[0]
+    return None

@@ -61,7 +61,7 @@ from chessformer.formats.games import (
     write_eval_info,
     write_pgn,
 )
-from chessformer.formats.ladder import load_ladder
+from chessformer.formats.ladder import find_ladder, load_ladder
 from chessformer.formats.run import run_elo_cap
 from chessformer.model.inference import BatchDecoder, sample_move
 from chessformer.play.engine import require_stockfish, stockfish_version
@@ -376,8 +376,6 @@ def _play_all(grid: Grid, todo: Sequence[GameTask], total: int, driver: BatchDec
 
 
 def _ladder_path(version: str) -> str | None:
-    from chessformer.rating.results import find_ladder
-
     p = find_ladder(version)
     return None if p is None else str(p)
 

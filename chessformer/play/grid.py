@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chessformer.core.games import DEFAULT_MAX_PLIES, check_line
@@ -69,6 +71,13 @@ class Grid:
 def load_grid(path: str | os.PathLike[str]) -> Grid:
     """Read a grid TOML (a bare name means ``evals/<name>.toml``) and validate it."""
     p, raw = read_toml(path, folder="evals", what="evaluation grid")
+    return grid_from_table(raw, p)
+
+
+def grid_from_table(raw: Mapping[str, Any], p: str | os.PathLike[str]) -> Grid:
+    """A validated grid from its TOML table; ``p`` (where it comes from) names it in errors and
+    gives its default name."""
+    p = Path(p)
     grid = Grid(name=raw.get("name", p.stem), source=str(p))
     simple = {f.name for f in dataclasses.fields(Grid)} - {"opponents", "matches", "name", "source"}
     for key, value in raw.items():

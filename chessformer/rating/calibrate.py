@@ -18,7 +18,7 @@ processes with one engine searching at a time each, so at most ``workers`` engin
 (keep it <= cores: 0.1 s rungs weaken when engines outnumber cores). They go to ``--work``
 (default ``runs/calibrate/<version>-<plan hash>/``), appended as each game ends: a killed run,
 started again with the same arguments, resumes where it stopped. One joint maximum-likelihood fit
-(:func:`chessformer.rating.elo.bootstrap`, 95% intervals by bootstrap over colour-swapped pairs) gives
+(:func:`chessformer.rating.bootstrap.bootstrap`, 95% intervals by bootstrap over colour-swapped pairs) gives
 every rung's rating. Written:
 
 ``stockfish/ladder-<version>.json``
@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import sys
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -48,24 +46,29 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.core.games import DEFAULT_MAX_PLIES
-from chessformer.play.players import PlayerSpec
+from chessformer.formats import games as games_format
+from chessformer.formats import json_line, read_json, read_jsonl
+from chessformer.formats import ladder as ladder_format
+from chessformer.play.players import PlayerSpec, parse_players
+from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, bootstrap
+from chessformer.rating.collect import game_results
+from chessformer.rating.counts import GameResult
+from chessformer.rating.graph import components
 from chessformer.utils import (
-    ROOT,
     UserError,
     log,
+    mp_context,
     read_toml,
     sha256_file,
     write_json_atomic,
-    write_text_atomic,
 )
 
 __all__ = ["Ladder", "Rung", "calibrate", "check_connected", "ladder_pairs", "load_ladder_toml",
            "plan_grid"]
 
 
-DEFAULT_LADDER = ROOT / "evals" / "ladder.toml"
-#: Bootstrap resamples for the rungs' intervals, and for the (cheaper) leave-one-anchor-out check.
-N_BOOT = 1000
+DEFAULT_LADDER = "ladder"  # evals/ladder.toml among the shipped configs
+#: Bootstrap resamples for the (cheaper) leave-one-anchor-out check.
 N_BOOT_CHECK = 200
 #: Measured on Stockfish 15.1 games between ladder rungs (median 93-103 plies): for time estimates.
 TYPICAL_PLIES = 95
@@ -129,17 +132,6 @@ class Ladder:
         return {r.name: float(r.anchor) for r in self.rungs if r.anchor is not None}
 
 
-def _rung_specs(raw: dict[str, Any], where: str) -> list[PlayerSpec]:
-    """Player specs of one ``[[rung]]`` table, built exactly as the arena builds its opponents."""
-    if raw.get("kind") == "expert":  # an inline expert (the arena reads experts from presets)
-        from chessformer.play.presets import check_expert
-
-        return [check_expert({k: v for k, v in raw.items() if k != "kind"}, where)]
-    from chessformer.play.players import parse_players
-
-    return parse_players(raw, where)
-
-
 def load_ladder_toml(path: str | os.PathLike[str] = DEFAULT_LADDER) -> Ladder:
     """Read a ladder TOML (see ``evals/ladder.toml``); a bare name means ``evals/<name>.toml``."""
     p, raw = read_toml(path, folder="evals", what="ladder")
@@ -158,7 +150,7 @@ def load_ladder_toml(path: str | os.PathLike[str] = DEFAULT_LADDER) -> Ladder:
         anchor = r.pop("anchor", None)
         if anchor is not None and not isinstance(anchor, (int, float)):
             raise UserError(f"{where}: anchor must be a number (an Elo rating), got {anchor!r}")
-        specs = _rung_specs(r, where)
+        specs = parse_players(r, where)
         if anchor is not None and len(specs) != 1:
             raise UserError(f"{where}: an anchor needs a rung of exactly one player")
         ladder.rungs += [Rung(s, None if anchor is None else float(anchor)) for s in specs]
@@ -217,30 +209,13 @@ def ladder_pairs(ladder: Ladder) -> list[tuple[Rung, Rung]]:
     return out
 
 
-def _groups(names: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[set[str]]:
-    parent = {n: n for n in names}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        parent[find(a)] = find(b)
-    groups: dict[str, set[str]] = defaultdict(set)
-    for n in names:
-        groups[find(n)].add(n)
-    return list(groups.values())
-
-
 def check_connected(names: Sequence[str], anchors: Mapping[str, float],
                     edges: Sequence[tuple[str, str]], where: str = "ladder") -> None:
     """Refuse a ladder whose rungs are not all tied by games to an anchor (named in the error)."""
     if not anchors:
         raise UserError(f"{where}: no anchor: give at least one rung an anchor rating (the default "
                         "ladder holds the paper's Skill Level 1/3/5 at 0.1 s)")
-    loose = sorted(n for g in _groups(names, edges) if not g & set(anchors) for n in g)
+    loose = sorted(n for g in components(names, edges) if not set(g) & set(anchors) for n in g)
     if loose:
         raise UserError(f"{where}: the pairs that play do not connect these rungs to any anchor, "
                         f"so their ratings would be undefined: {', '.join(loose)}; raise span or "
@@ -309,7 +284,7 @@ def plan_hash(grid: Any, workers: int) -> str:
 # The fit and the ladder file (pure)
 # ---------------------------------------------------------------------------------------------
 
-def pair_scores(games: Sequence[Any]) -> list[dict[str, Any]]:
+def pair_scores(games: Sequence[GameResult]) -> list[dict[str, Any]]:
     """Per pair of players: games and the first-named player's points (names sorted)."""
     acc: dict[tuple[str, str], list[float]] = {}
     for g in games:
@@ -322,11 +297,9 @@ def pair_scores(games: Sequence[Any]) -> list[dict[str, Any]]:
             for (a, b), (p, n) in acc.items()]
 
 
-def anchor_check(games: Sequence[Any], anchors: Mapping[str, float], *, n_boot: int = N_BOOT_CHECK,
+def anchor_check(games: Sequence[GameResult], anchors: Mapping[str, float], *, n_boot: int = N_BOOT_CHECK,
                  seed: int = 0) -> list[dict[str, Any]]:
     """Leave each anchor out in turn: where do the games put it when the others hold the scale?"""
-    from chessformer.rating.elo import bootstrap
-
     out = []
     if len(anchors) < 2:
         return out
@@ -356,11 +329,9 @@ def anchor_verdict(check: Sequence[Mapping[str, Any]]) -> str:
             "them; 'single_anchor_fit' gives the scale held by one anchor only.")
 
 
-def single_anchor_fit(games: Sequence[Any], anchors: Mapping[str, float], *,
+def single_anchor_fit(games: Sequence[GameResult], anchors: Mapping[str, float], *,
                       n_boot: int = N_BOOT_CHECK, seed: int = 0) -> dict[str, Any] | None:
     """Every rating with only the middle anchor held: the scale the games themselves give."""
-    from chessformer.rating.elo import bootstrap
-
     if len(anchors) < 2:
         return None
     name = sorted(anchors, key=anchors.__getitem__)[(len(anchors) - 1) // 2]
@@ -370,7 +341,7 @@ def single_anchor_fit(games: Sequence[Any], anchors: Mapping[str, float], *,
                        "hi": round(r.hi, 1)} for r in sorted(bf.ratings(), key=lambda r: r.elo)]}
 
 
-def ladder_rungs(ladder: Ladder, bf: Any) -> list[dict[str, Any]]:
+def ladder_rungs(ladder: Ladder, bf: BootstrapFit) -> list[dict[str, Any]]:
     """The ladder file's ``rungs`` in ladder order; rungs without finished games are left out."""
     by_player = {r.player: r for r in bf.ratings()}
     out = []
@@ -410,14 +381,13 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
     keeps White's and Black's players in different workers, so between two engines only one of
     two workers searches at a time. One worker per shard process keeps ``workers`` engines busy.
     """
-    from chessformer.formats.games import read_results
     from chessformer.play.tasks import build_tasks
 
     # Task numbers (and so resuming) depend on the whole plan: never mix two plans' games.
     plan = {"plan": plan_hash(grid, workers), "matches": len(grid.matches)}
     marker = work / "plan.json"
     if marker.exists():
-        old = json.loads(marker.read_text(encoding="utf-8"))
+        old = read_json(marker, "calibrate plan")
         if old.get("plan") != plan["plan"]:
             raise UserError(f"{work} holds the games of another plan ({old.get('plan')}, this one "
                             f"is {plan['plan']}: other pairs, game counts, seed or workers); "
@@ -429,26 +399,24 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
         write_json_atomic(marker, plan)
     shards = [(i, workers) for i in range(workers)]
     outs = [work / f"shard-{i}" for i in range(workers)]
-    before = sum(len(read_results(o / "games.jsonl")) for o in outs)
+    before = sum(len(games_format.read_results(o)) for o in outs)
     load_start, started = _loadavg(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     if workers == 1:
         _play_shard(grid, str(outs[0]), shards[0], stockfish, command)
     else:
-        ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context()) as pool:
             futures = [pool.submit(_play_shard, grid, str(o), s, stockfish, command)
                        for o, s in zip(outs, shards)]
             for f in futures:
                 f.result()  # re-raises a shard's error (UserError included) here
-    records = [r for o in outs for r in read_results(o / "games.jsonl")]
+    records = [r for o in outs for r in games_format.read_results(o)]
     sessions_path = work / "sessions.jsonl"
     if len(records) > before:
         with open(sessions_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"started": started, "games": len(records) - before,
-                                "load_average_start": load_start,
-                                "load_average_end": _loadavg()}) + "\n")
-    sessions = [json.loads(line) for line in sessions_path.read_text(encoding="utf-8").splitlines()
-                if line.strip()] if sessions_path.exists() else []
+            f.write(json_line({"started": started, "games": len(records) - before,
+                               "load_average_start": load_start,
+                               "load_average_end": _loadavg()}))
+    sessions = read_jsonl(sessions_path)
     expected = len(build_tasks(grid))
     if len({r["index"] for r in records}) != expected:
         raise UserError(f"{work}: expected {expected} games, found {len(records)}: delete the "
@@ -466,9 +434,80 @@ def _loadavg() -> float | None:
 def _display_path(path: Path) -> str:
     """Relative to the repository root when inside it (the ladder file says where its games are)."""
     try:
-        return str(path.resolve().relative_to(ROOT))
+        return str(path.resolve().relative_to(ladder_format.calibrated_dir().parent))
     except ValueError:
         return str(path.resolve())
+
+
+def as_ladder(rungs: Ladder | Sequence[Rung] | str | os.PathLike[str] | None) -> Ladder:
+    """A :class:`Ladder` from a ladder, a list of rungs (span 2), a TOML path or None (default)."""
+    if rungs is None or isinstance(rungs, (str, os.PathLike)):
+        ladder = load_ladder_toml(DEFAULT_LADDER if rungs is None else rungs)
+    elif isinstance(rungs, Ladder):
+        ladder = rungs
+    else:
+        ladder = Ladder(rungs=[r if isinstance(r, Rung) else Rung(r) for r in rungs])
+    validate_ladder(ladder)
+    return ladder
+
+
+def finished_games(records: Sequence[dict[str, Any]], games_path: Path, ladder: Ladder,
+                   ) -> tuple[list[GameResult], int]:
+    """The finished games (and the count of unfinished ones); refused unless every rung that
+    finished a game is tied to an anchor by finished games."""
+    games, unfinished = game_results(records, str(games_path), where=str(games_path))
+    if not games:
+        raise UserError(f"{games_path}: no finished games to fit ({unfinished} unfinished)")
+    played = {g.white for g in games} | {g.black for g in games}
+    check_connected(sorted(played), {k: v for k, v in ladder.anchors.items() if k in played},
+                    [(g.white, g.black) for g in games], f"{games_path} (finished games)")
+    return games, unfinished
+
+
+def ladder_notes(version: str, workers: int, sessions: Sequence[Mapping[str, Any]],
+                 check: Sequence[Mapping[str, Any]], n_boot: int, seed: int,
+                 unfinished: int) -> str:
+    """The ladder file's ``notes``: the anchors' caveat, the anchor check and the fit."""
+    loads = [x for s in sessions for x in (s["load_average_start"], s["load_average_end"])
+             if x is not None]
+    notes = ANCHOR_CAVEAT.format(version=version, workers=workers, cpus=os.cpu_count(),
+                                 load=f"{min(loads):g}-{max(loads):g}" if loads else "unknown")
+    notes += (" " + anchor_verdict(check)) if check else ""
+    notes += (f" Fit: Bradley-Terry on the logistic Elo scale, draws as half points, one virtual "
+              f"draw per pair that met; 95% intervals from {n_boot} bootstrap resamples of "
+              f"colour-swapped game pairs (seed {seed}); anchors held fixed (zero-width intervals, "
+              f"their own uncertainty not propagated). {unfinished} unfinished game(s) left out.")
+    return notes
+
+
+def ladder_document(ladder: Ladder, games: Sequence[GameResult], bf: BootstrapFit, *,
+                    version: str, stockfish: str, command: str, games_path: Path,
+                    unfinished: int, settings: dict[str, Any], sessions: list[dict[str, Any]],
+                    n_boot: int, seed: int) -> dict[str, Any]:
+    """The ladder file's content (see the module docstring)."""
+    check = anchor_check(games, ladder.anchors, seed=seed)
+    return {
+        "stockfish_version": version,
+        "stockfish_path": stockfish,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "ladder_source": _display_path(Path(ladder.source)) if ladder.source else "list",
+        "anchors": ladder.anchors,
+        "games": _display_path(games_path),
+        "games_sha256": sha256_file(games_path),
+        "n_games": len(games),
+        "unfinished": unfinished,
+        "settings": {**settings, "span": ladder.span, "opening_plies": ladder.opening_plies,
+                     "max_plies": ladder.max_plies, "adjudication": ladder.adjudication,
+                     "bootstrap": n_boot, "draw_model": "half", "cpus": os.cpu_count(),
+                     "playing_sessions": sessions},
+        "rungs": ladder_rungs(ladder, bf),
+        "pairs": pair_scores(games),
+        "anchor_check": check,
+        "single_anchor_fit": single_anchor_fit(games, ladder.anchors, seed=seed),
+        "notes": ladder_notes(version, settings["workers"], sessions, check, n_boot, seed,
+                              unfinished),
+    }
 
 
 def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair: int,
@@ -483,15 +522,8 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
     ``stockfish/ladder-<version>.json``; the games go beside it as ``<stem>-games.jsonl``.
     """
     from chessformer.play.engine import require_stockfish, stockfish_version
-    from chessformer.rating.elo import bootstrap, read_games
 
-    if rungs is None or isinstance(rungs, (str, os.PathLike)):
-        ladder = load_ladder_toml(DEFAULT_LADDER if rungs is None else rungs)
-    elif isinstance(rungs, Ladder):
-        ladder = rungs
-    else:
-        ladder = Ladder(rungs=[r if isinstance(r, Rung) else Rung(r) for r in rungs])
-    validate_ladder(ladder)
+    ladder = as_ladder(rungs)
     if fast_games_per_pair is None:
         fast_games_per_pair = ladder.fast_games_per_pair
     if workers < 1:
@@ -499,10 +531,11 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
     grid = plan_grid(ladder, games_per_pair, fast_games_per_pair=fast_games_per_pair, seed=seed)
     sf = str(require_stockfish(stockfish))
     version = stockfish_version(sf)
-    out = Path(out_json) if out_json is not None else ROOT / "stockfish" / f"ladder-{version}.json"
-    games_path = out.with_name(f"{out.stem}-games.jsonl")
+    out = (Path(out_json) if out_json is not None
+           else ladder_format.calibrated_dir() / ladder_format.ladder_name(version))
+    games_path = ladder_format.games_beside(out)
     work_dir = Path(work) if work is not None else (
-        ROOT / "runs" / "calibrate" / f"{version}-{plan_hash(grid, workers)}")
+        Path("runs") / "calibrate" / f"{version}-{plan_hash(grid, workers)}")
     command = command or (f"calibrate({str(out)!r}, games_per_pair={games_per_pair}, "
                           f"fast_games_per_pair={fast_games_per_pair}, workers={workers}, "
                           f"seed={seed}, rungs={ladder.source or 'list'!r})")
@@ -511,52 +544,16 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
              "%d workers; games in %s", len(ladder.rungs), len(grid.matches), n_games, version, sf,
              estimate_seconds(grid, workers) / 60, workers, work_dir)
     records, sessions = play(grid, work_dir, workers, sf, command)
-    loads = [x for s in sessions for x in (s["load_average_start"], s["load_average_end"])
-             if x is not None]
-    write_text_atomic(games_path, "".join(json.dumps(r, separators=(",", ":")) + "\n"
-                                          for r in records))
-    games = read_games([games_path])
-    unfinished = len(records) - len(games)
-    if not games:
-        raise UserError(f"{games_path}: no finished games to fit ({unfinished} unfinished)")
-    played = {g.white for g in games} | {g.black for g in games}
-    check_connected(sorted(played), {k: v for k, v in ladder.anchors.items() if k in played},
-                    [(g.white, g.black) for g in games], f"{games_path} (finished games)")
+    games_format.write_results(games_path, records)
+    games, unfinished = finished_games(records, games_path, ladder)
     bf = bootstrap(games, ladder.anchors, n_boot=n_boot, seed=seed)
-    rung_rows = ladder_rungs(ladder, bf)
-    check = anchor_check(games, ladder.anchors, seed=seed)
-    notes = ANCHOR_CAVEAT.format(version=version, workers=workers, cpus=os.cpu_count(),
-                                 load=f"{min(loads):g}-{max(loads):g}" if loads else "unknown")
-    notes += (" " + anchor_verdict(check)) if check else ""
-    notes += (f" Fit: Bradley-Terry on the logistic Elo scale, draws as half points, one virtual "
-              f"draw per pair that met; 95% intervals from {n_boot} bootstrap resamples of "
-              f"colour-swapped game pairs (seed {seed}); anchors held fixed (zero-width intervals, "
-              f"their own uncertainty not propagated). {unfinished} unfinished game(s) left out.")
-    ladder_doc = {
-        "stockfish_version": version,
-        "stockfish_path": sf,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command,
-        "ladder_source": _display_path(Path(ladder.source)) if ladder.source else "list",
-        "anchors": ladder.anchors,
-        "games": _display_path(games_path),
-        "games_sha256": sha256_file(games_path),
-        "n_games": len(games),
-        "unfinished": unfinished,
-        "settings": {"games_per_pair": games_per_pair,
-                     "fast_games_per_pair": fast_games_per_pair or games_per_pair,
-                     "workers": workers, "seed": seed, "span": ladder.span,
-                     "opening_plies": ladder.opening_plies, "max_plies": ladder.max_plies,
-                     "adjudication": ladder.adjudication, "bootstrap": n_boot,
-                     "draw_model": "half", "cpus": os.cpu_count(),
-                     "playing_sessions": sessions},
-        "rungs": rung_rows,
-        "pairs": pair_scores(games),
-        "anchor_check": check,
-        "single_anchor_fit": single_anchor_fit(games, ladder.anchors, seed=seed),
-        "notes": notes,
-    }
-    write_json_atomic(out, ladder_doc)
+    settings = {"games_per_pair": games_per_pair,
+                "fast_games_per_pair": fast_games_per_pair or games_per_pair,
+                "workers": workers, "seed": seed}
+    ladder_doc = ladder_document(ladder, games, bf, version=version, stockfish=sf,
+                                 command=command, games_path=games_path, unfinished=unfinished,
+                                 settings=settings, sessions=sessions, n_boot=n_boot, seed=seed)
+    ladder_format.write_ladder(out, ladder_doc)
     log.info("calibrate: wrote %s (%d games in %s)", out, len(games), games_path)
     return ladder_doc
 

@@ -1,0 +1,159 @@
+"""Fishtest-style statistics: pure functions over game results and their counts.
+
+A :class:`GameResult` is one finished game (White's score); everything else here maps results or
+count vectors to numbers: each player's win/draw/loss record, pentanomial counts of colour-swapped
+pairs, Elo from a score, the likelihood of superiority, and Elo (or a score) with a 95% interval
+from trinomial or pentanomial counts (the normal approximation fishtest's ``stat_util`` uses).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+#: White's score for each finished result (``*`` is an unfinished game).
+RESULT_SCORES = {"1-0": 1.0, "0-1": 0.0, "1/2-1/2": 0.5}
+#: The two-sided 95% normal quantile.
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class GameResult:
+    """One finished game: ``score`` is White's (1, 0.5 or 0).
+
+    ``pair`` groups the two colour-swapped games of a pair (same opening, colours reversed); games
+    with equal ``pair`` keys are resampled together by the bootstrap.
+    """
+
+    white: str
+    black: str
+    score: float
+    pair: Hashable | None = None
+
+    def __post_init__(self) -> None:
+        if self.score not in (0.0, 0.5, 1.0):
+            raise ValueError(f"score must be 1, 0.5 or 0 for White, got {self.score!r}")
+        if self.white == self.black:
+            raise ValueError(f"a player cannot play itself: {self.white!r}")
+
+
+
+def outcome(score: float) -> int:
+    """0 for a win, 1 for a draw, 2 for a loss (of the player whose ``score`` it is)."""
+    return 0 if score == 1.0 else (1 if score == 0.5 else 2)
+
+
+def records(games: Iterable[GameResult]) -> dict[str, tuple[int, int, int]]:
+    """Every player's ``(wins, draws, losses)``."""
+    rec: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for g in games:
+        ow = outcome(g.score)
+        rec[g.white][ow] += 1
+        rec[g.black][2 - ow] += 1
+    return {p: (v[0], v[1], v[2]) for p, v in rec.items()}
+
+
+def elo_from_score(score: float) -> float:
+    """Elo difference whose logistic expected score is ``score`` (+-inf at 1 and 0)."""
+    if score <= 0.0:
+        return -math.inf
+    if score >= 1.0:
+        return math.inf
+    return -400.0 * math.log10(1.0 / score - 1.0)
+
+
+def score_from_elo(elo: float) -> float:
+    return 1.0 / (1.0 + 10.0 ** (-elo / 400.0))
+
+
+def los(wins: float, losses: float) -> float:
+    """Likelihood of superiority from decisive games (draws carry no information here).
+
+    LOS = Phi((W - L) / sqrt(W + L)), the normal approximation used by fishtest and cutechess.
+    """
+    if wins + losses == 0:
+        return 0.5
+    return 0.5 * (1.0 + math.erf((wins - losses) / math.sqrt(2.0 * (wins + losses))))
+
+
+
+
+class EloInterval(NamedTuple):
+    elo: float
+    lo: float
+    hi: float
+    los: float
+
+
+Z95 = 1.959963984540054
+
+
+def _elo_from_distribution(scores: Sequence[float], counts: Sequence[float], z: float,
+                           ) -> tuple[float, float, float]:
+    counts_ = np.asarray(counts, dtype=float)
+    n = counts_.sum()
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    p = counts_ / n
+    s = np.asarray(scores, dtype=float)
+    mu = float(np.sum(p * s))
+    var = float(np.sum(p * (s - mu) ** 2))
+    half = z * math.sqrt(var / n)
+    return elo_from_score(mu), elo_from_score(mu - half), elo_from_score(mu + half)
+
+
+def elo_from_wdl(wins: int, draws: int, losses: int, *, z: float = Z95) -> EloInterval:
+    """Elo from trinomial counts with a normal-approximation interval on the mean score.
+
+    The interval is computed on the score scale, mu +- z * sd / sqrt(N), then mapped to Elo
+    (fishtest's ``stat_util`` does the same).
+    """
+    elo, lo, hi = _elo_from_distribution([1.0, 0.5, 0.0], [wins, draws, losses], z)
+    return EloInterval(elo, lo, hi, los(wins, losses))
+
+
+def elo_from_pentanomial(counts: Sequence[int], *, z: float = Z95) -> EloInterval:
+    """Elo from pentanomial counts ``[LL, LD, DD+WL, WD, WW]`` of colour-swapped game pairs.
+
+    Each pair scores 0, 0.25, 0.5, 0.75 or 1 per game; the variance is that of pair scores, so
+    the correlation between the two games of a pair (same opening) is accounted for. LOS here is
+    Phi(mean excess / its standard error), fishtest's pentanomial form.
+    """
+    if len(counts) != 5:
+        raise ValueError(f"pentanomial counts need 5 entries, got {len(counts)}")
+    scores = [0.0, 0.25, 0.5, 0.75, 1.0]
+    elo, lo, hi = _elo_from_distribution(scores, counts, z)
+    n = float(sum(counts))
+    if n == 0:
+        return EloInterval(elo, lo, hi, 0.5)
+    p = np.asarray(counts, float) / n
+    mu = float(np.sum(p * np.asarray(scores)))
+    sd = math.sqrt(float(np.sum(p * (np.asarray(scores) - mu) ** 2)) / n)
+    los_ = 0.5 if sd == 0 else 0.5 * (1.0 + math.erf((mu - 0.5) / (sd * math.sqrt(2.0))))
+    return EloInterval(elo, lo, hi, los_)
+
+
+def pentanomial(games: Iterable[GameResult], player: str) -> list[int]:
+    """Pentanomial counts ``[LL, LD, DD+WL, WD, WW]`` for ``player`` over colour-swapped pairs.
+
+    A pair is the set of games sharing a ``pair`` key; it counts when it has exactly two games,
+    ``player`` plays in both, once with each colour. Other games are ignored.
+    """
+    by_pair: dict[Hashable, list[GameResult]] = defaultdict(list)
+    for g in games:
+        if g.pair is not None and player in (g.white, g.black):
+            by_pair[g.pair].append(g)
+    counts = [0, 0, 0, 0, 0]
+    for pair in by_pair.values():
+        if len(pair) != 2 or {pair[0].white, pair[1].white} != {pair[0].white, pair[0].black}:
+            continue
+        pts = sum(g.score if g.white == player else 1.0 - g.score for g in pair)
+        counts[int(round(pts * 2))] += 1
+    return counts
+
+

@@ -1,0 +1,121 @@
+"""Glicko-2 (Glickman 2012, "Example of the Glicko-2 system") as a second number beside the
+joint Elo fit, computed against opponents held at fixed ratings with deviation 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from chessformer.rating.counts import Z95, GameResult
+
+GLICKO2_SCALE = 173.7178  # Glickman's 400 / ln(10)
+
+
+@dataclass(frozen=True)
+class Glicko2:
+    """A Glicko-2 rating on the Glicko scale: rating, deviation (RD), volatility."""
+
+    rating: float = 1500.0
+    rd: float = 350.0
+    volatility: float = 0.06
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """rating +- 1.96 RD (Glickman's approximate 95% interval)."""
+        return self.rating - Z95 * self.rd, self.rating + Z95 * self.rd
+
+
+def glicko2_update(player: Glicko2, results: Sequence[tuple[float, float, float]], *,
+                   tau: float = 0.5, elapsed_periods: float = 1.0, eps: float = 1e-6) -> Glicko2:
+    """One rating period of Glickman's Glicko-2 (steps 2-8 of "Example of the Glicko-2 system").
+
+    ``results`` are ``(opponent rating, opponent RD, score)``. ``elapsed_periods`` scales the
+    pre-period RD increase of step 6 (1 in the paper; lichess's tests use 0). With no results
+    only the RD grows.
+    """
+    mu = (player.rating - 1500.0) / GLICKO2_SCALE
+    phi = player.rd / GLICKO2_SCALE
+    sigma = player.volatility
+    if not results:
+        phi_star = math.sqrt(phi * phi + elapsed_periods * sigma * sigma)
+        return Glicko2(player.rating, phi_star * GLICKO2_SCALE, sigma)
+
+    def g(ph: float) -> float:
+        return 1.0 / math.sqrt(1.0 + 3.0 * ph * ph / (math.pi * math.pi))
+
+    v_inv = 0.0
+    delta_sum = 0.0
+    for r_j, rd_j, s_j in results:
+        mu_j, phi_j = (r_j - 1500.0) / GLICKO2_SCALE, rd_j / GLICKO2_SCALE
+        gj = g(phi_j)
+        e = 1.0 / (1.0 + math.exp(-gj * (mu - mu_j)))
+        v_inv += gj * gj * e * (1.0 - e)
+        delta_sum += gj * (s_j - e)
+    v = 1.0 / v_inv
+    delta = v * delta_sum
+
+    # Step 5: volatility by the Illinois algorithm on f(x), x = ln(sigma'^2).
+    a = math.log(sigma * sigma)
+
+    def f(x: float) -> float:
+        ex = math.exp(x)
+        return (ex * (delta * delta - phi * phi - v - ex) / (2.0 * (phi * phi + v + ex) ** 2)
+                - (x - a) / (tau * tau))
+
+    big_a = a
+    if delta * delta > phi * phi + v:
+        big_b = math.log(delta * delta - phi * phi - v)
+    else:
+        k = 1
+        while f(a - k * tau) < 0:
+            k += 1
+        big_b = a - k * tau
+    f_a, f_b = f(big_a), f(big_b)
+    for _ in range(10_000):
+        if abs(big_b - big_a) <= eps:
+            break
+        big_c = big_a + (big_a - big_b) * f_a / (f_b - f_a)
+        f_c = f(big_c)
+        if f_c * f_b <= 0:
+            big_a, f_a = big_b, f_b
+        else:
+            f_a /= 2.0
+        big_b, f_b = big_c, f_c
+    sigma_new = math.exp(big_a / 2.0)
+
+    phi_star = math.sqrt(phi * phi + elapsed_periods * sigma_new * sigma_new)
+    phi_new = 1.0 / math.sqrt(1.0 / (phi_star * phi_star) + 1.0 / v)
+    mu_new = mu + phi_new * phi_new * delta_sum
+    return Glicko2(mu_new * GLICKO2_SCALE + 1500.0, phi_new * GLICKO2_SCALE, sigma_new)
+
+
+def glicko2_vs_fixed(results: Iterable[tuple[float, float]], *, start: Glicko2 = Glicko2(),
+                     tau: float = 0.5) -> Glicko2:
+    """The transcendence paper's Glicko-2: one game per rating period, opponents at RD 0.
+
+    ``results`` are ``(opponent rating, score)`` in the order played, e.g. Stockfish Skill Level
+    1..5 at :data:`PAPER_STOCKFISH_ELO`. Starts from 1500 / 350 / 0.06 unless ``start`` says
+    otherwise.
+    """
+    r = start
+    for opp, score in results:
+        r = glicko2_update(r, [(opp, 0.0, score)], tau=tau)
+    return r
+
+
+def glicko2_ratings(games: Iterable[GameResult], fixed: Mapping[str, float], *,
+                    start: Glicko2 = Glicko2(), tau: float = 0.5) -> dict[str, Glicko2]:
+    """:func:`glicko2_vs_fixed` for every player not in ``fixed``, over its games against players
+    in ``fixed``, in the order given (games between two unfixed players are ignored)."""
+    per: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for g in games:
+        if g.white not in fixed and g.black in fixed:
+            per[g.white].append((fixed[g.black], g.score))
+        elif g.black not in fixed and g.white in fixed:
+            per[g.black].append((fixed[g.white], 1.0 - g.score))
+    return {p: glicko2_vs_fixed(res, start=start, tau=tau) for p, res in per.items()}
+
+
