@@ -50,6 +50,7 @@ __all__ = [
     "ReadStats",
     "Source",
     "expand_sources",
+    "last_boundary",
     "parse_headers",
     "parse_movetext",
     "read_chunks",
@@ -133,7 +134,6 @@ class ReadStats:
     """What the reader saw in one source: raw size and hash, damage counts."""
 
     raw_bytes: int = 0
-    text_bytes: int = 0
     sha256: str = ""
     events: Counter = field(default_factory=Counter)  # reason -> count
     messages: list = field(default_factory=list)  # (reason, message), for the caller to log
@@ -231,8 +231,9 @@ def _plain_blocks(f, stats: ReadStats, warn: Callable[[str, str], None], name: s
         warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
 
 
-def _boundary(buf: bytes | bytearray, start: int = 0) -> int:
-    """Index just after the last game boundary (blank line, then ``[``) in ``buf``, or -1."""
+def last_boundary(buf: bytes | bytearray, start: int = 0) -> int:
+    """Index of the ``[`` that starts the last game after a blank line in ``buf``, or -1: the
+    text before it holds whole games only."""
     a = buf.rfind(b"\n\n[", start)
     b = buf.rfind(b"\n\r\n[", start)
     i = max(a, b)
@@ -267,7 +268,6 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
         dropping = False  # inside an oversized stretch: discard up to the next boundary
         n_events = 0
         for block in blocks:
-            stats.text_bytes += len(block)
             if sum(stats.events.values()) != n_events:
                 # Damage: hand over what came before it now, so the caller can tell which game
                 # it follows (the last game in it is cut short and gets rejected).
@@ -288,7 +288,7 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
                 dropping = False
             if len(buf) < chunk_bytes:
                 continue
-            cut = _boundary(buf)
+            cut = last_boundary(buf)
             if cut > 0:
                 yield bytes(buf[:cut])
                 del buf[:cut]
