@@ -392,3 +392,10 @@ def test_fastchess_path_agrees_with_python_chess():
             hist.append(board.san(m))
             board.push(m)
     assert checked > 1000
+
+
+def test_utf8_byte_order_mark_is_not_a_game(tmp_path):
+    # One at the start of the file, one where a second file was appended with `cat`.
+    text = "\ufeff" + game(Event="Casual Blitz game") + game() + "\ufeff" + game()
+    m, _ = run(tmp_path, text.encode("utf-8"))
+    assert m["games_read"] == 3 and m["kept"] == 2 and m["rejected"] == {"unrated": 1}

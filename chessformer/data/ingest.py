@@ -340,7 +340,7 @@ def process_chunk(chunk: bytes) -> ChunkResult:
     tok_parts: list[np.ndarray] = []
     board_parts: list[bytes] = []
     for i, text in enumerate(pgn.split_games(chunk)):
-        text = text.lstrip(b"\xef\xbb\xbf \t\r\n")  # a UTF-8 byte-order mark before the first game
+        text = text.lstrip(b" \t\r\n")
         g = _screen(text, o)
         if isinstance(g, tuple):
             out.reject(i, *g)

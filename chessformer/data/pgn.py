@@ -309,6 +309,7 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
 
 # ----------------------------------------------------------------------------- games
 
+_BOM = b"\xef\xbb\xbf"
 _GAME_SPLIT = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+(?=\[)")
 _NEWLINE_HEADER = re.compile(rb"\n(?=\[[A-Za-z0-9_]+\s+\")")
 _HEADER = re.compile(rb'^\[([A-Za-z0-9_]+)[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.M)
@@ -318,7 +319,11 @@ def split_games(chunk: bytes) -> list[bytes]:
     """Cut a chunk into the text of each game (headers + movetext); blank pieces are dropped.
 
     A header line that follows movetext without the usual blank line still starts a new game.
+    UTF-8 byte-order marks (at the start of a file, or of each file in a concatenation) are
+    dropped, so that they do not hide the ``[`` of the first tag.
     """
+    if _BOM in chunk:
+        chunk = chunk.replace(_BOM, b"")
     out: list[bytes] = []
     for piece in _GAME_SPLIT.split(chunk):
         while piece.strip():
