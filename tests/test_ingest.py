@@ -399,3 +399,32 @@ def test_utf8_byte_order_mark_is_not_a_game(tmp_path):
     text = "\ufeff" + game(Event="Casual Blitz game") + game() + "\ufeff" + game()
     m, _ = run(tmp_path, text.encode("utf-8"))
     assert m["games_read"] == 3 and m["kept"] == 2 and m["rejected"] == {"unrated": 1}
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "zst"])
+def test_truncated_compressed_file_keeps_every_game_before_the_cut(tmp_path, kind):
+    import gzip
+
+    rng = random.Random(kind)
+    games = [game(WhiteElo=str(rng.randrange(1000, 2000))) for _ in range(3000)]
+    text = "".join(games).encode()
+    packed = {"gz": gzip.compress,
+              "bz2": lambda t: bz2.compress(t, 1),  # 100 kB blocks: bz2 decodes whole blocks only
+              "zst": lambda t: zstandard.ZstdCompressor(write_checksum=True).compress(t)}[kind](text)
+    cut = packed[: len(packed) // 2]
+    before = {"gz": lambda: gzip.GzipFile(fileobj=io.BytesIO(cut)),
+              "bz2": lambda: bz2.BZ2File(io.BytesIO(cut)),
+              "zst": lambda: zstandard.ZstdDecompressor().stream_reader(io.BytesIO(cut))}[kind]()
+    readable = b""
+    try:  # what a decoder can recover before the cut, 1 KiB at a time
+        while chunk := before.read(1024):
+            readable += chunk
+    except (EOFError, OSError, zstandard.ZstdError):
+        pass
+    # Complete games: each is followed by the next's tags. The library's reader may give up a
+    # little earlier than a decoder fed byte by byte, hence the small margin.
+    whole = readable.count(b"\n\n[Event")
+    m, _ = run(tmp_path, cut, name=f"in.pgn.{kind}")
+    assert m["read_events"] == {"truncated_compressed": 1}
+    assert whole > 1000 and whole <= m["kept"] <= whole + 5
+    assert m["games_read"] == m["kept"] + m["rejected"].get("truncated_game", 0)

@@ -18,7 +18,9 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
 * a chunk that grows past ``max_chunk_bytes`` without a game boundary (an absurdly long line or
   game) is dropped up to the next boundary (``oversized_text``);
 * a corrupt zstd frame: decoding resumes at the next zstd frame magic number, if any
-  (``corrupt_compressed``); a compressed stream that simply stops is ``truncated_compressed``;
+  (``corrupt_compressed``; gzip and bz2 cannot resume, the rest of the file is skipped); a
+  compressed stream that simply stops is ``truncated_compressed``: every game decoded before
+  the cut is kept, in all three formats;
 * text before the first ``[`` or between games that is not a game is ``garbage_text``.
 
 Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
@@ -31,12 +33,12 @@ from __future__ import annotations
 
 import bz2
 import glob
-import gzip
 import hashlib
 import io
 import os
 import re
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -155,11 +157,6 @@ class _HashingReader(io.RawIOBase):
         self.stats.raw_bytes += len(data)
         return data
 
-    def readinto(self, b) -> int:  # used by bz2/gzip
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
     def finish(self) -> None:
         """Hash the rest of the source (after an early stop) so the manifest's sha256 is whole."""
         while data := self.f.read(_BLOCK):
@@ -221,14 +218,50 @@ def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str
                                      "(truncated download?)")
 
 
-def _plain_blocks(f, stats: ReadStats, warn: Callable[[str, str], None], name: str,
-                  kind: str) -> Iterator[bytes]:
-    try:
-        while data := f.read(_BLOCK):
-            yield data
-    except (OSError, EOFError, ValueError) as e:
-        stats.events["corrupt_compressed"] += 1
-        warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
+def _plain_blocks(raw: _HashingReader) -> Iterator[bytes]:
+    while data := raw.read(_BLOCK):
+        yield data
+
+
+def _new_decompressor(kind: str):
+    return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if kind == "gzip" else bz2.BZ2Decompressor()
+
+
+def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str], None],
+                   name: str, kind: str) -> Iterator[bytes]:
+    """Decompressed blocks of a gzip or bz2 stream (members one after another, as ``cat``
+    makes them). Everything decoded before damage or a cut is kept: a stream that stops inside
+    a member is ``truncated_compressed``, bytes that do not decode are ``corrupt_compressed``
+    (the rest of the file is then not read; neither format can be resynchronised)."""
+    dec = _new_decompressor(kind)
+    fed = False  # bytes of the current member were fed and it has not ended
+    pending = b""
+    while True:
+        if not pending:
+            pending = raw.read(_BLOCK)
+            if not pending:
+                break
+        piece, pending = pending[: 1 << 16], pending[1 << 16:]
+        try:
+            out = dec.decompress(piece)
+        except (OSError, EOFError, ValueError, zlib.error) as e:
+            stats.events["corrupt_compressed"] += 1
+            warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
+            return
+        fed = True
+        if out:
+            yield out
+        if dec.eof:
+            pending = dec.unused_data + pending
+            fed = False
+            if pending.strip(b"\0"):
+                dec = _new_decompressor(kind)
+            else:  # zero padding after the last member (tape-style writers)
+                pending = b""
+    if fed:
+        stats.events["truncated_compressed"] += 1
+        warn("truncated_compressed", f"{name}: the {kind} stream stops in the middle "
+                                     "(truncated download?)")
 
 
 def last_boundary(buf: bytes | bytearray, start: int = 0) -> int:
@@ -258,12 +291,10 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
         kind = source.compression
         if kind == "zstd":
             blocks = _zstd_blocks(raw, stats, warn, name)
-        elif kind == "bz2":
-            blocks = _plain_blocks(bz2.BZ2File(raw), stats, warn, name, "bz2")
-        elif kind == "gzip":
-            blocks = _plain_blocks(gzip.GzipFile(fileobj=raw), stats, warn, name, "gzip")
+        elif kind in ("bz2", "gzip"):
+            blocks = _stream_blocks(raw, stats, warn, name, kind)
         else:
-            blocks = _plain_blocks(raw, stats, warn, name, "")
+            blocks = _plain_blocks(raw)
         buf = bytearray()
         dropping = False  # inside an oversized stretch: discard up to the next boundary
         n_events = 0
