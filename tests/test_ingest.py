@@ -428,3 +428,12 @@ def test_truncated_compressed_file_keeps_every_game_before_the_cut(tmp_path, kin
     assert m["read_events"] == {"truncated_compressed": 1}
     assert whole > 1000 and whole <= m["kept"] <= whole + 5
     assert m["games_read"] == m["kept"] + m["rejected"].get("truncated_game", 0)
+
+
+def test_overlong_line_keeps_the_game_before_and_names_it(tmp_path, caplog):
+    text = game() + "x" * (3 << 20) + "\n\n" + game() + game()
+    with caplog.at_level("WARNING"):
+        m, _ = run(tmp_path, text, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
+    assert m["read_events"] == {"oversized_text": 1}
+    assert m["games_read"] == 3 and m["kept"] == 3
+    assert "(after game 1)" in caplog.text

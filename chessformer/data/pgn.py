@@ -16,7 +16,8 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
 ``warn`` callback):
 
 * a chunk that grows past ``max_chunk_bytes`` without a game boundary (an absurdly long line or
-  game) is dropped up to the next boundary (``oversized_text``);
+  game) is dropped from its last blank line up to the next boundary (``oversized_text``): the
+  games before it are kept;
 * a corrupt zstd frame: decoding resumes at the next zstd frame magic number, if any
   (``corrupt_compressed``; gzip and bz2 cannot resume, the rest of the file is skipped); a
   compressed stream that simply stops is ``truncated_compressed``: every game decoded before
@@ -324,9 +325,16 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
                 yield bytes(buf[:cut])
                 del buf[:cut]
             elif len(buf) > max_chunk_bytes:
+                # Keep the paragraphs before the oversized stretch (the games that precede it
+                # end with a blank line), skip the rest up to the next game boundary.
+                # The warning goes first: the caller names it after the games of this last piece.
+                keep = max(buf.rfind(b"\n\n"), buf.rfind(b"\n\r\n"))
                 stats.events["oversized_text"] += 1
+                n_events += 1
                 warn("oversized_text", f"{name}: more than {max_chunk_bytes >> 20} MiB without a "
                                        "game boundary (an absurdly long line or game); skipped")
+                if keep > 0:
+                    yield bytes(buf[:keep])
                 buf = bytearray(buf[-3:])
                 dropping = True
         if buf and not dropping:
