@@ -176,8 +176,8 @@ def test_garbage_and_non_utf8_bytes(tmp_path):
     text = (b"\x00\xff garbage\xfe\n\n" + game().encode() + b"\n\n\xff\xfe\x00 binary junk\n\n"
             + latin + game(MOVES.replace("Nf6", "N\xe9f6")).encode("latin-1"))
     m, ds = run(tmp_path, text)
-    assert m["kept"] == 1
-    assert m["rejected"] == {"no_headers": 1, "text_after_result": 1, "illegal_move": 1}
+    assert m["kept"] == 2  # the junk after a finished game is garbage of its own
+    assert m["rejected"] == {"no_headers": 2, "illegal_move": 1}
     assert m["notes"]["non_utf8_header"] == 1
     assert "José" in list(ds.games_table()["white"])
 
@@ -437,3 +437,9 @@ def test_overlong_line_keeps_the_game_before_and_names_it(tmp_path, caplog):
     assert m["read_events"] == {"oversized_text": 1}
     assert m["games_read"] == 3 and m["kept"] == 3
     assert "(after game 1)" in caplog.text
+
+
+def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
+    junk = bytes(random.Random(4).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
+    m, _ = run(tmp_path, (game() + game()).encode() + junk + b"{ (\n")
+    assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}

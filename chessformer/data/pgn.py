@@ -368,12 +368,33 @@ def split_games(chunk: bytes) -> list[bytes]:
         while piece.strip():
             end = _header_end(piece)
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
-            if m is None:
+            stop = len(piece) if m is None else m.start()
+            cut = _after_result(piece, end, stop)
+            if cut is not None:  # text after the game's last paragraph: a piece of its own
+                out.append(piece[:cut])
+                piece = piece[cut:]
+            elif m is None:
                 out.append(piece)
                 break
-            out.append(piece[: m.start()])
-            piece = piece[m.end():]
+            else:
+                out.append(piece[: m.start()])
+                piece = piece[m.end():]
     return out
+
+
+_RESULT_PARAGRAPH_END = re.compile(rb"(?:1-0|0-1|1/2-1/2|\*)[ \t]*\r?\n[ \t]*\r?\n")
+
+
+def _after_result(piece: bytes, start: int, stop: int) -> int | None:
+    """Where text that is not part of the game begins: after a blank line that follows a
+    result marker (garbage, or moves without tags, after a finished game). ``None`` if there
+    is no such text between ``start`` and ``stop``."""
+    if piece.find(b"\n\n", start, stop) < 0 and piece.find(b"\n\r\n", start, stop) < 0:
+        return None
+    m = _RESULT_PARAGRAPH_END.search(piece, start, stop)
+    if m is None or not piece[m.end():stop].strip():
+        return None
+    return m.end()
 
 
 _HEADER_BLOCK = re.compile(rb"(?:[ \t\r\n]*\[[^\n]*(?:\n|\Z))*")
