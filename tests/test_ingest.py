@@ -443,3 +443,12 @@ def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
     junk = bytes(random.Random(4).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
     m, _ = run(tmp_path, (game() + game()).encode() + junk + b"{ (\n")
     assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}
+
+
+def test_warnings_are_shortened(tmp_path, caplog):
+    huge = "N" + "x" * 200_000
+    text = game(MOVES + " " + huge) + game(MOVES + " 1-0 " + huge) + "[Event" + "y" * 200_000
+    with caplog.at_level("WARNING"):
+        m, _ = run(tmp_path, text + "\n\n" + game())
+    assert m["rejected"] == {"illegal_move": 1, "text_after_result": 1, "no_headers": 1}
+    assert caplog.records and max(len(r.getMessage()) for r in caplog.records) < 600

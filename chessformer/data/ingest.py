@@ -89,6 +89,8 @@ REJECT_REASONS = (
     "illegal_move", "duplicate",
 )
 _MAX_WARNINGS = 20
+#: A warning is cut to this many characters: a damaged file can hold a token of megabytes.
+_MAX_WARNING_CHARS = 240
 _START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
 _LICHESS_SITE = re.compile(rb"^https?://(?:www\.)?lichess\.org/([A-Za-z0-9]{8})(?:[/?#].*)?$")
 _VALID_RESULTS = frozenset((b"1-0", b"0-1", b"1/2-1/2"))
@@ -233,7 +235,7 @@ class ChunkResult:
 
     def reject(self, i: int, reason: str, detail: str) -> None:
         self.status.append(reason)
-        self.details[i] = detail
+        self.details[i] = shorten(detail)
 
 
 _OPTS: FilterOptions | None = None
@@ -243,6 +245,13 @@ _BOARDS = False
 def _init_worker(opts: FilterOptions, boards: bool) -> None:
     global _OPTS, _BOARDS
     _OPTS, _BOARDS = opts, boards
+
+
+def shorten(text: str, limit: int = _MAX_WARNING_CHARS) -> str:
+    """``text``, cut to about ``limit`` characters with a note of its full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _h64(data: bytes) -> int:
@@ -423,7 +432,7 @@ class _Warnings:
     def __call__(self, reason: str, msg: str) -> None:
         self.counts[reason] += 1
         if self.counts[reason] <= _MAX_WARNINGS:
-            log.warning("%s: %s", reason, msg)
+            log.warning("%s: %s", reason, shorten(msg, 2 * _MAX_WARNING_CHARS))
             if self.counts[reason] == _MAX_WARNINGS:
                 log.warning("%s: further warnings of this kind are counted, not shown", reason)
 
