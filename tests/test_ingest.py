@@ -452,3 +452,36 @@ def test_warnings_are_shortened(tmp_path, caplog):
         m, _ = run(tmp_path, text + "\n\n" + game())
     assert m["rejected"] == {"illegal_move": 1, "text_after_result": 1, "no_headers": 1}
     assert caplog.records and max(len(r.getMessage()) for r in caplog.records) < 600
+
+
+def test_utf16_file_is_read(tmp_path):
+    m, ds = run(tmp_path, (game() + game(White="Jos\u00e9")).encode("utf-16"))
+    assert m["kept"] == 2 and m["read_events"] == {"utf16_text": 1}
+    assert "José" in list(ds.games_table()["white"])
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("".join(game().split("\n\n")[0] + "\n\n" for _ in range(3)), "truncated_game"),
+    (game(result="*") + game(result="*") + game(Event="Casual Blitz game"), "unfinished"),
+])
+def test_keeping_nothing_is_an_error_naming_the_largest_reason(tmp_path, text, reason):
+    with pytest.raises(UserError, match=f"kept none of the 3 games.*{reason}"):
+        run(tmp_path, text)
+    assert not (tmp_path / "out").exists()
+
+
+def test_keeping_nothing_exits_non_zero(tmp_path, capsys):
+    from chessformer.cli import main
+
+    (tmp_path / "in.pgn").write_text(game(result="*"))
+    assert main(["ingest", str(tmp_path / "in.pgn"), "--out", str(tmp_path / "o")]) == 2
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"elo_cap": -5}, "--elo-cap"), ({"elo_cap": 1500, "elo_floor": -1}, "--elo-floor"),
+    ({"min_plies": -1}, "--min-plies"), ({"limit": 0}, "--limit"),
+])
+def test_unusable_numbers_are_errors(tmp_path, kw, match):
+    kw.setdefault("elo_cap", None)
+    with pytest.raises(UserError, match=match):
+        run(tmp_path, game(), **kw)

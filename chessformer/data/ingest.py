@@ -47,6 +47,9 @@ duplicate           the same game seen before in this run: same lichess game id 
                     a lichess.org game URL, else the same White, Black, Date and moves
 ==================  ==========================================================================
 
+A run that keeps no game at all is an error (exit 2) that names the largest reject reasons, and
+writes no dataset; so are numbers no filter can use (``--elo-cap 0``, ``--min-plies -1``).
+
 Headers are scanned with a regex and moves replayed only for games that pass the header filters.
 Non-UTF-8 header bytes are decoded as Latin-1 and counted under ``notes`` (the game is kept).
 
@@ -118,6 +121,10 @@ class FilterOptions:
                             f"{','.join(TIME_CONTROL_CLASSES)}")
         if self.engine not in ("auto", "python-chess"):
             raise UserError(f"unknown move checker {self.engine!r}: auto or python-chess")
+        for flag, value, least in (("--elo-cap", self.elo_cap, 1), ("--elo-floor", self.elo_floor, 0),
+                                   ("--min-plies", self.min_plies, 0)):
+            if value is not None and value < least:
+                raise UserError(f"{flag} must be at least {least}, got {value}")
         if (self.elo_cap is not None and self.elo_floor is not None
                 and self.elo_floor > self.elo_cap):
             raise UserError(f"--elo-floor {self.elo_floor} is above --elo-cap {self.elo_cap}")
@@ -557,6 +564,12 @@ class _Run:
             st.stats.events["empty_source"] += 1
             self.warn("empty_source", f"{st.source.name}: empty input")
 
+    def reject_summary(self) -> str:
+        """The largest reject reasons, largest first, e.g. "unfinished 2, unrated 1"."""
+        top = sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        return "rejected as " + ", ".join(f"{r} {n}" for r, n in top) + (
+            " (see the filters in `chessformer ingest --help`)")
+
     def manifest(self, states: list[_SourceState], read_events: Counter, *, command: list[str] | None,
                  val_fraction: float) -> dict[str, Any]:
         """The manifest's counts and provenance (the writer adds sizes and versions)."""
@@ -611,6 +624,8 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
     opts = _filter_options(elo_cap, elo_floor, filter_options)
     if not 0 <= val_fraction < 1:
         raise UserError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
     srcs, problems = pgn.expand_sources(list(sources))
     warn = _Warnings()
     read_events: Counter = Counter()
@@ -653,6 +668,10 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         raise UserError("nothing could be read from " + ", ".join(s.name for s in srcs)
                         + (f" ({dict(read_events)})" if read_events else ""))
     warn.summary()
+    if run.kept == 0:
+        writer.abort()
+        raise UserError(f"kept none of the {games_read} games read from "
+                        f"{', '.join(s.name for s in srcs)}: {run.reject_summary()}")
     writer.finish(run.manifest(states, read_events, command=command, val_fraction=val_fraction))
     dt = time.perf_counter() - t0
     log.info("%s: kept %d of %d games (%.0f games/s) -> %s", ", ".join(s.name for s in srcs),

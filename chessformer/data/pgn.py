@@ -22,7 +22,9 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
   (``corrupt_compressed``; gzip and bz2 cannot resume, the rest of the file is skipped); a
   compressed stream that simply stops is ``truncated_compressed``: every game decoded before
   the cut is kept, in all three formats;
-* text before the first ``[`` or between games that is not a game is ``garbage_text``.
+* text before the first ``[`` or between games that is not a game is a game rejected as
+  ``no_headers`` (by the caller);
+* UTF-16 text (Windows tools write it) is re-encoded as UTF-8 and counted as ``utf16_text``.
 
 Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
 thousands of games per second; only games that pass them are replayed, by :func:`replay_san`,
@@ -33,6 +35,7 @@ library refuses a move (so a game is rejected only when python-chess rejects it 
 from __future__ import annotations
 
 import bz2
+import codecs
 import glob
 import hashlib
 import io
@@ -265,6 +268,28 @@ def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, s
                                      "(truncated download?)")
 
 
+def _utf16_as_utf8(blocks: Iterator[bytes], stats: ReadStats, warn: Callable[[str, str], None],
+                   name: str) -> Iterator[bytes]:
+    """``blocks`` as they are, or, when the text is UTF-16 (a byte-order mark, or a first ``[``
+    followed or preceded by a zero byte, as Windows tools write), re-encoded as UTF-8."""
+    first = next(blocks, b"")
+    enc = ("utf-16" if first.startswith((b"\xff\xfe", b"\xfe\xff")) else
+           "utf-16-le" if first.startswith(b"[\x00") else
+           "utf-16-be" if first.startswith(b"\x00[") else None)
+    if enc is None:
+        if first:
+            yield first
+        yield from blocks
+        return
+    stats.events["utf16_text"] += 1
+    warn("utf16_text", f"{name}: UTF-16 text, read as such")
+    dec = codecs.getincrementaldecoder(enc)(errors="replace")
+    yield dec.decode(first).encode("utf-8")
+    for block in blocks:
+        yield dec.decode(block).encode("utf-8")
+    yield dec.decode(b"", final=True).encode("utf-8")
+
+
 def last_boundary(buf: bytes | bytearray, start: int = 0) -> int:
     """Index of the ``[`` that starts the last game after a blank line in ``buf``, or -1: the
     text before it holds whole games only."""
@@ -296,6 +321,7 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
             blocks = _stream_blocks(raw, stats, warn, name, kind)
         else:
             blocks = _plain_blocks(raw)
+        blocks = _utf16_as_utf8(blocks, stats, warn, name)
         buf = bytearray()
         dropping = False  # inside an oversized stretch: discard up to the next boundary
         n_events = 0
