@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import io
+import os
 import json
 import random
 import sys
@@ -485,3 +486,23 @@ def test_unusable_numbers_are_errors(tmp_path, kw, match):
     kw.setdefault("elo_cap", None)
     with pytest.raises(UserError, match=match):
         run(tmp_path, game(), **kw)
+
+
+@pytest.mark.parametrize("where", ["parent_is_a_file", "proc", "mount_point"])
+def test_unwritable_out_is_a_one_line_error_up_front(tmp_path, monkeypatch, where):
+    src = tmp_path / "in.pgn"
+    src.write_text(game())
+    if where == "parent_is_a_file":
+        (tmp_path / "f").write_text("")
+        out = tmp_path / "f" / "ds"
+    elif where == "proc":  # a parent that cannot be created (as read-only or /sys, even as root)
+        out = Path("/proc/chessformer-test/ds")
+    else:  # a dataset folder that is a mount point cannot be renamed away by --overwrite
+        out = tmp_path / "mnt"
+        out.mkdir()
+        real = os.path.ismount
+        monkeypatch.setattr(os.path, "ismount", lambda p: str(p) == str(out) or real(p))
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(UserError, match="--out"):
+        ingest([str(src)], out, elo_cap=None, workers=0, overwrite=True)
+    assert sorted(tmp_path.iterdir()) == before  # no .partial folder left behind

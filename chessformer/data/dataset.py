@@ -59,27 +59,48 @@ def split_of(game_id: str, val_fraction: float = DEFAULT_VAL_FRACTION) -> str:
     return "val" if (h % 1_000_000) < val_fraction * 1_000_000 else "train"
 
 
+def _check_destination(out_dir: Path, overwrite: bool) -> None:
+    """A :class:`UserError` now for a destination that :meth:`DatasetWriter.finish` could not
+    take: one that exists (without ``overwrite``), is not a folder, or is a mount point (the
+    old dataset is renamed away before the new one takes its name, and a mount point cannot be
+    renamed)."""
+    if not out_dir.exists():
+        return
+    if not overwrite:
+        raise UserError(f"{out_dir} exists; pass --overwrite to replace it")
+    if not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file, not a dataset folder")
+    if os.path.ismount(out_dir):
+        raise UserError(f"--out {out_dir} is a mount point, which cannot be replaced; "
+                        "name a folder inside it")
+
+
 class DatasetWriter:
     """Append games, then :meth:`finish` (atomic) or :meth:`abort`."""
 
     def __init__(self, out_dir: str | os.PathLike[str], *, boards: bool,
                  val_fraction: float = DEFAULT_VAL_FRACTION, overwrite: bool = True) -> None:
         self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and not overwrite:
-            raise UserError(f"{self.out_dir} exists; pass --overwrite to replace it")
+        _check_destination(self.out_dir, overwrite)
         self.tmp_dir = self.out_dir.parent / f".{self.out_dir.name}.partial"
-        if self.tmp_dir.exists():
-            shutil.rmtree(self.tmp_dir)
-        self.tmp_dir.mkdir(parents=True)
         self.with_boards = boards
         self.val_fraction = val_fraction
-        self._tokens = open(self.tmp_dir / TOKENS, "wb")
-        self._boards = open(self.tmp_dir / BOARDS, "wb") if boards else None
-        self._games_f = open(self.tmp_dir / GAMES_CSV, "w", newline="", encoding="utf-8")
+        self._tokens = self._boards = self._games_f = self._offsets_f = None
+        try:  # every file is opened now, so an unwritable place fails before any work
+            if self.tmp_dir.exists():
+                shutil.rmtree(self.tmp_dir)
+            self.tmp_dir.mkdir(parents=True)
+            self._tokens = open(self.tmp_dir / TOKENS, "wb")
+            self._boards = open(self.tmp_dir / BOARDS, "wb") if boards else None
+            self._games_f = open(self.tmp_dir / GAMES_CSV, "w", newline="", encoding="utf-8")
+            # Offsets stream to disk as games arrive: memory stays flat for any number of games.
+            self._offsets_f = open(self.tmp_dir / OFFSETS, "wb")
+        except OSError as e:
+            self.abort()
+            raise UserError(f"cannot write the dataset --out {self.out_dir}: "
+                            f"{e.strerror or e} ({e.filename or self.tmp_dir})") from None
         self._games = csv.writer(self._games_f)
         self._games.writerow(GAME_COLUMNS)
-        # Offsets stream to disk as games arrive: memory stays flat for any number of games.
-        self._offsets_f = open(self.tmp_dir / OFFSETS, "wb")
         self._offsets_f.write(np.int64(0).astype("<i8").tobytes())
         self._n_games = 0
         self._n_tokens = 0
@@ -134,7 +155,12 @@ class DatasetWriter:
             shutil.rmtree(old)
         if self.out_dir.exists():
             os.replace(self.out_dir, old)
-        os.replace(self.tmp_dir, self.out_dir)
+        try:
+            os.replace(self.tmp_dir, self.out_dir)
+        except OSError:
+            if old.exists():  # the old dataset keeps its name
+                os.replace(old, self.out_dir)
+            raise
         shutil.rmtree(old, ignore_errors=True)
         return self.out_dir
 

@@ -654,6 +654,9 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
             run.read_source(st, pool, inflight, bar, max_inflight=max(2, 2 * n_workers),
                             chunk_bytes=chunk_bytes, max_chunk_bytes=max_chunk_bytes)
             read_events.update(st.stats.events)
+    except OSError as e:  # a disk that fills up, a source that cannot be read
+        writer.abort()
+        raise UserError(f"ingest stopped: {e.strerror or e} ({e.filename or out})") from None
     except BaseException:
         writer.abort()
         raise
@@ -672,7 +675,11 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         writer.abort()
         raise UserError(f"kept none of the {games_read} games read from "
                         f"{', '.join(s.name for s in srcs)}: {run.reject_summary()}")
-    writer.finish(run.manifest(states, read_events, command=command, val_fraction=val_fraction))
+    try:
+        writer.finish(run.manifest(states, read_events, command=command, val_fraction=val_fraction))
+    except OSError as e:
+        writer.abort()
+        raise UserError(f"cannot write the dataset --out {out}: {e.strerror or e}") from None
     dt = time.perf_counter() - t0
     log.info("%s: kept %d of %d games (%.0f games/s) -> %s", ", ".join(s.name for s in srcs),
              run.kept, games_read, games_read / max(dt, 1e-9), out)
