@@ -506,3 +506,11 @@ def test_unwritable_out_is_a_one_line_error_up_front(tmp_path, monkeypatch, wher
     with pytest.raises(UserError, match="--out"):
         ingest([str(src)], out, elo_cap=None, workers=0, overwrite=True)
     assert sorted(tmp_path.iterdir()) == before  # no .partial folder left behind
+
+
+def test_duplicates_need_known_players_and_date(tmp_path):
+    unknown = dict(Site="?", White="?", Black="?", UTCDate=None, Date="????.??.??")
+    a = game(Event="Club A", **unknown)
+    text = a + game(Event="Club B", **unknown) + a + game(Event="Club A", Round="2", **unknown)
+    m, _ = run(tmp_path, text, min_plies=1)
+    assert m["kept"] == 3 and m["rejected"] == {"duplicate": 1}  # only the exact copy of a

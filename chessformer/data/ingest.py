@@ -44,7 +44,8 @@ too_few_plies       fewer than ``--min-plies`` half-moves (default 10: drops abo
                     pre-arranged draws, which teach nothing about play)
 illegal_move        a move that python-chess rejects (also null moves "--")
 duplicate           the same game seen before in this run: same lichess game id when ``Site`` is
-                    a lichess.org game URL, else the same White, Black, Date and moves
+                    a lichess.org game URL, else the same White, Black, Date and moves (and,
+                    where a player or the date is unknown or "?", the same tags: an exact copy)
 ==================  ==========================================================================
 
 A run that keeps no game at all is an error (exit 2) that names the largest reject reasons, and
@@ -337,15 +338,25 @@ def _game_meta(h: dict[bytes, bytes], res: bytes, plies: int) -> tuple[dict[str,
     return meta, date, nonutf
 
 
+def _known(value: str) -> bool:
+    """A header value that identifies something: not empty, not a placeholder like "?" or
+    "????.??.??"."""
+    return bool(value.strip(" ?.-"))
+
+
 def _dedupe_key(o: FilterOptions, site_id: str | None, meta: dict[str, Any], date: str,
-                ucis: list[str]) -> int:
-    """The duplicate-detection key: the lichess game id, else players, date and moves."""
+                ucis: list[str], header_digest: str) -> int:
+    """The duplicate-detection key: the lichess game id, else players, date and moves. Where a
+    player or the date is unknown, all the tags count too (so only an exact copy is a
+    duplicate): two games of unknown players can share a short sequence of moves."""
     if not o.dedupe:
         return 0
     if site_id is not None:
         return _h64(b"site\0" + site_id.encode())
-    return _h64("\0".join((meta["white"], meta["black"], date, " ".join(ucis)))
-                .encode("utf-8", "surrogatepass"))
+    fields = [meta["white"], meta["black"], date, " ".join(ucis)]
+    if not (_known(meta["white"]) and _known(meta["black"]) and _known(date)):
+        fields.append(header_digest)
+    return _h64("\0".join(fields).encode("utf-8", "surrogatepass"))
 
 
 def process_chunk(chunk: bytes) -> ChunkResult:
@@ -373,9 +384,9 @@ def process_chunk(chunk: bytes) -> ChunkResult:
             out.notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
         m = _LICHESS_SITE.match(g.headers.get(b"Site", b"").strip())
         site_id = m.group(1).decode() if m else None
-        key = _dedupe_key(o, site_id, meta, date, ucis)
-        header_text = text[:len(text) - len(g.movetext)]
-        out.kept.append((site_id, key, hashlib.blake2b(header_text, digest_size=8).hexdigest(), meta))
+        header_digest = hashlib.blake2b(text[:len(text) - len(g.movetext)], digest_size=8).hexdigest()
+        key = _dedupe_key(o, site_id, meta, date, ucis, header_digest)
+        out.kept.append((site_id, key, header_digest, meta))
         out.status.append(None)
         out.lengths.append(len(ids))
         tok_parts.append(np.asarray(ids, dtype="<u2"))
