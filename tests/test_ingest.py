@@ -144,7 +144,7 @@ def test_illegal_unparsable_and_null_moves(tmp_path):
     text = (game(MOVES + " Qxh7") + game("1. e4 e5 2. Ke2 Ke7 3. Ke1 Ke8 4. Nf3 Nf6 5. Bc4 Bc5 6. O-O")
             + game(MOVES + " zz9") + game(MOVES + " --") + game())
     m, _ = run(tmp_path, text, min_plies=1)
-    assert m["kept"] == 1 and m["rejected"] == {"illegal_move": 4}
+    assert m["kept"] == 1 and m["rejected"] == {"illegal_move": 3, "null_move": 1}
     m2, _ = run(tmp_path, text, min_plies=1, engine="python-chess")
     assert m2["rejected"] == m["rejected"]
 
@@ -514,3 +514,25 @@ def test_duplicates_need_known_players_and_date(tmp_path):
     text = a + game(Event="Club B", **unknown) + a + game(Event="Club A", Round="2", **unknown)
     m, _ = run(tmp_path, text, min_plies=1)
     assert m["kept"] == 3 and m["rejected"] == {"duplicate": 1}  # only the exact copy of a
+
+
+def chessbase_game(**tags: str) -> str:
+    """A game as a ChessBase export can write it: a blank line inside the tag section."""
+    head, moves = game(**tags).split("\n\n", 1)
+    lines = head.split("\n")
+    return "\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n\n" + moves
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 300])
+def test_blank_line_inside_the_tags_is_one_game(tmp_path, chunk_bytes):
+    text = "".join(chessbase_game(WhiteElo=str(1000 + i)) for i in range(20))
+    text += chessbase_game(Event="Casual Blitz game")  # the Event tag is before the blank line
+    m, ds = run(tmp_path, text, chunk_bytes=chunk_bytes)
+    assert m["games_read"] == 21 and m["kept"] == 20 and m["rejected"] == {"unrated": 1}
+    assert list(ds.games_table()["white_elo"]) == list(range(1000, 1020))
+
+
+def test_null_moves_have_their_own_reason(tmp_path):
+    text = game(MOVES + " Z0 Nc6") + game(MOVES + " -- Nc6") + game(MOVES + " Qxh7") + game()
+    m, _ = run(tmp_path, text)
+    assert m["kept"] == 1 and m["rejected"] == {"null_move": 2, "illegal_move": 1}

@@ -42,7 +42,8 @@ unterminated_comment, unbalanced_variation, truncated_game (no result marker at 
 text_after_result (stray text after the result marker, e.g. garbage between games)
 too_few_plies       fewer than ``--min-plies`` half-moves (default 10: drops aborted games and
                     pre-arranged draws, which teach nothing about play)
-illegal_move        a move that python-chess rejects (also null moves "--")
+null_move           a null move ("--", or ChessBase's "Z0"): a game with a hole, not a chess game
+illegal_move        a move that python-chess rejects
 duplicate           the same game seen before in this run: same lichess game id when ``Site`` is
                     a lichess.org game URL, else the same White, Black, Date and moves (and,
                     where a player or the date is unknown or "?", the same tags: an exact copy)
@@ -90,7 +91,7 @@ REJECT_REASONS = (
     "unrated", "bot", "unfinished", "bad_result", "termination", "time_control",
     "unterminated_comment", "unbalanced_variation", "truncated_game", "text_after_result",
     "too_few_plies",
-    "illegal_move", "duplicate",
+    "null_move", "illegal_move", "duplicate",
 )
 _MAX_WARNINGS = 20
 #: A warning is cut to this many characters: a damaged file can hold a token of megabytes.
@@ -376,7 +377,7 @@ def process_chunk(chunk: bytes) -> ChunkResult:
         try:
             ucis, ids, fallback = _replay(g.sans, o, boards_rows)
         except pgn.IllegalMove as e:
-            out.reject(i, "illegal_move", str(e))
+            out.reject(i, "null_move" if e.san in pgn.NULL_MOVES else "illegal_move", str(e))
             continue
         out.fallbacks += fallback
         meta, date, nonutf = _game_meta(g.headers, g.result, len(ucis))

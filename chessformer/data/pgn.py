@@ -292,13 +292,26 @@ def _utf16_as_utf8(blocks: Iterator[bytes], stats: ReadStats, warn: Callable[[st
 
 def last_boundary(buf: bytes | bytearray, start: int = 0) -> int:
     """Index of the ``[`` that starts the last game after a blank line in ``buf``, or -1: the
-    text before it holds whole games only."""
-    a = buf.rfind(b"\n\n[", start)
-    b = buf.rfind(b"\n\r\n[", start)
-    i = max(a, b)
-    if i < 0:
-        return -1
-    return buf.index(b"[", i)
+    text before it holds whole games only.
+
+    A blank line between two tag lines is passed over when an earlier boundary follows a
+    movetext line (ChessBase exports put blank lines inside a game's tags), so a chunk does
+    not end inside a game's tags.
+    """
+    end = len(buf)
+    last = -1
+    for _ in range(8):
+        i = max(buf.rfind(b"\n\n[", start, end), buf.rfind(b"\n\r\n[", start, end))
+        if i < 0:
+            break
+        cut = buf.index(b"[", i)
+        if last < 0:
+            last = cut
+        line = max(start, buf.rfind(b"\n", start, i) + 1)  # the line before the blank line
+        if buf[line:line + 1] != b"[":
+            return cut
+        end = i
+    return last
 
 
 def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], None] | None = None,
@@ -391,6 +404,8 @@ def split_games(chunk: bytes) -> list[bytes]:
         chunk = chunk.replace(_BOM, b"")
     out: list[bytes] = []
     for piece in _GAME_SPLIT.split(chunk):
+        if out and piece[:1] == b"[" and _continues_tags(out[-1], piece):
+            piece = out.pop() + b"\n" + piece
         while piece.strip():
             end = _header_end(piece)
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
@@ -407,6 +422,19 @@ def split_games(chunk: bytes) -> list[bytes]:
                 piece = piece[m.end():]
     return out
 
+
+def _continues_tags(before: bytes, piece: bytes) -> bool:
+    """Whether ``piece`` continues the tag section of ``before`` across a blank line (as
+    ChessBase exports write): ``before`` is tags only and ``piece`` repeats none of them. A game
+    that is tags only followed by the next game (whose tags repeat its names) stays apart."""
+    before = before.strip()
+    if _header_end(before) < len(before):
+        return False
+    tags = _HEADER.findall(before)
+    if not tags or len(tags) != before.count(b"\n") + 1:  # a line that is not a well-formed tag
+        return False
+    names = {k for k, _ in tags}
+    return names.isdisjoint(k for k, _ in _HEADER.findall(piece, 0, _header_end(piece)))
 
 _RESULT_PARAGRAPH_END = re.compile(rb"(?:1-0|0-1|1/2-1/2|\*)[ \t]*\r?\n[ \t]*\r?\n")
 
@@ -551,6 +579,9 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
             boards.append(encode_board(board))
     return out
 
+
+#: The null moves python-chess reads ("--", ChessBase's "Z0", "0000", "@@@@"): no chess move.
+NULL_MOVES = frozenset(("--", "Z0", "0000", "@@@@"))
 
 _CASTLE_UCI = frozenset(("e1g1", "e1c1", "e8g8", "e8c8"))
 
