@@ -86,7 +86,7 @@ def main() -> int:
 
             text = zstandard.ZstdDecompressor().stream_reader(open(src, "rb")).read(12 << 20)
             sub = tmp / "subset.pgn.zst"
-            sub.write_bytes(zstandard.ZstdCompressor().compress(text[: pgn._boundary(text)]))
+            sub.write_bytes(zstandard.ZstdCompressor().compress(text[: pgn.last_boundary(text)]))
             src = sub
         tags = tmp / "tags.txt"
         tags.write_text(f'WhiteElo <= "{a.elo_cap}"\nBlackElo <= "{a.elo_cap}"\n')

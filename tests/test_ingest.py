@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import io
+import os
 import json
 import random
 import sys
@@ -143,7 +144,7 @@ def test_illegal_unparsable_and_null_moves(tmp_path):
     text = (game(MOVES + " Qxh7") + game("1. e4 e5 2. Ke2 Ke7 3. Ke1 Ke8 4. Nf3 Nf6 5. Bc4 Bc5 6. O-O")
             + game(MOVES + " zz9") + game(MOVES + " --") + game())
     m, _ = run(tmp_path, text, min_plies=1)
-    assert m["kept"] == 1 and m["rejected"] == {"illegal_move": 4}
+    assert m["kept"] == 1 and m["rejected"] == {"illegal_move": 3, "null_move": 1}
     m2, _ = run(tmp_path, text, min_plies=1, engine="python-chess")
     assert m2["rejected"] == m["rejected"]
 
@@ -176,8 +177,8 @@ def test_garbage_and_non_utf8_bytes(tmp_path):
     text = (b"\x00\xff garbage\xfe\n\n" + game().encode() + b"\n\n\xff\xfe\x00 binary junk\n\n"
             + latin + game(MOVES.replace("Nf6", "N\xe9f6")).encode("latin-1"))
     m, ds = run(tmp_path, text)
-    assert m["kept"] == 1
-    assert m["rejected"] == {"no_headers": 1, "text_after_result": 1, "illegal_move": 1}
+    assert m["kept"] == 2  # the junk after a finished game is garbage of its own
+    assert m["rejected"] == {"no_headers": 2, "illegal_move": 1}
     assert m["notes"]["non_utf8_header"] == 1
     assert "José" in list(ds.games_table()["white"])
 
@@ -392,3 +393,146 @@ def test_fastchess_path_agrees_with_python_chess():
             hist.append(board.san(m))
             board.push(m)
     assert checked > 1000
+
+
+def test_utf8_byte_order_mark_is_not_a_game(tmp_path):
+    # One at the start of the file, one where a second file was appended with `cat`.
+    text = "\ufeff" + game(Event="Casual Blitz game") + game() + "\ufeff" + game()
+    m, _ = run(tmp_path, text.encode("utf-8"))
+    assert m["games_read"] == 3 and m["kept"] == 2 and m["rejected"] == {"unrated": 1}
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "zst"])
+def test_truncated_compressed_file_keeps_every_game_before_the_cut(tmp_path, kind):
+    import gzip
+
+    rng = random.Random(kind)
+    games = [game(WhiteElo=str(rng.randrange(1000, 2000))) for _ in range(3000)]
+    text = "".join(games).encode()
+    packed = {"gz": gzip.compress,
+              "bz2": lambda t: bz2.compress(t, 1),  # 100 kB blocks: bz2 decodes whole blocks only
+              "zst": lambda t: zstandard.ZstdCompressor(write_checksum=True).compress(t)}[kind](text)
+    cut = packed[: len(packed) // 2]
+    before = {"gz": lambda: gzip.GzipFile(fileobj=io.BytesIO(cut)),
+              "bz2": lambda: bz2.BZ2File(io.BytesIO(cut)),
+              "zst": lambda: zstandard.ZstdDecompressor().stream_reader(io.BytesIO(cut))}[kind]()
+    readable = b""
+    try:  # what a decoder can recover before the cut, 1 KiB at a time
+        while chunk := before.read(1024):
+            readable += chunk
+    except (EOFError, OSError, zstandard.ZstdError):
+        pass
+    # Complete games: each is followed by the next's tags. The library's reader may give up a
+    # little earlier than a decoder fed byte by byte, hence the small margin.
+    whole = readable.count(b"\n\n[Event")
+    m, _ = run(tmp_path, cut, name=f"in.pgn.{kind}")
+    assert m["read_events"] == {"truncated_compressed": 1}
+    assert whole > 1000 and whole <= m["kept"] <= whole + 5
+    assert m["games_read"] == m["kept"] + m["rejected"].get("truncated_game", 0)
+
+
+def test_overlong_line_keeps_the_game_before_and_names_it(tmp_path, caplog):
+    text = game() + "x" * (3 << 20) + "\n\n" + game() + game()
+    with caplog.at_level("WARNING"):
+        m, _ = run(tmp_path, text, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
+    assert m["read_events"] == {"oversized_text": 1}
+    assert m["games_read"] == 3 and m["kept"] == 3
+    assert "(after game 1)" in caplog.text
+
+
+def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
+    junk = bytes(random.Random(4).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
+    m, _ = run(tmp_path, (game() + game()).encode() + junk + b"{ (\n")
+    assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}
+
+
+def test_warnings_are_shortened(tmp_path, caplog):
+    huge = "N" + "x" * 200_000
+    text = game(MOVES + " " + huge) + game(MOVES + " 1-0 " + huge) + "[Event" + "y" * 200_000
+    with caplog.at_level("WARNING"):
+        m, _ = run(tmp_path, text + "\n\n" + game())
+    assert m["rejected"] == {"illegal_move": 1, "text_after_result": 1, "no_headers": 1}
+    assert caplog.records and max(len(r.getMessage()) for r in caplog.records) < 600
+
+
+def test_utf16_file_is_read(tmp_path):
+    m, ds = run(tmp_path, (game() + game(White="Jos\u00e9")).encode("utf-16"))
+    assert m["kept"] == 2 and m["read_events"] == {"utf16_text": 1}
+    assert "José" in list(ds.games_table()["white"])
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("".join(game().split("\n\n")[0] + "\n\n" for _ in range(3)), "truncated_game"),
+    (game(result="*") + game(result="*") + game(Event="Casual Blitz game"), "unfinished"),
+])
+def test_keeping_nothing_is_an_error_naming_the_largest_reason(tmp_path, text, reason):
+    with pytest.raises(UserError, match=f"kept none of the 3 games.*{reason}"):
+        run(tmp_path, text)
+    assert not (tmp_path / "out").exists()
+
+
+def test_keeping_nothing_exits_non_zero(tmp_path, capsys):
+    from chessformer.cli import main
+
+    (tmp_path / "in.pgn").write_text(game(result="*"))
+    assert main(["ingest", str(tmp_path / "in.pgn"), "--out", str(tmp_path / "o")]) == 2
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"elo_cap": -5}, "--elo-cap"), ({"elo_cap": 1500, "elo_floor": -1}, "--elo-floor"),
+    ({"min_plies": -1}, "--min-plies"), ({"limit": 0}, "--limit"),
+])
+def test_unusable_numbers_are_errors(tmp_path, kw, match):
+    kw.setdefault("elo_cap", None)
+    with pytest.raises(UserError, match=match):
+        run(tmp_path, game(), **kw)
+
+
+@pytest.mark.parametrize("where", ["parent_is_a_file", "proc", "mount_point"])
+def test_unwritable_out_is_a_one_line_error_up_front(tmp_path, monkeypatch, where):
+    src = tmp_path / "in.pgn"
+    src.write_text(game())
+    if where == "parent_is_a_file":
+        (tmp_path / "f").write_text("")
+        out = tmp_path / "f" / "ds"
+    elif where == "proc":  # a parent that cannot be created (as read-only or /sys, even as root)
+        out = Path("/proc/chessformer-test/ds")
+    else:  # a dataset folder that is a mount point cannot be renamed away by --overwrite
+        out = tmp_path / "mnt"
+        out.mkdir()
+        real = os.path.ismount
+        monkeypatch.setattr(os.path, "ismount", lambda p: str(p) == str(out) or real(p))
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(UserError, match="--out"):
+        ingest([str(src)], out, elo_cap=None, workers=0, overwrite=True)
+    assert sorted(tmp_path.iterdir()) == before  # no .partial folder left behind
+
+
+def test_duplicates_need_known_players_and_date(tmp_path):
+    unknown = dict(Site="?", White="?", Black="?", UTCDate=None, Date="????.??.??")
+    a = game(Event="Club A", **unknown)
+    text = a + game(Event="Club B", **unknown) + a + game(Event="Club A", Round="2", **unknown)
+    m, _ = run(tmp_path, text, min_plies=1)
+    assert m["kept"] == 3 and m["rejected"] == {"duplicate": 1}  # only the exact copy of a
+
+
+def chessbase_game(**tags: str) -> str:
+    """A game as a ChessBase export can write it: a blank line inside the tag section."""
+    head, moves = game(**tags).split("\n\n", 1)
+    lines = head.split("\n")
+    return "\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n\n" + moves
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 300])
+def test_blank_line_inside_the_tags_is_one_game(tmp_path, chunk_bytes):
+    text = "".join(chessbase_game(WhiteElo=str(1000 + i)) for i in range(20))
+    text += chessbase_game(Event="Casual Blitz game")  # the Event tag is before the blank line
+    m, ds = run(tmp_path, text, chunk_bytes=chunk_bytes)
+    assert m["games_read"] == 21 and m["kept"] == 20 and m["rejected"] == {"unrated": 1}
+    assert list(ds.games_table()["white_elo"]) == list(range(1000, 1020))
+
+
+def test_null_moves_have_their_own_reason(tmp_path):
+    text = game(MOVES + " Z0 Nc6") + game(MOVES + " -- Nc6") + game(MOVES + " Qxh7") + game()
+    m, _ = run(tmp_path, text)
+    assert m["kept"] == 1 and m["rejected"] == {"null_move": 2, "illegal_move": 1}

@@ -1,11 +1,11 @@
 """``chessformer boards``: the command line of :mod:`chessformer.data.add_boards`."""
 
 from __future__ import annotations
+
 import argparse
 import json
-from chessformer.data.add_boards import (
-    add_boards,
-)
+
+from chessformer.data.add_boards import add_boards
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

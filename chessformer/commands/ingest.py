@@ -1,12 +1,14 @@
 """``chessformer ingest``: the command line of :mod:`chessformer.data.ingest`."""
 
 from __future__ import annotations
+
 import argparse
 import sys
-from chessformer.data.ingest import (
-    TIME_CONTROL_CLASSES,
-    ingest,
-)
+
+from chessformer.data.dataset import DEFAULT_VAL_FRACTION
+from chessformer.data.ingest import FilterOptions, ingest
+
+_DEFAULT = FilterOptions()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,23 +20,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "ratings are then dropped)")
     p.add_argument("--elo-floor", type=int, default=None,
                    help="keep games with min(WhiteElo, BlackElo) >= M")
-    p.add_argument("--time-controls", default=",".join(TIME_CONTROL_CLASSES),
+    p.add_argument("--time-controls", default=",".join(_DEFAULT.time_controls),
                    help="comma list of classes to keep (default: all). ultrabullet is its own "
                         "class; unknown = no or unparsable TimeControl (OTB files)")
-    p.add_argument("--drop-terminations", default="Abandoned,Rules infraction",
-                   help="comma list of Termination values to drop ('' keeps all)")
-    p.add_argument("--min-plies", type=int, default=10, help="drop games shorter than this")
+    p.add_argument("--drop-terminations", default=",".join(_DEFAULT.drop_terminations),
+                   help="comma list of Termination values to drop ('' keeps all; default "
+                        f"{','.join(_DEFAULT.drop_terminations)})")
+    p.add_argument("--min-plies", type=int, default=_DEFAULT.min_plies,
+                   help=f"drop games shorter than this (default {_DEFAULT.min_plies})")
     p.add_argument("--include-unrated", action="store_true",
                    help="keep games whose Event starts with Casual/Unrated")
     p.add_argument("--include-variants", action="store_true",
                    help="do not drop Variant/FEN games (they will mostly fail the replay)")
     p.add_argument("--include-bots", action="store_true", help="keep BOT players' games")
     p.add_argument("--no-dedupe", action="store_true", help="do not drop duplicate games")
-    p.add_argument("--move-checker", choices=("auto", "python-chess"), default="auto",
+    p.add_argument("--move-checker", choices=("auto", "python-chess"), default=_DEFAULT.engine,
                    help="auto: fastchess when installed, python-chess as the reference")
     p.add_argument("--boards", action="store_true",
                    help="also store the board after every move (boards.u8, 114 bytes a token)")
-    p.add_argument("--val-fraction", type=float, default=0.02, help="share of games in val")
+    p.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,
+                   help=f"share of games in val (default {DEFAULT_VAL_FRACTION})")
     p.add_argument("--workers", type=int, default=None,
                    help="parser processes (default: one per CPU; 0 = in this process)")
     p.add_argument("--limit", type=int, default=None, help="stop after N kept games")

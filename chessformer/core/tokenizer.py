@@ -31,6 +31,7 @@ __all__ = [
     "PAD",
     "SPECIALS",
     "TOKENIZER_VERSION",
+    "UCI_TO_ID",
     "VOCAB_SIZE",
     "detokenize",
     "encode_move",
@@ -81,14 +82,16 @@ N_MOVES = len(MOVES)
 assert N_MOVES == 1968, N_MOVES
 VOCAB_SIZE = len(SPECIALS) + N_MOVES
 
-_ID: dict[str, int] = {m: i + len(SPECIALS) for i, m in enumerate(MOVES)}
+#: UCI move string -> token id, for every move of the vocabulary. Hot loops (ingest tokenizes
+#: millions of games) index it directly; :func:`uci_to_id` is the checked, explaining form.
+UCI_TO_ID: dict[str, int] = {m: i + len(SPECIALS) for i, m in enumerate(MOVES)}
 _ITOS: tuple[str, ...] = SPECIALS + MOVES
 
 
 def uci_to_id(uci: str) -> int:
     """Token id of a UCI move string; raises ``KeyError`` naming the move if it cannot occur."""
     try:
-        return _ID[uci]
+        return UCI_TO_ID[uci]
     except KeyError:
         raise KeyError(f"not a UCI move in the chessformer vocabulary: {uci!r}") from None
 
@@ -103,7 +106,7 @@ def id_to_uci(token: int) -> str:
 
 def tokenize(moves: Iterable[str], *, bos: bool = True) -> np.ndarray:
     """UCI strings -> ``uint16`` ids, with ``<bos>`` first unless ``bos=False``."""
-    ids = [_ID[m] if m in _ID else uci_to_id(m) for m in moves]
+    ids = [UCI_TO_ID[m] if m in UCI_TO_ID else uci_to_id(m) for m in moves]
     return np.asarray(([BOS] if bos else []) + ids, dtype=np.uint16)
 
 
@@ -124,8 +127,8 @@ def mirror_uci(uci: str) -> str:
 
 def _mirror_table() -> np.ndarray:
     table = np.arange(VOCAB_SIZE, dtype=np.int64)
-    for m, i in _ID.items():
-        table[i] = _ID[mirror_uci(m)]
+    for m, i in UCI_TO_ID.items():
+        table[i] = UCI_TO_ID[mirror_uci(m)]
     return table
 
 

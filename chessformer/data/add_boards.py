@@ -1,4 +1,4 @@
-"""Add the packed boards to a dataset ingested without ``--boards``.
+"""Add the packed boards to a dataset ingested without ``--boards`` (``chessformer boards``).
 
     chessformer boards data/datasets/cap1000 --workers 16
 
@@ -13,23 +13,23 @@ rewritten (atomically) to declare it, so an interrupted run leaves the dataset a
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import chess
 import numpy as np
 
 from chessformer.core.boards import BOARD_BYTES, BOARD_VERSION, encode_board
-from chessformer.data.dataset import GameDataset
 from chessformer.core.tokenizer import id_to_uci
-from chessformer.utils import UserError, atomic_path, log, progress, write_json_atomic
+from chessformer.data.dataset import GameDataset
+from chessformer.formats.dataset import BOARDS, write_manifest
+from chessformer.utils import UserError, atomic_path, log, mp_context, progress
 
 __all__ = ["add_boards", "game_boards"]
 
-_DS: GameDataset | None = None
+_DS: GameDataset | None = None  # the dataset a worker process reads (set by _init)
 
 
 def game_boards(tokens: np.ndarray) -> bytes:
@@ -46,9 +46,9 @@ def game_boards(tokens: np.ndarray) -> bytes:
     return b"".join(rows)
 
 
-def _init(path: str) -> None:
+def _init(ds: GameDataset | str) -> None:
     global _DS
-    _DS = GameDataset.open(path)
+    _DS = ds if isinstance(ds, GameDataset) else GameDataset.open(ds)
 
 
 def _chunk(span: tuple[int, int]) -> tuple[int, bytes]:
@@ -63,6 +63,30 @@ def _chunk(span: tuple[int, int]) -> tuple[int, bytes]:
     return hi - lo, b"".join(parts)
 
 
+def _write_boards(ds: GameDataset, f: BinaryIO, n_workers: int, chunk: int) -> int:
+    """Write every game's boards to ``f`` in game order; returns the bytes written."""
+    spans = [(lo, min(lo + chunk, ds.n_games)) for lo in range(0, ds.n_games, chunk)]
+    written = 0
+    if n_workers > 0:
+        pool = mp_context().Pool(n_workers, initializer=_init, initargs=(str(ds.path),))
+        results = pool.imap(_chunk, spans)
+    else:
+        pool = None
+        _init(ds)
+        results = map(_chunk, spans)
+    try:
+        with progress(total=ds.n_games, desc="boards", unit="game") as bar:
+            for n, data in results:
+                f.write(data)
+                written += len(data)
+                bar.update(n)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    return written
+
+
 def add_boards(path: str | os.PathLike[str], *, workers: int | None = None, chunk: int = 256,
                overwrite: bool = False) -> dict:
     """Write ``path/boards.u8`` from the tokens and declare it in the manifest; returns the
@@ -74,35 +98,16 @@ def add_boards(path: str | os.PathLike[str], *, workers: int | None = None, chun
         raise UserError(f"{path} already has boards (board version {BOARD_VERSION}); "
                         "pass --overwrite to rebuild them")
     n_workers = (os.cpu_count() or 1) if workers is None else max(0, int(workers))
-    spans = [(lo, min(lo + chunk, ds.n_games)) for lo in range(0, ds.n_games, chunk)]
     t0 = time.perf_counter()
-    written = 0
-    with atomic_path(path / "boards.u8") as tmp, open(tmp, "wb") as f:
-        if n_workers > 0:
-            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            pool = ctx.Pool(n_workers, initializer=_init, initargs=(str(path),))
-            results = pool.imap(_chunk, spans)
-        else:
-            global _DS
-            pool, _DS = None, ds
-            results = map(_chunk, spans)
-        try:
-            with progress(total=ds.n_games, desc="boards", unit="game") as bar:
-                for n, data in results:
-                    f.write(data)
-                    written += len(data)
-                    bar.update(n)
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-        n_tok = int(manifest["n_tokens"])
+    n_tok = int(manifest["n_tokens"])
+    with atomic_path(path / BOARDS) as tmp, open(tmp, "wb") as f:
+        written = _write_boards(ds, f, n_workers, chunk)
         if written != n_tok * BOARD_BYTES:  # raising here discards the temporary file
             raise UserError(f"{path}: wrote {written} board bytes for {n_tok} tokens (corrupt dataset?)")
     manifest.update(boards=True, board_version=BOARD_VERSION)
     manifest.setdefault("options", {})["boards"] = True
-    write_json_atomic(path / "manifest.json", manifest)
+    write_manifest(path, manifest)
     secs = time.perf_counter() - t0
     log.info("boards: %d games, %d positions in %.1f s (%.0f games/s) -> %s",
-             ds.n_games, n_tok, secs, ds.n_games / max(secs, 1e-9), path / "boards.u8")
+             ds.n_games, n_tok, secs, ds.n_games / max(secs, 1e-9), path / BOARDS)
     return manifest

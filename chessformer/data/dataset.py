@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -38,9 +37,11 @@ import numpy as np
 
 from chessformer.core.boards import BOARD_BYTES, BOARD_VERSION
 from chessformer.core.tokenizer import TOKENIZER_VERSION
-from chessformer.utils import UserError, write_json_atomic
+from chessformer.formats.dataset import (BOARDS, GAMES_CSV, MANIFEST, OFFSETS, TOKENS,
+                                         manifest_path, read_manifest, write_manifest)
+from chessformer.utils import UserError
 
-__all__ = ["GAME_COLUMNS", "DatasetWriter", "GameDataset", "split_of"]
+__all__ = ["DEFAULT_VAL_FRACTION", "GAME_COLUMNS", "DatasetWriter", "GameDataset", "split_of"]
 
 GAME_COLUMNS = (
     "game_id", "white", "black", "white_elo", "black_elo", "result", "time_control",
@@ -48,35 +49,58 @@ GAME_COLUMNS = (
 )
 
 FORMAT_VERSION = 1
+#: Share of games in the validation split unless the caller says otherwise.
+DEFAULT_VAL_FRACTION = 0.02
 
 
-def split_of(game_id: str, val_fraction: float = 0.02) -> str:
+def split_of(game_id: str, val_fraction: float = DEFAULT_VAL_FRACTION) -> str:
     """Deterministic split from a hash of the game id: same id, same split, on every machine."""
     h = int.from_bytes(hashlib.blake2b(game_id.encode("utf-8"), digest_size=8).digest(), "little")
     return "val" if (h % 1_000_000) < val_fraction * 1_000_000 else "train"
+
+
+def _check_destination(out_dir: Path, overwrite: bool) -> None:
+    """A :class:`UserError` now for a destination that :meth:`DatasetWriter.finish` could not
+    take: one that exists (without ``overwrite``), is not a folder, or is a mount point (the
+    old dataset is renamed away before the new one takes its name, and a mount point cannot be
+    renamed)."""
+    if not out_dir.exists():
+        return
+    if not overwrite:
+        raise UserError(f"{out_dir} exists; pass --overwrite to replace it")
+    if not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file, not a dataset folder")
+    if os.path.ismount(out_dir):
+        raise UserError(f"--out {out_dir} is a mount point, which cannot be replaced; "
+                        "name a folder inside it")
 
 
 class DatasetWriter:
     """Append games, then :meth:`finish` (atomic) or :meth:`abort`."""
 
     def __init__(self, out_dir: str | os.PathLike[str], *, boards: bool,
-                 val_fraction: float = 0.02, overwrite: bool = True) -> None:
+                 val_fraction: float = DEFAULT_VAL_FRACTION, overwrite: bool = True) -> None:
         self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and not overwrite:
-            raise UserError(f"{self.out_dir} exists; pass --overwrite to replace it")
+        _check_destination(self.out_dir, overwrite)
         self.tmp_dir = self.out_dir.parent / f".{self.out_dir.name}.partial"
-        if self.tmp_dir.exists():
-            shutil.rmtree(self.tmp_dir)
-        self.tmp_dir.mkdir(parents=True)
         self.with_boards = boards
         self.val_fraction = val_fraction
-        self._tokens = open(self.tmp_dir / "tokens.u16", "wb")
-        self._boards = open(self.tmp_dir / "boards.u8", "wb") if boards else None
-        self._games_f = open(self.tmp_dir / "games.csv", "w", newline="", encoding="utf-8")
+        self._tokens = self._boards = self._games_f = self._offsets_f = None
+        try:  # every file is opened now, so an unwritable place fails before any work
+            if self.tmp_dir.exists():
+                shutil.rmtree(self.tmp_dir)
+            self.tmp_dir.mkdir(parents=True)
+            self._tokens = open(self.tmp_dir / TOKENS, "wb")
+            self._boards = open(self.tmp_dir / BOARDS, "wb") if boards else None
+            self._games_f = open(self.tmp_dir / GAMES_CSV, "w", newline="", encoding="utf-8")
+            # Offsets stream to disk as games arrive: memory stays flat for any number of games.
+            self._offsets_f = open(self.tmp_dir / OFFSETS, "wb")
+        except OSError as e:
+            self.abort()
+            raise UserError(f"cannot write the dataset --out {self.out_dir}: "
+                            f"{e.strerror or e} ({e.filename or self.tmp_dir})") from None
         self._games = csv.writer(self._games_f)
         self._games.writerow(GAME_COLUMNS)
-        # Offsets stream to disk as games arrive: memory stays flat for any number of games.
-        self._offsets_f = open(self.tmp_dir / "offsets.i64", "wb")
         self._offsets_f.write(np.int64(0).astype("<i8").tobytes())
         self._n_games = 0
         self._n_tokens = 0
@@ -123,7 +147,7 @@ class DatasetWriter:
             "split": {"train": self.n_train, "val": self.n_val, "val_fraction": self.val_fraction},
             **manifest,
         }
-        write_json_atomic(self.tmp_dir / "manifest.json", manifest)
+        write_manifest(self.tmp_dir, manifest)
         # Move the old dataset aside before the new one takes its name, so that at every moment
         # the name holds a complete dataset (old or new) or, only if there was none, nothing.
         old = self.out_dir.parent / f".{self.out_dir.name}.old"
@@ -131,7 +155,12 @@ class DatasetWriter:
             shutil.rmtree(old)
         if self.out_dir.exists():
             os.replace(self.out_dir, old)
-        os.replace(self.tmp_dir, self.out_dir)
+        try:
+            os.replace(self.tmp_dir, self.out_dir)
+        except OSError:
+            if old.exists():  # the old dataset keeps its name
+                os.replace(old, self.out_dir)
+            raise
         shutil.rmtree(old, ignore_errors=True)
         return self.out_dir
 
@@ -154,29 +183,28 @@ class GameDataset:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> GameDataset:
         path = Path(path)
-        manifest_path = path / "manifest.json"
-        if not manifest_path.exists():
+        if not manifest_path(path).exists():
             hint = " (an interrupted ingest?)" if (path.parent / f".{path.name}.partial").exists() else ""
-            raise UserError(f"{path} is not a complete chessformer dataset: no manifest.json{hint}; "
+            raise UserError(f"{path} is not a complete chessformer dataset: no {MANIFEST}{hint}; "
                             f"run `chessformer ingest ... --out {path}`")
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_manifest(path)
         if manifest.get("tokenizer_version") != TOKENIZER_VERSION:
             raise UserError(f"{path}: tokenizer version {manifest.get('tokenizer_version')} "
                             f"!= this chessformer's {TOKENIZER_VERSION}; re-run ingest")
         n_tok = int(manifest["n_tokens"])
-        tokens = (np.memmap(path / "tokens.u16", dtype="<u2", mode="r", shape=(n_tok,))
+        tokens = (np.memmap(path / TOKENS, dtype="<u2", mode="r", shape=(n_tok,))
                   if n_tok else np.zeros(0, np.uint16))
-        offsets = np.fromfile(path / "offsets.i64", dtype="<i8")
+        offsets = np.fromfile(path / OFFSETS, dtype="<i8")
         if len(offsets) != manifest["n_games"] + 1 or offsets[-1] != n_tok:
-            raise UserError(f"{path}: offsets.i64 does not match manifest.json (corrupt dataset)")
+            raise UserError(f"{path}: {OFFSETS} does not match {MANIFEST} (corrupt dataset)")
         boards = None
         if manifest.get("boards"):
             if manifest.get("board_version") != BOARD_VERSION:
                 raise UserError(f"{path}: board encoding version {manifest.get('board_version')} "
                                 f"!= {BOARD_VERSION}; re-run ingest with --boards")
-            boards = np.memmap(path / "boards.u8", dtype=np.uint8, mode="r", shape=(n_tok, BOARD_BYTES))
+            boards = np.memmap(path / BOARDS, dtype=np.uint8, mode="r", shape=(n_tok, BOARD_BYTES))
         splits = np.zeros(manifest["n_games"], dtype=bool)
-        with open(path / "games.csv", newline="", encoding="utf-8") as f:
+        with open(path / GAMES_CSV, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader)
             col = header.index("split")
@@ -200,4 +228,4 @@ class GameDataset:
     def games_table(self):
         import pandas as pd
 
-        return pd.read_csv(self.path / "games.csv", keep_default_na=False)
+        return pd.read_csv(self.path / GAMES_CSV, keep_default_na=False)

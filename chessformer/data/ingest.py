@@ -42,10 +42,15 @@ unterminated_comment, unbalanced_variation, truncated_game (no result marker at 
 text_after_result (stray text after the result marker, e.g. garbage between games)
 too_few_plies       fewer than ``--min-plies`` half-moves (default 10: drops aborted games and
                     pre-arranged draws, which teach nothing about play)
-illegal_move        a move that python-chess rejects (also null moves "--")
+null_move           a null move ("--", or ChessBase's "Z0"): a game with a hole, not a chess game
+illegal_move        a move that python-chess rejects
 duplicate           the same game seen before in this run: same lichess game id when ``Site`` is
-                    a lichess.org game URL, else the same White, Black, Date and moves
+                    a lichess.org game URL, else the same White, Black, Date and moves (and,
+                    where a player or the date is unknown or "?", the same tags: an exact copy)
 ==================  ==========================================================================
+
+A run that keeps no game at all is an error (exit 2) that names the largest reject reasons, and
+writes no dataset; so are numbers no filter can use (``--elo-cap 0``, ``--min-plies -1``).
 
 Headers are scanned with a regex and moves replayed only for games that pass the header filters.
 Non-UTF-8 header bytes are decoded as Latin-1 and counted under ``notes`` (the game is kept).
@@ -60,10 +65,8 @@ so the same input gives byte-identical files whatever ``--workers`` is.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
 import os
 import re
-import sys
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
@@ -72,11 +75,12 @@ from typing import Any
 
 import numpy as np
 
-from chessformer.data import pgn
 from chessformer.core.boards import BOARD_BYTES
-from chessformer.data.dataset import DatasetWriter
-from chessformer.core.tokenizer import _ID, BOS
-from chessformer.utils import UserError, log, progress
+from chessformer.core.tokenizer import BOS, UCI_TO_ID
+from chessformer.data import pgn
+from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
+from chessformer.formats.dataset import read_manifest
+from chessformer.utils import UserError, log, mp_context, progress
 
 __all__ = ["FilterOptions", "TIME_CONTROL_CLASSES", "classify_time_control", "header_reject_reason", "ingest"]
 
@@ -87,9 +91,11 @@ REJECT_REASONS = (
     "unrated", "bot", "unfinished", "bad_result", "termination", "time_control",
     "unterminated_comment", "unbalanced_variation", "truncated_game", "text_after_result",
     "too_few_plies",
-    "illegal_move", "duplicate",
+    "null_move", "illegal_move", "duplicate",
 )
 _MAX_WARNINGS = 20
+#: A warning is cut to this many characters: a damaged file can hold a token of megabytes.
+_MAX_WARNING_CHARS = 240
 _START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
 _LICHESS_SITE = re.compile(rb"^https?://(?:www\.)?lichess\.org/([A-Za-z0-9]{8})(?:[/?#].*)?$")
 _VALID_RESULTS = frozenset((b"1-0", b"0-1", b"1/2-1/2"))
@@ -117,6 +123,10 @@ class FilterOptions:
                             f"{','.join(TIME_CONTROL_CLASSES)}")
         if self.engine not in ("auto", "python-chess"):
             raise UserError(f"unknown move checker {self.engine!r}: auto or python-chess")
+        for flag, value, least in (("--elo-cap", self.elo_cap, 1), ("--elo-floor", self.elo_floor, 0),
+                                   ("--min-plies", self.min_plies, 0)):
+            if value is not None and value < least:
+                raise UserError(f"{flag} must be at least {least}, got {value}")
         if (self.elo_cap is not None and self.elo_floor is not None
                 and self.elo_floor > self.elo_cap):
             raise UserError(f"--elo-floor {self.elo_floor} is above --elo-cap {self.elo_cap}")
@@ -223,14 +233,18 @@ class ChunkResult:
     reject reason; ``details`` maps local index -> message for rejects and notes.
     """
 
-    status: list[str | None]
-    details: dict[int, str]
-    notes: list[tuple[int, str, str]]
-    kept: list[tuple]  # (game_key_site, dedupe_key, header_digest, meta-dict)
-    lengths: list[int]
-    tokens: bytes
-    boards: bytes
+    status: list[str | None] = field(default_factory=list)
+    details: dict[int, str] = field(default_factory=dict)
+    notes: list[tuple[int, str, str]] = field(default_factory=list)
+    kept: list[tuple] = field(default_factory=list)  # (site_id, dedupe_key, header_digest, meta)
+    lengths: list[int] = field(default_factory=list)
+    tokens: bytes = b""
+    boards: bytes = b""
     fallbacks: int = 0
+
+    def reject(self, i: int, reason: str, detail: str) -> None:
+        self.status.append(reason)
+        self.details[i] = shorten(detail)
 
 
 _OPTS: FilterOptions | None = None
@@ -242,102 +256,146 @@ def _init_worker(opts: FilterOptions, boards: bool) -> None:
     _OPTS, _BOARDS = opts, boards
 
 
+def shorten(text: str, limit: int = _MAX_WARNING_CHARS) -> str:
+    """``text``, cut to about ``limit`` characters with a note of its full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _h64(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+@dataclass
+class _Game:
+    """A game that passed every filter that comes before its moves are replayed."""
+
+    text: bytes
+    headers: dict[bytes, bytes]
+    movetext: bytes
+    sans: list[str]
+    result: bytes
+
+
+def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
+    """The game's headers and SAN moves, or (reason, detail) of the first filter that rejects it
+    before replay: headers, movetext syntax, result, length."""
+    h, movetext = pgn.parse_headers(text)
+    if not h:
+        return "no_headers", f"text that is not a game: {text[:60]!r}"
+    rej = header_reject_reason(h, o)
+    if rej is not None:
+        return rej
+    try:
+        sans, marker = pgn.parse_movetext(movetext)
+    except pgn.MovetextError as e:
+        return e.reason, str(e)
+    res = h.get(b"Result", b"").strip() or marker.encode()
+    if res not in _VALID_RESULTS:
+        return ("unfinished" if res == b"*" else "bad_result"), f"result {res.decode('latin-1')!r}"
+    if len(sans) < o.min_plies:
+        return "too_few_plies", f"{len(sans)} plies < {o.min_plies}"
+    return _Game(text, h, movetext, sans, res)
+
+
+def _replay(sans: list[str], o: FilterOptions, boards: list | None) -> tuple[list[str], list[int], bool]:
+    """(UCI moves, token ids with ``<bos>``, whether python-chess had to be the reference).
+    ``boards`` (a list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
+    fallback = False
+    if boards is not None:  # python-chess does the replay that yields the positions
+        ucis = pgn.replay_python_chess(sans, boards=boards)
+    else:
+        ucis, fallback = pgn.replay_san(sans, engine=o.engine)
+    try:
+        ids = [BOS] + [UCI_TO_ID[u] for u in ucis]
+    except KeyError as e:  # cannot happen for standard chess; kept as a guard
+        raise pgn.IllegalMove(len(ucis), f"move without a token: {e}") from None
+    return ucis, ids, fallback
+
+
+_META_TAGS = (("white", b"White"), ("black", b"Black"), ("termination", b"Termination"),
+              ("time_control", b"TimeControl"), ("date", b"UTCDate"), ("date2", b"Date"))
+
+
+def _game_meta(h: dict[bytes, bytes], res: bytes, plies: int) -> tuple[dict[str, Any], str, bool]:
+    """(the games.csv columns known from the headers, the game's date, whether a header was not
+    UTF-8)."""
+    meta: dict[str, Any] = {}
+    nonutf = False
+    for col, tag in _META_TAGS:
+        v = h.get(tag)
+        if v is None:
+            meta[col] = ""
+        else:
+            meta[col], bad = pgn.decode(v)
+            nonutf |= bad
+    meta["white_elo"] = _elo(h.get(b"WhiteElo"))
+    meta["black_elo"] = _elo(h.get(b"BlackElo"))
+    meta["result"] = res.decode()
+    meta["plies"] = plies
+    date = meta.pop("date") or meta["date2"]
+    meta.pop("date2")
+    return meta, date, nonutf
+
+
+def _known(value: str) -> bool:
+    """A header value that identifies something: not empty, not a placeholder like "?" or
+    "????.??.??"."""
+    return bool(value.strip(" ?.-"))
+
+
+def _dedupe_key(o: FilterOptions, site_id: str | None, meta: dict[str, Any], date: str,
+                ucis: list[str], header_digest: str) -> int:
+    """The duplicate-detection key: the lichess game id, else players, date and moves. Where a
+    player or the date is unknown, all the tags count too (so only an exact copy is a
+    duplicate): two games of unknown players can share a short sequence of moves."""
+    if not o.dedupe:
+        return 0
+    if site_id is not None:
+        return _h64(b"site\0" + site_id.encode())
+    fields = [meta["white"], meta["black"], date, " ".join(ucis)]
+    if not (_known(meta["white"]) and _known(meta["black"]) and _known(date)):
+        fields.append(header_digest)
+    return _h64("\0".join(fields).encode("utf-8", "surrogatepass"))
 
 
 def process_chunk(chunk: bytes) -> ChunkResult:
     """Parse, filter and tokenize every game of a chunk (runs in a worker process)."""
     o, with_boards = _OPTS, _BOARDS
     assert o is not None
-    status: list[str | None] = []
-    details: dict[int, str] = {}
-    notes: list[tuple[int, str, str]] = []
-    kept: list[tuple] = []
-    lengths: list[int] = []
+    out = ChunkResult()
     tok_parts: list[np.ndarray] = []
     board_parts: list[bytes] = []
-    fallbacks = 0
     for i, text in enumerate(pgn.split_games(chunk)):
-        text = text.lstrip(b"\xef\xbb\xbf \t\r\n")  # a UTF-8 byte-order mark before the first game
-        h, movetext = pgn.parse_headers(text)
-        if not h:
-            status.append("no_headers")
-            details[i] = f"text that is not a game: {text[:60]!r}"
-            continue
-        rej = header_reject_reason(h, o)
-        if rej is not None:
-            status.append(rej[0])
-            details[i] = rej[1]
-            continue
-        try:
-            sans, marker = pgn.parse_movetext(movetext)
-        except pgn.MovetextError as e:
-            status.append(e.reason)
-            details[i] = str(e)
-            continue
-        res = h.get(b"Result", b"").strip() or marker.encode()
-        if res not in _VALID_RESULTS:
-            status.append("unfinished" if res == b"*" else "bad_result")
-            details[i] = f"result {res.decode('latin-1')!r}"
-            continue
-        if len(sans) < o.min_plies:
-            status.append("too_few_plies")
-            details[i] = f"{len(sans)} plies < {o.min_plies}"
+        text = text.lstrip(b" \t\r\n")
+        g = _screen(text, o)
+        if isinstance(g, tuple):
+            out.reject(i, *g)
             continue
         boards_rows: list | None = [] if with_boards else None
         try:
-            if with_boards:  # python-chess does the replay that yields the positions
-                ucis = pgn.replay_python_chess(sans, boards=boards_rows)
-            else:
-                ucis, fb = pgn.replay_san(sans, engine=o.engine)
-                fallbacks += fb
-            ids = [BOS] + [_ID[u] for u in ucis]
+            ucis, ids, fallback = _replay(g.sans, o, boards_rows)
         except pgn.IllegalMove as e:
-            status.append("illegal_move")
-            details[i] = str(e)
+            out.reject(i, "null_move" if e.san in pgn.NULL_MOVES else "illegal_move", str(e))
             continue
-        except KeyError as e:  # cannot happen for standard chess; kept as a guard
-            status.append("illegal_move")
-            details[i] = f"move without a token: {e}"
-            continue
-        meta: dict[str, Any] = {}
-        nonutf = False
-        for col, tag in (("white", b"White"), ("black", b"Black"), ("termination", b"Termination"),
-                         ("time_control", b"TimeControl"), ("date", b"UTCDate"), ("date2", b"Date")):
-            v = h.get(tag)
-            if v is None:
-                meta[col] = ""
-            else:
-                meta[col], bad = pgn.decode(v)
-                nonutf |= bad
+        out.fallbacks += fallback
+        meta, date, nonutf = _game_meta(g.headers, g.result, len(ucis))
         if nonutf:
-            notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
-        meta["white_elo"] = _elo(h.get(b"WhiteElo"))
-        meta["black_elo"] = _elo(h.get(b"BlackElo"))
-        meta["result"] = res.decode()
-        meta["plies"] = len(ucis)
-        date = meta.pop("date") or meta["date2"]
-        meta.pop("date2")
-        m = _LICHESS_SITE.match(h.get(b"Site", b"").strip())
+            out.notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
+        m = _LICHESS_SITE.match(g.headers.get(b"Site", b"").strip())
         site_id = m.group(1).decode() if m else None
-        if not o.dedupe:
-            key = 0
-        elif site_id is not None:
-            key = _h64(b"site\0" + site_id.encode())
-        else:
-            key = _h64("\0".join((meta["white"], meta["black"], date, " ".join(ucis)))
-                       .encode("utf-8", "surrogatepass"))
-        end = len(text) - len(movetext)
-        kept.append((site_id, key, hashlib.blake2b(text[:end], digest_size=8).hexdigest(), meta))
-        status.append(None)
-        lengths.append(len(ids))
+        header_digest = hashlib.blake2b(text[:len(text) - len(g.movetext)], digest_size=8).hexdigest()
+        key = _dedupe_key(o, site_id, meta, date, ucis, header_digest)
+        out.kept.append((site_id, key, header_digest, meta))
+        out.status.append(None)
+        out.lengths.append(len(ids))
         tok_parts.append(np.asarray(ids, dtype="<u2"))
         if with_boards:
             board_parts.append(b"".join(r.tobytes() for r in boards_rows))
-    tokens = np.concatenate(tok_parts).tobytes() if tok_parts else b""
-    return ChunkResult(status, details, notes, kept, lengths, tokens, b"".join(board_parts),
-                       fallbacks)
+    out.tokens = np.concatenate(tok_parts).tobytes() if tok_parts else b""
+    out.boards = b"".join(board_parts)
+    return out
 
 
 # ----------------------------------------------------------------------------- main process
@@ -393,7 +451,7 @@ class _Warnings:
     def __call__(self, reason: str, msg: str) -> None:
         self.counts[reason] += 1
         if self.counts[reason] <= _MAX_WARNINGS:
-            log.warning("%s: %s", reason, msg)
+            log.warning("%s: %s", reason, shorten(msg, 2 * _MAX_WARNING_CHARS))
             if self.counts[reason] == _MAX_WARNINGS:
                 log.warning("%s: further warnings of this kind are counted, not shown", reason)
 
@@ -411,9 +469,160 @@ def _game_id(site_id: str | None, source_name: str, number: int, header_digest: 
     return f"h{h}"
 
 
+class _Run:
+    """One ingest run's state in the main process: the counts, the dedupe set and the writer.
+
+    Chunk results arrive (in input order) through :meth:`consume`; :meth:`read_source` feeds a
+    source's chunks to the workers; :meth:`manifest` sums it all up.
+    """
+
+    def __init__(self, opts: FilterOptions, writer: DatasetWriter, warn: _Warnings, *,
+                 boards: bool, limit: int | None) -> None:
+        self.opts, self.writer, self.warn = opts, writer, warn
+        self.boards, self.limit = boards, limit
+        self.rejected: Counter = Counter()
+        self.notes: Counter = Counter()
+        self.hist: Counter = Counter()
+        self.dedupe = DedupeSet()
+        self.kept = 0
+        self.stop = False  # the --limit is reached
+
+    def consume(self, st: _SourceState, res: ChunkResult) -> None:
+        """Count a chunk's rejects and write its kept games, numbering games within the source."""
+        name = st.source.name
+        k = 0
+        tok = np.frombuffer(res.tokens, dtype="<u2")
+        brd = (np.frombuffer(res.boards, dtype=np.uint8).reshape(-1, BOARD_BYTES)
+               if self.boards else None)
+        tpos = 0
+        note_at = {i: (r, d) for i, r, d in res.notes}
+        for i, reason in enumerate(res.status):
+            if self.stop:
+                return
+            number = st.games + 1
+            st.games = number
+            if reason is not None:
+                self.rejected[reason] += 1
+                self.warn(reason, f"{name} game {number}: {res.details.get(i, reason)}")
+                continue
+            site_id, key, hdig, meta = res.kept[k]
+            n = res.lengths[k]
+            k += 1
+            t_slice = tok[tpos:tpos + n]
+            b_slice = brd[tpos:tpos + n] if brd is not None else None
+            tpos += n
+            if self.opts.dedupe and not self.dedupe.add(key):
+                self.rejected["duplicate"] += 1
+                self.warn("duplicate", f"{name} game {number}: the same game was seen before")
+                continue
+            if i in note_at:
+                self.notes[note_at[i][0]] += 1
+                self.warn(note_at[i][0], f"{name} game {number}: {note_at[i][1]}")
+            self._write(st, dict(meta), site_id, number, hdig, t_slice, b_slice)
+        self.notes["reference_replays"] += res.fallbacks
+
+    def _write(self, st: _SourceState, meta: dict[str, Any], site_id: str | None, number: int,
+               hdig: str, tokens: np.ndarray, boards: np.ndarray | None) -> None:
+        meta["game_id"] = _game_id(site_id, st.source.name, number, hdig)
+        meta["source"] = st.source.name
+        self.writer.add(tokens, meta, boards)
+        we, be = meta["white_elo"], meta["black_elo"]
+        self.hist["unknown" if we is None or be is None else str(max(we, be) // 100 * 100)] += 1
+        st.kept += 1
+        self.kept += 1
+        if self.limit is not None and self.kept >= self.limit:
+            self.stop = True
+
+    def _drain(self, inflight: deque, keep: int = 0) -> None:
+        """Consume finished chunks, oldest first, until ``keep`` are left in flight."""
+        while len(inflight) > keep and not self.stop:
+            st, r = inflight.popleft()
+            self.consume(st, r.get())
+
+    def read_source(self, st: _SourceState, pool, inflight: deque, bar, *, max_inflight: int,
+                    chunk_bytes: int, max_chunk_bytes: int) -> None:
+        """Read one source to its end (or the limit), in parallel when there is a ``pool``:
+        at most ``max_inflight`` chunks are parsed at a time."""
+        seen_msgs = 0
+        last_raw = 0
+        chunks = pgn.read_chunks(st.source, st.stats, chunk_bytes=chunk_bytes,
+                                 max_chunk_bytes=max_chunk_bytes,
+                                 warn=lambda r, m: st.stats.messages.append((r, m)))
+        try:
+            for chunk in chunks:
+                if pool is None:
+                    self.consume(st, process_chunk(chunk))
+                else:
+                    inflight.append((st, pool.apply_async(process_chunk, (chunk,))))
+                    self._drain(inflight, keep=max_inflight - 1)
+                if len(st.stats.messages) > seen_msgs:
+                    # Damage in the stream: settle the games before it, so the warning can
+                    # name the game number where it happened.
+                    self._drain(inflight)
+                    for reason, msg in st.stats.messages[seen_msgs:]:
+                        self.warn(reason, f"{msg} (after game {st.games})")
+                    seen_msgs = len(st.stats.messages)
+                bar.update(st.stats.raw_bytes - last_raw)
+                last_raw = st.stats.raw_bytes
+                bar.set_postfix(kept=self.kept, refresh=False)
+                if self.stop:
+                    break
+        finally:
+            chunks.close()  # hashes the unread rest of the file, so sha256 stays whole
+        self._drain(inflight)
+        for reason, msg in st.stats.messages[seen_msgs:]:
+            self.warn(reason, f"{msg} (after game {st.games})")
+        if st.stats.raw_bytes == 0 and st.stats.complete:
+            st.stats.events["empty_source"] += 1
+            self.warn("empty_source", f"{st.source.name}: empty input")
+
+    def reject_summary(self) -> str:
+        """The largest reject reasons, largest first, e.g. "unfinished 2, unrated 1"."""
+        top = sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        return "rejected as " + ", ".join(f"{r} {n}" for r, n in top) + (
+            " (see the filters in `chessformer ingest --help`)")
+
+    def manifest(self, states: list[_SourceState], read_events: Counter, *, command: list[str] | None,
+                 val_fraction: float) -> dict[str, Any]:
+        """The manifest's counts and provenance (the writer adds sizes and versions)."""
+        o = self.opts
+        return {
+            "command": command if command is not None else ["python-api", "ingest"],
+            "options": {**asdict(o), "boards": self.boards, "val_fraction": val_fraction,
+                        "limit": self.limit},
+            "move_checker": ("fastchess, python-chess as the reference"
+                             if pgn.FASTCHESS_AVAILABLE and o.engine == "auto" and not self.boards
+                             else "python-chess"),
+            "sources": [{"path": st.source.path, "name": st.source.name,
+                         "size": st.stats.raw_bytes, "sha256": st.stats.sha256,
+                         "compression": st.source.compression, "read_to_end": st.stats.complete,
+                         "games_read": st.games, "kept": st.kept,
+                         "events": dict(sorted(st.stats.events.items()))} for st in states],
+            "games_read": sum(st.games for st in states),
+            "kept": self.kept,
+            "limit_reached": self.stop,
+            "filter_order": list(REJECT_REASONS),
+            "rejected": {r: self.rejected[r] for r in REJECT_REASONS if self.rejected[r]},
+            "read_events": dict(sorted(read_events.items())),
+            "notes": dict(sorted((k, v) for k, v in self.notes.items() if v)),
+            "elo_histogram": {"of": "max(WhiteElo, BlackElo)", "bin_width": 100,
+                              "counts": dict(sorted(self.hist.items(), key=lambda kv: (
+                                  kv[0] == "unknown", int(kv[0]) if kv[0] != "unknown" else 0)))},
+            "dedupe_keys": len(self.dedupe),
+        }
+
+
+def _filter_options(elo_cap: int | None, elo_floor: int | None,
+                    filter_options: dict[str, Any]) -> FilterOptions:
+    for name in ("time_controls", "drop_terminations"):
+        if name in filter_options:
+            filter_options[name] = tuple(filter_options[name])
+    return FilterOptions(elo_cap=elo_cap, elo_floor=elo_floor, **filter_options)
+
+
 def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | None,
            elo_floor: int | None = None, boards: bool = False, workers: int | None = None,
-           val_fraction: float = 0.02, limit: int | None = None, overwrite: bool = False,
+           val_fraction: float = DEFAULT_VAL_FRACTION, limit: int | None = None, overwrite: bool = False,
            command: list[str] | None = None, chunk_bytes: int = 1 << 20,
            max_chunk_bytes: int = pgn.MAX_CHUNK_BYTES, **filter_options: Any) -> dict[str, Any]:
     """Read ``sources``, filter, tokenize and write a dataset at ``out``; return its manifest.
@@ -424,13 +633,11 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
     process per CPU. Raises :class:`UserError` when nothing at all could be read.
     """
     t0 = time.perf_counter()
-    if "time_controls" in filter_options:
-        filter_options["time_controls"] = tuple(filter_options["time_controls"])
-    if "drop_terminations" in filter_options:
-        filter_options["drop_terminations"] = tuple(filter_options["drop_terminations"])
-    opts = FilterOptions(elo_cap=elo_cap, elo_floor=elo_floor, **filter_options)
+    opts = _filter_options(elo_cap, elo_floor, filter_options)
     if not 0 <= val_fraction < 1:
         raise UserError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
     srcs, problems = pgn.expand_sources(list(sources))
     warn = _Warnings()
     read_events: Counter = Counter()
@@ -442,111 +649,26 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
     out = Path(out)
     writer = DatasetWriter(out, boards=boards, val_fraction=val_fraction, overwrite=overwrite)
     n_workers = (os.cpu_count() or 1) if workers is None else max(0, int(workers))
-    rejected: Counter = Counter()
-    notes: Counter = Counter()
-    hist: Counter = Counter()
-    dedupe = DedupeSet()
+    run = _Run(opts, writer, warn, boards=boards, limit=limit)
     states = [_SourceState(s) for s in srcs]
     total_bytes = sum(os.path.getsize(s.path) for s in srcs if s.path != "-")
     bar = progress(total=total_bytes or None, desc="ingest", unit="B", unit_scale=True)
-    kept = 0
-    stop = False
-
-    def consume(st: _SourceState, res: ChunkResult) -> None:
-        nonlocal kept, stop
-        name = st.source.name
-        k = 0
-        tok = np.frombuffer(res.tokens, dtype="<u2")
-        brd = (np.frombuffer(res.boards, dtype=np.uint8).reshape(-1, BOARD_BYTES)
-               if boards else None)
-        tpos = 0
-        note_at = {i: (r, d) for i, r, d in res.notes}
-        for i, reason in enumerate(res.status):
-            if stop:
-                return
-            number = st.games + 1
-            st.games = number
-            if reason is not None:
-                rejected[reason] += 1
-                warn(reason, f"{name} game {number}: {res.details.get(i, reason)}")
-                continue
-            site_id, key, hdig, meta = res.kept[k]
-            n = res.lengths[k]
-            k += 1
-            t_slice = tok[tpos:tpos + n]
-            b_slice = brd[tpos:tpos + n] if brd is not None else None
-            tpos += n
-            if opts.dedupe and not dedupe.add(key):
-                rejected["duplicate"] += 1
-                warn("duplicate", f"{name} game {number}: the same game was seen before")
-                continue
-            if i in note_at:
-                notes[note_at[i][0]] += 1
-                warn(note_at[i][0], f"{name} game {number}: {note_at[i][1]}")
-            meta = dict(meta)
-            meta["game_id"] = _game_id(site_id, name, number, hdig)
-            meta["source"] = name
-            writer.add(t_slice, meta, b_slice)
-            we, be = meta["white_elo"], meta["black_elo"]
-            hist["unknown" if we is None or be is None else str(max(we, be) // 100 * 100)] += 1
-            st.kept += 1
-            kept += 1
-            if limit is not None and kept >= limit:
-                stop = True
-        notes["reference_replays"] += res.fallbacks
-
     pool = None
     try:
         if n_workers > 0:
-            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(opts, boards))
+            pool = mp_context().Pool(n_workers, initializer=_init_worker, initargs=(opts, boards))
         else:
             _init_worker(opts, boards)
         inflight: deque = deque()
-        max_inflight = max(2, 2 * n_workers)
         for st in states:
-            if stop:
+            if run.stop:
                 break
-            seen_msgs = 0
-            last_raw = 0
-            chunks = pgn.read_chunks(st.source, st.stats, chunk_bytes=chunk_bytes,
-                                     max_chunk_bytes=max_chunk_bytes,
-                                     warn=lambda r, m, st=st: st.stats.messages.append((r, m)))
-            try:
-                for chunk in chunks:
-                    if pool is None:
-                        consume(st, process_chunk(chunk))
-                    else:
-                        inflight.append((st, pool.apply_async(process_chunk, (chunk,))))
-                        while len(inflight) >= max_inflight and not stop:
-                            s2, r = inflight.popleft()
-                            consume(s2, r.get())
-                    if len(st.stats.messages) > seen_msgs:
-                        # Damage in the stream: settle the games before it, so the warning can
-                        # name the game number where it happened.
-                        while inflight and not stop:
-                            s2, r = inflight.popleft()
-                            consume(s2, r.get())
-                        for reason, msg in st.stats.messages[seen_msgs:]:
-                            warn(reason, f"{msg} (after game {st.games})")
-                        seen_msgs = len(st.stats.messages)
-                    bar.update(st.stats.raw_bytes - last_raw)
-                    last_raw = st.stats.raw_bytes
-                    bar.set_postfix(kept=kept, refresh=False)
-                    if stop:
-                        break
-            finally:
-                chunks.close()  # hashes the unread rest of the file, so sha256 stays whole
-            while inflight and not stop:
-                s2, r = inflight.popleft()
-                consume(s2, r.get())
-            for reason, msg in st.stats.messages[seen_msgs:]:
-                warn(reason, f"{msg} (after game {st.games})")
-            if st.stats.raw_bytes == 0 and st.stats.complete:
-                st.stats.events["empty_source"] += 1
-                warn("empty_source", f"{st.source.name}: empty input")
+            run.read_source(st, pool, inflight, bar, max_inflight=max(2, 2 * n_workers),
+                            chunk_bytes=chunk_bytes, max_chunk_bytes=max_chunk_bytes)
             read_events.update(st.stats.events)
-        inflight.clear()
+    except OSError as e:  # a disk that fills up, a source that cannot be read
+        writer.abort()
+        raise UserError(f"ingest stopped: {e.strerror or e} ({e.filename or out})") from None
     except BaseException:
         writer.abort()
         raise
@@ -561,37 +683,16 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         raise UserError("nothing could be read from " + ", ".join(s.name for s in srcs)
                         + (f" ({dict(read_events)})" if read_events else ""))
     warn.summary()
-    manifest = {
-        "command": command if command is not None else ["python-api", "ingest"],
-        "options": {**asdict(opts), "boards": boards, "val_fraction": val_fraction,
-                    "limit": limit},
-        "move_checker": ("fastchess, python-chess as the reference"
-                         if pgn.FASTCHESS_AVAILABLE and opts.engine == "auto" and not boards
-                         else "python-chess"),
-        "sources": [{"path": st.source.path, "name": st.source.name,
-                     "size": st.stats.raw_bytes, "sha256": st.stats.sha256,
-                     "compression": st.source.compression, "read_to_end": st.stats.complete,
-                     "games_read": st.games, "kept": st.kept,
-                     "events": dict(sorted(st.stats.events.items()))} for st in states],
-        "games_read": games_read,
-        "kept": kept,
-        "limit_reached": stop,
-        "filter_order": list(REJECT_REASONS),
-        "rejected": {r: rejected[r] for r in REJECT_REASONS if rejected[r]},
-        "read_events": dict(sorted(read_events.items())),
-        "notes": dict(sorted((k, v) for k, v in notes.items() if v)),
-        "elo_histogram": {"of": "max(WhiteElo, BlackElo)", "bin_width": 100,
-                          "counts": dict(sorted(hist.items(), key=lambda kv: (
-                              kv[0] == "unknown", int(kv[0]) if kv[0] != "unknown" else 0)))},
-        "dedupe_keys": len(dedupe),
-    }
-    writer.finish(manifest)
+    if run.kept == 0:
+        writer.abort()
+        raise UserError(f"kept none of the {games_read} games read from "
+                        f"{', '.join(s.name for s in srcs)}: {run.reject_summary()}")
+    try:
+        writer.finish(run.manifest(states, read_events, command=command, val_fraction=val_fraction))
+    except OSError as e:
+        writer.abort()
+        raise UserError(f"cannot write the dataset --out {out}: {e.strerror or e}") from None
     dt = time.perf_counter() - t0
     log.info("%s: kept %d of %d games (%.0f games/s) -> %s", ", ".join(s.name for s in srcs),
-             kept, games_read, games_read / max(dt, 1e-9), out)
-    import json
-
-    return json.loads((out / "manifest.json").read_text())
-
-
-# ----------------------------------------------------------------------------- CLI
+             run.kept, games_read, games_read / max(dt, 1e-9), out)
+    return read_manifest(out)

@@ -16,10 +16,15 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
 ``warn`` callback):
 
 * a chunk that grows past ``max_chunk_bytes`` without a game boundary (an absurdly long line or
-  game) is dropped up to the next boundary (``oversized_text``);
+  game) is dropped from its last blank line up to the next boundary (``oversized_text``): the
+  games before it are kept;
 * a corrupt zstd frame: decoding resumes at the next zstd frame magic number, if any
-  (``corrupt_compressed``); a compressed stream that simply stops is ``truncated_compressed``;
-* text before the first ``[`` or between games that is not a game is ``garbage_text``.
+  (``corrupt_compressed``; gzip and bz2 cannot resume, the rest of the file is skipped); a
+  compressed stream that simply stops is ``truncated_compressed``: every game decoded before
+  the cut is kept, in all three formats;
+* text before the first ``[`` or between games that is not a game is a game rejected as
+  ``no_headers`` (by the caller);
+* UTF-16 text (Windows tools write it) is re-encoded as UTF-8 and counted as ``utf16_text``.
 
 Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
 thousands of games per second; only games that pass them are replayed, by :func:`replay_san`,
@@ -30,13 +35,14 @@ library refuses a move (so a game is rejected only when python-chess rejects it 
 from __future__ import annotations
 
 import bz2
+import codecs
 import glob
-import gzip
 import hashlib
 import io
 import os
 import re
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +56,7 @@ __all__ = [
     "ReadStats",
     "Source",
     "expand_sources",
+    "last_boundary",
     "parse_headers",
     "parse_movetext",
     "read_chunks",
@@ -133,7 +140,6 @@ class ReadStats:
     """What the reader saw in one source: raw size and hash, damage counts."""
 
     raw_bytes: int = 0
-    text_bytes: int = 0
     sha256: str = ""
     events: Counter = field(default_factory=Counter)  # reason -> count
     messages: list = field(default_factory=list)  # (reason, message), for the caller to log
@@ -154,11 +160,6 @@ class _HashingReader(io.RawIOBase):
         self.h.update(data)
         self.stats.raw_bytes += len(data)
         return data
-
-    def readinto(self, b) -> int:  # used by bz2/gzip
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
     def finish(self) -> None:
         """Hash the rest of the source (after an early stop) so the manifest's sha256 is whole."""
@@ -221,24 +222,96 @@ def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str
                                      "(truncated download?)")
 
 
-def _plain_blocks(f, stats: ReadStats, warn: Callable[[str, str], None], name: str,
-                  kind: str) -> Iterator[bytes]:
-    try:
-        while data := f.read(_BLOCK):
-            yield data
-    except (OSError, EOFError, ValueError) as e:
-        stats.events["corrupt_compressed"] += 1
-        warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
+def _plain_blocks(raw: _HashingReader) -> Iterator[bytes]:
+    while data := raw.read(_BLOCK):
+        yield data
 
 
-def _boundary(buf: bytes | bytearray, start: int = 0) -> int:
-    """Index just after the last game boundary (blank line, then ``[``) in ``buf``, or -1."""
-    a = buf.rfind(b"\n\n[", start)
-    b = buf.rfind(b"\n\r\n[", start)
-    i = max(a, b)
-    if i < 0:
-        return -1
-    return buf.index(b"[", i)
+def _new_decompressor(kind: str):
+    return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if kind == "gzip" else bz2.BZ2Decompressor()
+
+
+def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str], None],
+                   name: str, kind: str) -> Iterator[bytes]:
+    """Decompressed blocks of a gzip or bz2 stream (members one after another, as ``cat``
+    makes them). Everything decoded before damage or a cut is kept: a stream that stops inside
+    a member is ``truncated_compressed``, bytes that do not decode are ``corrupt_compressed``
+    (the rest of the file is then not read; neither format can be resynchronised)."""
+    dec = _new_decompressor(kind)
+    fed = False  # bytes of the current member were fed and it has not ended
+    pending = b""
+    while True:
+        if not pending:
+            pending = raw.read(_BLOCK)
+            if not pending:
+                break
+        piece, pending = pending[: 1 << 16], pending[1 << 16:]
+        try:
+            out = dec.decompress(piece)
+        except (OSError, EOFError, ValueError, zlib.error) as e:
+            stats.events["corrupt_compressed"] += 1
+            warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
+            return
+        fed = True
+        if out:
+            yield out
+        if dec.eof:
+            pending = dec.unused_data + pending
+            fed = False
+            if pending.strip(b"\0"):
+                dec = _new_decompressor(kind)
+            else:  # zero padding after the last member (tape-style writers)
+                pending = b""
+    if fed:
+        stats.events["truncated_compressed"] += 1
+        warn("truncated_compressed", f"{name}: the {kind} stream stops in the middle "
+                                     "(truncated download?)")
+
+
+def _utf16_as_utf8(blocks: Iterator[bytes], stats: ReadStats, warn: Callable[[str, str], None],
+                   name: str) -> Iterator[bytes]:
+    """``blocks`` as they are, or, when the text is UTF-16 (a byte-order mark, or a first ``[``
+    followed or preceded by a zero byte, as Windows tools write), re-encoded as UTF-8."""
+    first = next(blocks, b"")
+    enc = ("utf-16" if first.startswith((b"\xff\xfe", b"\xfe\xff")) else
+           "utf-16-le" if first.startswith(b"[\x00") else
+           "utf-16-be" if first.startswith(b"\x00[") else None)
+    if enc is None:
+        if first:
+            yield first
+        yield from blocks
+        return
+    stats.events["utf16_text"] += 1
+    warn("utf16_text", f"{name}: UTF-16 text, read as such")
+    dec = codecs.getincrementaldecoder(enc)(errors="replace")
+    yield dec.decode(first).encode("utf-8")
+    for block in blocks:
+        yield dec.decode(block).encode("utf-8")
+    yield dec.decode(b"", final=True).encode("utf-8")
+
+
+def last_boundary(buf: bytes | bytearray, start: int = 0) -> int:
+    """Index of the ``[`` that starts the last game after a blank line in ``buf``, or -1: the
+    text before it holds whole games only.
+
+    A blank line between two tag lines is passed over when an earlier boundary follows a
+    movetext line (ChessBase exports put blank lines inside a game's tags), so a chunk does
+    not end inside a game's tags.
+    """
+    end = len(buf)
+    last = -1
+    for _ in range(8):
+        i = max(buf.rfind(b"\n\n[", start, end), buf.rfind(b"\n\r\n[", start, end))
+        if i < 0:
+            break
+        cut = buf.index(b"[", i)
+        if last < 0:
+            last = cut
+        line = max(start, buf.rfind(b"\n", start, i) + 1)  # the line before the blank line
+        if buf[line:line + 1] != b"[":
+            return cut
+        end = i
+    return last
 
 
 def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], None] | None = None,
@@ -257,17 +330,15 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
         kind = source.compression
         if kind == "zstd":
             blocks = _zstd_blocks(raw, stats, warn, name)
-        elif kind == "bz2":
-            blocks = _plain_blocks(bz2.BZ2File(raw), stats, warn, name, "bz2")
-        elif kind == "gzip":
-            blocks = _plain_blocks(gzip.GzipFile(fileobj=raw), stats, warn, name, "gzip")
+        elif kind in ("bz2", "gzip"):
+            blocks = _stream_blocks(raw, stats, warn, name, kind)
         else:
-            blocks = _plain_blocks(raw, stats, warn, name, "")
+            blocks = _plain_blocks(raw)
+        blocks = _utf16_as_utf8(blocks, stats, warn, name)
         buf = bytearray()
         dropping = False  # inside an oversized stretch: discard up to the next boundary
         n_events = 0
         for block in blocks:
-            stats.text_bytes += len(block)
             if sum(stats.events.values()) != n_events:
                 # Damage: hand over what came before it now, so the caller can tell which game
                 # it follows (the last game in it is cut short and gets rejected).
@@ -288,14 +359,21 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
                 dropping = False
             if len(buf) < chunk_bytes:
                 continue
-            cut = _boundary(buf)
+            cut = last_boundary(buf)
             if cut > 0:
                 yield bytes(buf[:cut])
                 del buf[:cut]
             elif len(buf) > max_chunk_bytes:
+                # Keep the paragraphs before the oversized stretch (the games that precede it
+                # end with a blank line), skip the rest up to the next game boundary.
+                # The warning goes first: the caller names it after the games of this last piece.
+                keep = max(buf.rfind(b"\n\n"), buf.rfind(b"\n\r\n"))
                 stats.events["oversized_text"] += 1
+                n_events += 1
                 warn("oversized_text", f"{name}: more than {max_chunk_bytes >> 20} MiB without a "
                                        "game boundary (an absurdly long line or game); skipped")
+                if keep > 0:
+                    yield bytes(buf[:keep])
                 buf = bytearray(buf[-3:])
                 dropping = True
         if buf and not dropping:
@@ -309,6 +387,7 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
 
 # ----------------------------------------------------------------------------- games
 
+_BOM = b"\xef\xbb\xbf"
 _GAME_SPLIT = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+(?=\[)")
 _NEWLINE_HEADER = re.compile(rb"\n(?=\[[A-Za-z0-9_]+\s+\")")
 _HEADER = re.compile(rb'^\[([A-Za-z0-9_]+)[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.M)
@@ -318,18 +397,58 @@ def split_games(chunk: bytes) -> list[bytes]:
     """Cut a chunk into the text of each game (headers + movetext); blank pieces are dropped.
 
     A header line that follows movetext without the usual blank line still starts a new game.
+    UTF-8 byte-order marks (at the start of a file, or of each file in a concatenation) are
+    dropped, so that they do not hide the ``[`` of the first tag.
     """
+    if _BOM in chunk:
+        chunk = chunk.replace(_BOM, b"")
     out: list[bytes] = []
     for piece in _GAME_SPLIT.split(chunk):
+        if out and piece[:1] == b"[" and _continues_tags(out[-1], piece):
+            piece = out.pop() + b"\n" + piece
         while piece.strip():
             end = _header_end(piece)
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
-            if m is None:
+            stop = len(piece) if m is None else m.start()
+            cut = _after_result(piece, end, stop)
+            if cut is not None:  # text after the game's last paragraph: a piece of its own
+                out.append(piece[:cut])
+                piece = piece[cut:]
+            elif m is None:
                 out.append(piece)
                 break
-            out.append(piece[: m.start()])
-            piece = piece[m.end():]
+            else:
+                out.append(piece[: m.start()])
+                piece = piece[m.end():]
     return out
+
+
+def _continues_tags(before: bytes, piece: bytes) -> bool:
+    """Whether ``piece`` continues the tag section of ``before`` across a blank line (as
+    ChessBase exports write): ``before`` is tags only and ``piece`` repeats none of them. A game
+    that is tags only followed by the next game (whose tags repeat its names) stays apart."""
+    before = before.strip()
+    if _header_end(before) < len(before):
+        return False
+    tags = _HEADER.findall(before)
+    if not tags or len(tags) != before.count(b"\n") + 1:  # a line that is not a well-formed tag
+        return False
+    names = {k for k, _ in tags}
+    return names.isdisjoint(k for k, _ in _HEADER.findall(piece, 0, _header_end(piece)))
+
+_RESULT_PARAGRAPH_END = re.compile(rb"(?:1-0|0-1|1/2-1/2|\*)[ \t]*\r?\n[ \t]*\r?\n")
+
+
+def _after_result(piece: bytes, start: int, stop: int) -> int | None:
+    """Where text that is not part of the game begins: after a blank line that follows a
+    result marker (garbage, or moves without tags, after a finished game). ``None`` if there
+    is no such text between ``start`` and ``stop``."""
+    if piece.find(b"\n\n", start, stop) < 0 and piece.find(b"\n\r\n", start, stop) < 0:
+        return None
+    m = _RESULT_PARAGRAPH_END.search(piece, start, stop)
+    if m is None or not piece[m.end():stop].strip():
+        return None
+    return m.end()
 
 
 _HEADER_BLOCK = re.compile(rb"(?:[ \t\r\n]*\[[^\n]*(?:\n|\Z))*")
@@ -460,6 +579,9 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
             boards.append(encode_board(board))
     return out
 
+
+#: The null moves python-chess reads ("--", ChessBase's "Z0", "0000", "@@@@"): no chess move.
+NULL_MOVES = frozenset(("--", "Z0", "0000", "@@@@"))
 
 _CASTLE_UCI = frozenset(("e1g1", "e1c1", "e8g8", "e8c8"))
 
