@@ -236,3 +236,14 @@ def test_expert_with_a_uci_base_plays_the_engines_move():
             assert move == b.choose(board, moves, rng)
             board.push(move)
             moves.append(move.uci())
+
+
+def test_a_ladder_rung_may_be_any_uci_engine(tmp_path):
+    from chessformer.rating.calibrate import load_ladder_toml
+
+    ladder = tmp_path / "ladder.toml"
+    ladder.write_text('[[rung]]\nkind = "random"\nanchor = 0\n'
+                      '[[rung]]\nkind = "uci"\ncommand = "gnuchess --uci"\ndepth = 1\n')
+    rungs = load_ladder_toml(ladder).rungs
+    assert rungs[1].spec.kind == "uci" and rungs[1].spec.name == "uci gnuchess depth=1"
+    assert rungs[1].spec.settings["command"] == ["gnuchess", "--uci"]

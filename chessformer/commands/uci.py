@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from chessformer.model.inference import LEGALITY
-from chessformer.play.uci import ENGINE_NAME, UciServer
+from chessformer.model.inference import LEGALITY, MAX_RAW_TRIES, ModelSettings
+from chessformer.play.uci import DEFAULT_SETTINGS, ENGINE_NAME, UciServer
 from chessformer.utils import UserError
 
 
@@ -22,12 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=os.environ.get("CHESSFORMER_MODEL"),
                         help="training run folder (or checkpoint folder) (default: "
                              "$CHESSFORMER_MODEL)")
-    parser.add_argument("--temperature", type=float, default=0.001,
-                        help="sampling temperature (UCI option Temperature; default 0.001)")
-    parser.add_argument("--legality", choices=LEGALITY, default="masked",
-                        help="masked: legal moves only; raw: the paper's protocol, an illegal "
-                             "sample is retried and the engine forfeits after too many "
-                             "(UCI option Legality; default masked)")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_SETTINGS.temperature,
+                        help="sampling temperature (UCI option Temperature; default "
+                             f"{DEFAULT_SETTINGS.temperature:g})")
+    parser.add_argument("--legality", choices=LEGALITY, default=DEFAULT_SETTINGS.legality,
+                        help="masked: legal moves only; raw: the paper's protocol, "
+                             f"{MAX_RAW_TRIES} samples while illegal, then a forfeit (bestmove "
+                             f"0000) (UCI option Legality; default {DEFAULT_SETTINGS.legality})")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (UCI option Seed)")
     parser.add_argument("--device", default="cpu", help="torch device for the model")
 
@@ -43,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, device=args.device)
     server = UciServer(model, name=f"{ENGINE_NAME} {Path(args.model).resolve().name}",
-                       temperature=args.temperature, legality=args.legality, seed=args.seed,
+                       settings=ModelSettings(args.temperature, args.legality), seed=args.seed,
                        device=args.device)
     server.run(sys.stdin)
     return 0

@@ -7,8 +7,8 @@ An expert is described in TOML (presets in ``data/experts/``, read and validated
     [[expert]]
     name = "eps80-a"
     nominal_elo = 800                          # written to the PGN headers; not a measurement
-    base = { kind = "stockfish", depth = 1 }   # or nodes = N; or kind = "greedy-capture" / "random";
-                                               # or kind = "uci", command = "...", options = {...}
+    base = { kind = "stockfish", depth = 1 }   # or nodes = N; or kind = "greedy-capture",
+                                               # "random", or "uci" (command, options, a limit)
     noise = { kind = "epsilon", epsilon = 0.8 }  # or kind = "boltzmann", temperature_cp, multipv
     openings = { kind = "book", lines = ["e2e4 e7e5", "d2d4 d7d5"] }  # optional
 

@@ -45,20 +45,22 @@ from chessformer.model.inference import (
     sample_move,
 )
 
-__all__ = ["UciServer"]
+__all__ = ["DEFAULT_SETTINGS", "ENGINE_NAME", "UciServer"]
 
 ENGINE_NAME = "chessformer"
+#: The engine's sampling until a ``setoption`` says otherwise: the model's most likely legal move.
+DEFAULT_SETTINGS = ModelSettings(temperature=0.001, legality="masked")
 
 
 class UciServer:
     """Answers UCI commands for one model; :meth:`run` reads them until ``quit`` or end of input."""
 
-    def __init__(self, model, *, name: str = ENGINE_NAME, temperature: float = 0.001,
-                 legality: str = "masked", seed: int = 0, device: str = "cpu",
+    def __init__(self, model, *, name: str = ENGINE_NAME,
+                 settings: ModelSettings = DEFAULT_SETTINGS, seed: int = 0, device: str = "cpu",
                  out: TextIO = sys.stdout) -> None:
         self.decoder = PositionDecoder(model, device=device)
         self.name = name
-        self.settings = ModelSettings(temperature, legality)
+        self.settings = settings
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.out = out
