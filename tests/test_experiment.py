@@ -19,7 +19,6 @@ from chessformer.experiments.taxonomy import (
     eval_grids,
     identification,
     load_experiment,
-    model_argmax,
     move_entropy,
     wilson,
 )
@@ -142,7 +141,9 @@ def test_bad_experiment_files(tmp_path):
     assert load_experiment(bad).arms[0].games == 4
 
 
-def test_model_argmax_gives_legal_moves():
+def test_argmax_moves_gives_legal_moves():
+    from chessformer.model.inference import argmax_moves
+
     import torch
 
     from chessformer.model.transformer import GPT, PRESETS, GPTConfig
@@ -150,7 +151,7 @@ def test_model_argmax_gives_legal_moves():
     torch.manual_seed(0)
     model = GPT(GPTConfig(**PRESETS["tiny"])).eval()
     games = [["e2e4", "e7e5", "g1f3"], ["d2d4"], []]
-    out = model_argmax(model, games, max_plies=2, batch_size=2)
+    out = argmax_moves(model, games, max_plies=2, batch_size=2)
     assert [len(r) for r in out] == [2, 1, 0]
     for moves, row in zip(games, out):
         board = chess.Board()

@@ -70,6 +70,10 @@ def test_help_of_every_command_through_the_console_script(installed):
         assert name in top
         out = installed(name, "--help").stdout
         assert out.startswith(f"usage: chessformer {name}"), out[:200]
+    uci = subprocess.run([str(installed.target / "bin" / "chessformer-uci"), "--help"],
+                         cwd=installed.work, env=dict(os.environ, PYTHONPATH=str(installed.target)),
+                         capture_output=True, text=True)
+    assert uci.returncode == 0 and "--model" in uci.stdout, uci.stderr[-500:]
 
 
 @pytest.mark.skipif(find_stockfish() is None, reason="needs Stockfish")

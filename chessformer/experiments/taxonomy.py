@@ -61,7 +61,7 @@ from chessformer.utils import (
     write_text_atomic,
 )
 
-__all__ = ["Arm", "EntropyStats", "Experiment", "load_experiment", "model_argmax", "move_entropy",
+__all__ = ["Arm", "EntropyStats", "Experiment", "load_experiment", "move_entropy",
            "run_experiment", "wilson"]
 
 
@@ -227,45 +227,6 @@ def move_entropy(games: Iterable[Sequence[str]], min_count: int = 5,
 # ---------------------------------------------------------------------------------------------
 # The model's argmax on given games
 # ---------------------------------------------------------------------------------------------
-
-def model_argmax(model, games: Sequence[Sequence[str]], max_plies: int | None = None,
-                 batch_size: int = 16) -> list[list[str]]:
-    """For every game, the model's most likely legal move before each of its first plies.
-
-    ``out[g][t]`` is the argmax (legal moves only) given ``games[g][:t]``; at most
-    ``min(max_plies, block_size)`` plies per game (one forward pass over the prefix)."""
-    import torch
-
-    from chessformer.core import tokenizer as tok
-    from chessformer.core.boards import BOARD_BYTES, encode_board
-
-    limit = model.config.block_size if max_plies is None else min(max_plies, model.config.block_size)
-    out: list[list[str]] = []
-    for b0 in range(0, len(games), batch_size):
-        chunk = [list(g[:limit]) for g in games[b0:b0 + batch_size]]
-        L = max(1, max(len(g) for g in chunk))
-        idx = np.full((len(chunk), L), tok.PAD, dtype=np.int64)
-        brd = np.zeros((len(chunk), L, BOARD_BYTES), dtype=np.uint8)
-        legal: list[list[tuple[list[int], list[str]]]] = []
-        for r, g in enumerate(chunk):
-            board = chess.Board()
-            rows = []
-            for t in range(len(g)):
-                idx[r, t] = tok.BOS if t == 0 else tok.uci_to_id(g[t - 1])
-                if t:
-                    board.push_uci(g[t - 1])
-                brd[r, t] = encode_board(board)
-                ms = sorted(m.uci() for m in board.legal_moves)
-                rows.append(([tok.uci_to_id(m) for m in ms], ms))
-            legal.append(rows)
-        with torch.inference_mode():
-            logits, _ = model(torch.from_numpy(idx),
-                              torch.from_numpy(brd) if model.config.uses_boards else None)
-        lg = logits.float().numpy()
-        for r, rows in enumerate(legal):
-            out.append([ms[int(np.argmax(lg[r, t, ids]))] for t, (ids, ms) in enumerate(rows)])
-    return out
-
 
 # ---------------------------------------------------------------------------------------------
 # Held-out positions: Stockfish's move and every expert's distribution
@@ -482,6 +443,7 @@ def arm_entropy(exp: Experiment, arms: Mapping[str, Mapping[str, Any]]) -> dict[
 def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path, stage: Stages,
               *, stockfish: str | None, workers: int | None) -> dict[str, Any]:
     """The per-move view on held-out positions (empty when the experiment has no probe)."""
+    from chessformer.model.inference import argmax_moves
     from chessformer.model.transformer import load_model
     from chessformer.play.generate import generate
     from chessformer.play.presets import load_experts, subset_pool
@@ -506,7 +468,7 @@ def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path,
     argmax: dict[str, dict[tuple[int, int], str]] = {}
     with stage("probe models"):
         for name, a in arms.items():
-            am = model_argmax(load_model(a["run"]), [m for _, m in games], max_plies)
+            am = argmax_moves(load_model(a["run"]), [m for _, m in games], max_plies)
             argmax[name] = {(g, t): mv for g, row in enumerate(am) for t, mv in enumerate(row)}
     names = [e.name for e in probe_pool.experts]
     probe = {"games": len(games), "max_plies": max_plies, "min_ply": min_ply,

@@ -49,6 +49,7 @@ from chessformer.core.games import DEFAULT_MAX_PLIES
 from chessformer.formats import games as games_format
 from chessformer.formats import json_line, read_json, read_jsonl
 from chessformer.formats import ladder as ladder_format
+from chessformer.play.grid import ADJUDICATION_KINDS, DEFAULT_ADJUDICATION
 from chessformer.play.players import PlayerSpec, parse_players
 from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, bootstrap
 from chessformer.rating.collect import game_results
@@ -121,8 +122,7 @@ class Ladder:
     fast_games_per_pair: int | None = None  # pairs with no time-limited rung (None: as above)
     opening_plies: int = 4
     max_plies: int = DEFAULT_MAX_PLIES
-    adjudication: dict[str, Any] = field(default_factory=lambda: {"kind": "stockfish", "depth": 12,
-                                                                  "threshold_cp": 400})
+    adjudication: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ADJUDICATION))
     seed: int = 0
     batch_size: int = 8
     source: str = ""
@@ -183,7 +183,7 @@ def validate_ladder(ladder: Ladder) -> None:
             raise UserError(f"{where}: rung {r.name!r}: a model cannot be a ladder rung")
     if ladder.span < 0:
         raise UserError(f"{where}: span must be >= 0, got {ladder.span}")
-    if ladder.adjudication.get("kind") not in ("stockfish", "unfinished"):
+    if ladder.adjudication.get("kind") not in ADJUDICATION_KINDS:
         raise UserError(f"{where}: adjudication.kind must be stockfish or unfinished")
 
 
