@@ -93,6 +93,9 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, tiny
     assert sorted(indices) == list(range(total)) and len(set(indices)) == total
     kept = {r["index"]: r for r in after}
     assert all(kept[r["index"]] == r for r in before)  # finished games were not replayed
+    info = json.loads((out / "eval.json").read_text())  # provenance: retypeable, with the code
+    assert info["command"] == f"chessformer eval-vs-stockfish --model {tiny_run} --grid {grid} --out {out}"
+    assert info["code_version"].startswith("0.") and "+g" in info["code_version"]
 
 
 def test_hung_engine_aborts_the_game_with_a_reason(tmp_path, tiny_run):

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 
 from chessformer.formats.games import default_eval_dir, games_path
 from chessformer.play.arena import parse_shard, run_eval
 from chessformer.play.grid import load_grid, validate_grid
 from chessformer.play.players import PlayerSpec
-from chessformer.utils import UserError
+from chessformer.utils import UserError, command_line
 
 
 def _floats(text: str) -> list[float]:
@@ -72,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     if args.model is not None and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist (train one with `chessformer train`)")
     out = args.out or (default_eval_dir(args.model, grid.name) if args.model else Path("runs/eval") / grid.name)
-    command = "chessformer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line()
     summary = run_eval(grid, args.model, out, label=args.label, shard=parse_shard(args.shard),
                        stockfish=args.stockfish, device=args.device, dtype=args.dtype,
                        command=command, threads=args.threads)

@@ -68,7 +68,7 @@ from chessformer.play.engine import require_stockfish, stockfish_version
 from chessformer.play.grid import DEFAULT_ADJUDICATION, Grid, grid_json, validate_grid
 from chessformer.play.tasks import GameTask, build_tasks
 from chessformer.play.workers import Workers
-from chessformer.utils import UserError, log, progress
+from chessformer.utils import UserError, code_version, log, progress
 
 __all__ = ["parse_shard", "play_wave", "run_eval"]
 
@@ -314,6 +314,7 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
         "stockfish": {"path": sf, "version": sf_version}, "ladder": _ladder_path(sf_version),
         "anchors": dict(grid.anchors) or _ladder_anchors(sf_version, tasks), "seed": grid.seed,
         "shard": f"{i}/{n}", "games": len(tasks), "command": command,
+        "code_version": code_version(),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_eval_info(out, manifest)
