@@ -114,10 +114,10 @@ class DatasetWriter:
                 raise ValueError(f"boards must be {(len(tokens), BOARD_BYTES)}, got "
                                  f"{None if boards is None else boards.shape}")
             self._boards.write(np.ascontiguousarray(boards, dtype=np.uint8).tobytes())
-        self._tokens.write(tokens.astype("<u2").tobytes())
+        self._tokens.write(np.ascontiguousarray(tokens, dtype="<u2"))  # no copy when it is one
         self._n_tokens += len(tokens)
         self._n_games += 1
-        self._offsets_f.write(np.int64(self._n_tokens).astype("<i8").tobytes())
+        self._offsets_f.write(self._n_tokens.to_bytes(8, "little", signed=True))
         split = split_of(str(meta["game_id"]), self.val_fraction)
         if split == "val":
             self.n_val += 1
