@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import operator
 import os
 import shutil
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ GAME_COLUMNS = (
     "game_id", "white", "black", "white_elo", "black_elo", "result", "time_control",
     "termination", "plies", "source", "split",
 )
+
+_META_COLUMNS = operator.itemgetter(*GAME_COLUMNS[:-1])
 
 FORMAT_VERSION = 1
 #: Share of games in the validation split unless the caller says otherwise.
@@ -123,7 +126,11 @@ class DatasetWriter:
             self.n_val += 1
         else:
             self.n_train += 1
-        self._games.writerow([meta.get(c, "") for c in GAME_COLUMNS[:-1]] + [split])
+        try:
+            row = [*_META_COLUMNS(meta), split]
+        except KeyError:
+            row = [meta.get(c, "") for c in GAME_COLUMNS[:-1]] + [split]
+        self._games.writerow(row)
         return split
 
     @property

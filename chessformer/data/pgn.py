@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import functools
 import glob
 import hashlib
 import io
@@ -80,8 +81,8 @@ class Source:
 
     path: str
 
-    @property
-    def name(self) -> str:
+    @functools.cached_property
+    def name(self) -> str:  # cached: the main process names the source of every kept game
         return "<stdin>" if self.path == "-" else os.path.basename(self.path)
 
     @property
