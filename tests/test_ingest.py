@@ -536,3 +536,11 @@ def test_null_moves_have_their_own_reason(tmp_path):
     text = game(MOVES + " Z0 Nc6") + game(MOVES + " -- Nc6") + game(MOVES + " Qxh7") + game()
     m, _ = run(tmp_path, text)
     assert m["kept"] == 1 and m["rejected"] == {"null_move": 2, "illegal_move": 1}
+
+
+def test_elo_filters_read_the_first_tag_of_the_tag_section(tmp_path):
+    text = (game(WhiteElo="?").replace('[BlackElo', '[WhiteElo "2500"]\n[BlackElo')
+            + game(WhiteElo=" 2500") + game(WhiteElo="1400\"0") + game(WhiteElo=None)
+            + game(WhiteElo="2500"))
+    m, _ = run(tmp_path, text + game(), elo_cap=2000)
+    assert m["rejected"] == {"elo_missing": 3, "elo_above_cap": 2} and m["kept"] == 1

@@ -15,7 +15,7 @@ LICHESS = DATA / "lichess_2013-01_first5000.pgn"
 TWIC = DATA / "twic_otb_le2200.pgn.zst"
 #: Reasons decided after the header filters (movetext, replay, duplicates).
 LATE = ("unterminated_comment", "unbalanced_variation", "truncated_game", "text_after_result",
-        "too_few_plies", "illegal_move", "duplicate", "bad_result", "unfinished")
+        "too_few_plies", "null_move", "illegal_move", "duplicate", "bad_result", "unfinished")
 
 
 def _header_pass(h, cap: int) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import operator
 import os
 import shutil
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ GAME_COLUMNS = (
     "game_id", "white", "black", "white_elo", "black_elo", "result", "time_control",
     "termination", "plies", "source", "split",
 )
+
+_META_COLUMNS = operator.itemgetter(*GAME_COLUMNS[:-1])
 
 FORMAT_VERSION = 1
 #: Share of games in the validation split unless the caller says otherwise.
@@ -114,16 +117,20 @@ class DatasetWriter:
                 raise ValueError(f"boards must be {(len(tokens), BOARD_BYTES)}, got "
                                  f"{None if boards is None else boards.shape}")
             self._boards.write(np.ascontiguousarray(boards, dtype=np.uint8).tobytes())
-        self._tokens.write(tokens.astype("<u2").tobytes())
+        self._tokens.write(np.ascontiguousarray(tokens, dtype="<u2"))  # no copy when it is one
         self._n_tokens += len(tokens)
         self._n_games += 1
-        self._offsets_f.write(np.int64(self._n_tokens).astype("<i8").tobytes())
+        self._offsets_f.write(self._n_tokens.to_bytes(8, "little", signed=True))
         split = split_of(str(meta["game_id"]), self.val_fraction)
         if split == "val":
             self.n_val += 1
         else:
             self.n_train += 1
-        self._games.writerow([meta.get(c, "") for c in GAME_COLUMNS[:-1]] + [split])
+        try:
+            row = [*_META_COLUMNS(meta), split]
+        except KeyError:
+            row = [meta.get(c, "") for c in GAME_COLUMNS[:-1]] + [split]
+        self._games.writerow(row)
         return split
 
     @property

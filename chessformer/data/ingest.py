@@ -308,7 +308,7 @@ def _replay(sans: list[str], o: FilterOptions, boards: list | None) -> tuple[lis
     else:
         ucis, fallback = pgn.replay_san(sans, engine=o.engine)
     try:
-        ids = [BOS] + [UCI_TO_ID[u] for u in ucis]
+        ids = [BOS, *map(UCI_TO_ID.__getitem__, ucis)]
     except KeyError as e:  # cannot happen for standard chess; kept as a guard
         raise pgn.IllegalMove(len(ucis), f"move without a token: {e}") from None
     return ucis, ids, fallback
@@ -449,11 +449,19 @@ class _Warnings:
         self.counts: Counter = Counter()
 
     def __call__(self, reason: str, msg: str) -> None:
+        if self.count(reason):
+            self.show(reason, msg)
+
+    def count(self, reason: str) -> bool:
+        """Count one more of ``reason``; whether it is to be shown (callers build the message
+        only then: most of the games of a big file are rejected, silently)."""
         self.counts[reason] += 1
-        if self.counts[reason] <= _MAX_WARNINGS:
-            log.warning("%s: %s", reason, shorten(msg, 2 * _MAX_WARNING_CHARS))
-            if self.counts[reason] == _MAX_WARNINGS:
-                log.warning("%s: further warnings of this kind are counted, not shown", reason)
+        return self.counts[reason] <= _MAX_WARNINGS
+
+    def show(self, reason: str, msg: str) -> None:
+        log.warning("%s: %s", reason, shorten(msg, 2 * _MAX_WARNING_CHARS))
+        if self.counts[reason] == _MAX_WARNINGS:
+            log.warning("%s: further warnings of this kind are counted, not shown", reason)
 
     def summary(self) -> None:
         for reason, n in sorted(self.counts.items()):
@@ -503,7 +511,8 @@ class _Run:
             st.games = number
             if reason is not None:
                 self.rejected[reason] += 1
-                self.warn(reason, f"{name} game {number}: {res.details.get(i, reason)}")
+                if self.warn.count(reason):
+                    self.warn.show(reason, f"{name} game {number}: {res.details.get(i, reason)}")
                 continue
             site_id, key, hdig, meta = res.kept[k]
             n = res.lengths[k]
@@ -513,7 +522,8 @@ class _Run:
             tpos += n
             if self.opts.dedupe and not self.dedupe.add(key):
                 self.rejected["duplicate"] += 1
-                self.warn("duplicate", f"{name} game {number}: the same game was seen before")
+                if self.warn.count("duplicate"):
+                    self.warn.show("duplicate", f"{name} game {number}: the same game was seen before")
                 continue
             if i in note_at:
                 self.notes[note_at[i][0]] += 1

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import functools
 import glob
 import hashlib
 import io
@@ -80,8 +81,8 @@ class Source:
 
     path: str
 
-    @property
-    def name(self) -> str:
+    @functools.cached_property
+    def name(self) -> str:  # cached: the main process names the source of every kept game
         return "<stdin>" if self.path == "-" else os.path.basename(self.path)
 
     @property
@@ -388,7 +389,12 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
 # ----------------------------------------------------------------------------- games
 
 _BOM = b"\xef\xbb\xbf"
-_GAME_SPLIT = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+(?=\[)")
+# In a game's movetext: a tag line, or a blank line (then maybe text after the game).
+_ODD_MOVETEXT = re.compile(rb"\n\[|\n[ \t]*\r?\n[ \t\r\n]*\S")
+# A blank line, then a tag. It begins with a literal newline (no optional "\r" first) because
+# that lets the regex engine skip ahead: 8x faster on a 12 MB chunk, measured. A CRLF game's
+# text then keeps its last "\r", which every later step reads as white space.
+_GAME_SPLIT = re.compile(rb"\n[ \t\r]*\n(?:[ \t\r]*\n)*(?=\[)")
 _NEWLINE_HEADER = re.compile(rb"\n(?=\[[A-Za-z0-9_]+\s+\")")
 _HEADER = re.compile(rb'^\[([A-Za-z0-9_]+)[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.M)
 
@@ -403,11 +409,15 @@ def split_games(chunk: bytes) -> list[bytes]:
     if _BOM in chunk:
         chunk = chunk.replace(_BOM, b"")
     out: list[bytes] = []
+    odd = _ODD_MOVETEXT.search
     for piece in _GAME_SPLIT.split(chunk):
         if out and piece[:1] == b"[" and _continues_tags(out[-1], piece):
             piece = out.pop() + b"\n" + piece
         while piece.strip():
             end = _header_end(piece)
+            if odd(piece, end) is None:  # the usual game: one paragraph of moves, no tag after
+                out.append(piece)
+                break
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
             stop = len(piece) if m is None else m.start()
             cut = _after_result(piece, end, stop)
@@ -427,6 +437,8 @@ def _continues_tags(before: bytes, piece: bytes) -> bool:
     """Whether ``piece`` continues the tag section of ``before`` across a blank line (as
     ChessBase exports write): ``before`` is tags only and ``piece`` repeats none of them. A game
     that is tags only followed by the next game (whose tags repeat its names) stays apart."""
+    if before[before.rfind(b"\n") + 1:][:1] != b"[":  # the usual case: it ends with moves
+        return False
     before = before.strip()
     if _header_end(before) < len(before):
         return False
@@ -491,7 +503,10 @@ _COMMENT = re.compile(r"\{[^}]*\}")
 _LINE_COMMENT = re.compile(r";[^\n]*")
 _ESCAPE_LINE = re.compile(r"(?m)^%[^\n]*")
 _VARIATION = re.compile(r"\([^()]*\)")
+# Move numbers ("12." "12..."), NAGs ("$1") and the suffixes "+#!?": none is part of a move.
 _MOVE_NUMBER = re.compile(r"\d+\s*\.+")
+_NAG = re.compile(r"\$\d*")
+_SUFFIXES = str.maketrans("", "", "+#!?")
 RESULTS = frozenset(("1-0", "0-1", "1/2-1/2", "*"))
 
 
@@ -518,26 +533,20 @@ def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
         s = t
     if "(" in s or ")" in s:
         raise MovetextError("unbalanced_variation", "a ( variation is not closed (or closed twice)")
+    s = s.translate(_SUFFIXES)
+    if "$" in s:
+        s = _NAG.sub(" ", s)
     if "." in s:
         s = _MOVE_NUMBER.sub(" ", s)
-    moves: list[str] = []
-    result = ""
     tokens = s.split()
+    moves = tokens[:-1]
+    if tokens and tokens[-1] in RESULTS and RESULTS.isdisjoint(moves):
+        return moves, tokens[-1]
     for i, tok in enumerate(tokens):
         if tok in RESULTS:
-            result = tok
-            if i + 1 < len(tokens):
-                raise MovetextError("text_after_result", f"text after the result marker: "
-                                    f"{' '.join(tokens[i + 1:i + 4])!r}")
-            break
-        if tok[0] == "$":
-            continue
-        tok = tok.rstrip("+#!?")
-        if tok:
-            moves.append(tok)
-    if not result:
-        raise MovetextError("truncated_game", "the movetext has no result marker (truncated game?)")
-    return moves, result
+            raise MovetextError("text_after_result", f"text after the result marker: "
+                                f"{' '.join(tokens[i + 1:i + 4])!r}")
+    raise MovetextError("truncated_game", "the movetext has no result marker (truncated game?)")
 
 
 # ----------------------------------------------------------------------------- replay
