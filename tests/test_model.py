@@ -75,9 +75,12 @@ def test_board_mode_works_in_the_movers_frame():
     assert not torch.allclose(logits_black, model(idx, white)[0], atol=1e-3)
 
 
-@pytest.mark.parametrize("mode", ["moves", "moves+board"])
-def test_kv_cache_decoding_matches_full_forward(mode):
-    model = _model(mode, seed=1)
+@pytest.mark.parametrize("mode,extra", [
+    ("moves", {}), ("moves+board", {}),
+    ("moves+board", {"move_head": "from-to", "board_features": "tactics"}),
+    ("moves", {"move_head": "from-to"})])
+def test_kv_cache_decoding_matches_full_forward(mode, extra):
+    model = _model(mode, seed=1, **extra)
     B, T = 3, 17
     idx, boards = _random_inputs(B, T, seed=2)
     full, _ = model(idx, boards)
@@ -182,3 +185,52 @@ def test_bf16_autocast_forward_runs_and_agrees():
         step, _ = model(idx, boards, cache=cache)
     assert torch.allclose(out.float(), ref, atol=0.05)
     assert torch.allclose(step.float(), out.float(), atol=0.05)
+
+
+def _real_boards(B: int, T: int, seed: int = 0):
+    """Tokens and packed boards of random legal games (the legal-move loss needs real boards)."""
+    import random
+
+    import chess
+
+    from chessformer.core.boards import encode_board
+
+    rng = random.Random(seed)
+    idx, boards = [], []
+    for _ in range(B):
+        board, toks, rows = chess.Board(), [tokenizer.BOS], [encode_board(chess.Board())]
+        while len(toks) < T + 1:
+            if board.is_game_over():
+                board = chess.Board()
+            move = rng.choice(list(board.legal_moves))
+            board.push(move)
+            toks.append(tokenizer.encode_move(move))
+            rows.append(encode_board(board))
+        idx.append(toks)
+        boards.append(np.stack(rows))
+    idx = torch.tensor(idx)
+    return idx[:, :-1], torch.from_numpy(np.stack(boards)[:, :-1]), idx[:, 1:]
+
+
+@pytest.mark.parametrize("mode", ["moves", "moves+board"])
+def test_legal_only_loss_is_a_softmax_over_the_legal_moves(mode):
+    """Masked with -inf (not multiplied): the loss equals cross-entropy over the pseudo-legal
+    moves, is lower than over the whole vocabulary, and leaves the returned logits alone."""
+    from chessformer.model.legal import legal_mask
+
+    model = _model(mode, seed=2)
+    idx, boards, targets = _real_boards(2, 24)
+    full_logits, full = model(idx, boards, targets)
+    logits, legal = model(idx, boards, targets, legal_only=True)
+    assert torch.equal(logits, full_logits)
+    mask = legal_mask(boards)  # the mover's frame
+    black = ((boards[..., 112] >> 4) & 1).bool()
+    mirror = torch.as_tensor(tokenizer.MIRROR)
+    mask = torch.where(black[..., None], mask[..., mirror], mask)  # absolute tokens
+    assert mask.gather(-1, targets.unsqueeze(-1)).all()  # every move played is in it
+    ref = F.cross_entropy(logits.masked_fill(~mask, float("-inf")).view(-1, logits.size(-1)),
+                          targets.reshape(-1))
+    assert torch.allclose(legal, ref, atol=1e-5)
+    assert legal < full - 1.0  # ~30 legal moves of 1,971: log(1971/30) ~ 4 nats at init
+    legal.backward()
+    assert model.wte.weight.grad.isfinite().all()

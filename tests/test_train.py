@@ -180,3 +180,57 @@ def test_resume_refuses_another_dataset(tiny_dataset, tmp_path):
     (other / "manifest.json").write_text(json.dumps({**manifest, "source": "elsewhere"}))
     with pytest.raises(UserError, match="not the dataset"):
         train(other, tmp_path / "r", "tiny", resume=True, max_steps=4)
+
+
+def test_keep_best_points_latest_at_the_lowest_val_loss(tiny_dataset, tmp_path):
+    """A learning rate high enough to make the val loss rise again: `latest` stays on the best
+    checkpoint, the newest is kept too, and --resume continues from the newest."""
+    run = tmp_path / "best"
+    opts = dict(max_steps=8, eval_every=1, batch_size=4, lr=0.05, warmup=1, keep_best=True,
+                checkpoint_minutes=1000, keep_checkpoints=1)
+    final = train(tiny_dataset, run, "tiny", stop_after=3, **opts)
+    vals = {r["step"]: r["val_loss"] for r in _read_metrics(run, "val") if r["step"] > 0}
+    best = min(vals, key=vals.get)
+    assert best < 3, f"the val loss should rise at this lr: {vals}"  # else the test shows nothing
+    assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
+    assert final["best_val_loss"] == vals[best] and final["checkpoint"] == f"ckpt-{best:07d}"
+    assert sorted(p.name for p in run.glob("ckpt-*")) == [f"ckpt-{best:07d}", "ckpt-0000003"]
+    resumed = train(tiny_dataset, run, "tiny", resume=True)
+    assert resumed["step"] == 8 and len(_read_metrics(run, "train")) == 8
+    vals = {r["step"]: r["val_loss"] for r in _read_metrics(run, "val") if r["step"] > 0}
+    best = min(vals, key=vals.get)
+    assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
+
+
+def test_resume_of_a_finished_run_changes_nothing(tiny_dataset, tmp_path):
+    run = tmp_path / "done"
+    train(tiny_dataset, run, "tiny", max_steps=3, batch_size=4)
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    again = train(tiny_dataset, run, "tiny", resume=True)
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before
+    assert again["val_loss"] is not None and again["finished"]
+    # asking for more steps does resume it
+    longer = train(tiny_dataset, run, "tiny", resume=True, max_steps=5)
+    assert longer["step"] == 5 and longer["val_loss"] is not None
+
+
+def test_final_metrics_report_the_pace(tiny_dataset, tmp_path):
+    final = train(tiny_dataset, tmp_path / "p", "tiny", max_steps=3, batch_size=4)
+    assert final["step_s"] > 0 and final["elapsed_s"] >= 3 * final["step_s"]
+
+
+@pytest.mark.stockfish
+def test_base_move_probe_is_logged(tiny_dataset, tmp_path):
+    from chessformer.play.engine import find_stockfish
+
+    if find_stockfish() is None:
+        pytest.skip("no Stockfish")
+    final = train(tiny_dataset, tmp_path / "probe", "tiny", max_steps=2, batch_size=4,
+                  base_move_probe=True, legal_softmax=True)
+    vals = _read_metrics(tmp_path / "probe", "val")
+    assert all(0 <= v["probe_model_base"] <= 1 for v in vals)
+    # random movers pick Stockfish's move about once in their ~30 legal moves
+    assert 0.005 < vals[0]["probe_experts_base"] < 0.15
+    assert vals[0]["probe_positions"] == vals[0]["val_legal_positions"] > 100
+    assert final["probe_model_base"] == vals[-1]["probe_model_base"]

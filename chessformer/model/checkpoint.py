@@ -88,8 +88,10 @@ def _optimizer_state(tensors: dict[str, torch.Tensor], groups: list[dict]) -> di
 
 
 def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Optimizer | None,
-                    train_state: dict[str, Any], *, keep: int = 2) -> Path:
-    """Write ``RUN/ckpt-STEP`` atomically, point ``RUN/latest`` at it, prune old ones."""
+                    train_state: dict[str, Any], *, keep: int = 2, latest: str | None = None,
+                    ) -> Path:
+    """Write ``RUN/ckpt-STEP`` atomically, point ``RUN/latest`` at it (or at the checkpoint
+    named ``latest``, e.g. the best so far), prune old ones (never the one ``latest`` names)."""
     from safetensors.torch import save_file
 
     run_dir = Path(run_dir)
@@ -122,9 +124,9 @@ def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Opti
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    run_format.write_latest(run_dir, name)
+    run_format.write_latest(run_dir, latest or name)
     if keep > 0:  # keep <= 0: keep every checkpoint
-        old = [p for p in run_format.checkpoints(run_dir) if p.name != name]
+        old = [p for p in run_format.checkpoints(run_dir) if p.name not in (name, latest)]
         for p in old[: max(0, len(old) - (keep - 1))]:
             shutil.rmtree(p, ignore_errors=True)
     return final

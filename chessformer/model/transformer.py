@@ -43,6 +43,8 @@ import torch.nn.functional as F
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_BYTES, BOARD_FEATURES, BOARD_VERSION, unpack_boards
 from chessformer.formats import run as run_format
+from chessformer.model.features import TACTIC_FEATURES, tactic_planes
+from chessformer.model.legal import legal_mask
 from chessformer.utils import UserError
 
 __all__ = ["GPT", "GPTConfig", "IGNORE", "KVCache", "PRESETS", "PRESET_TABLE", "Preset", "load_model",
@@ -52,6 +54,8 @@ __all__ = ["GPT", "GPTConfig", "IGNORE", "KVCache", "PRESETS", "PRESET_TABLE", "
 #: ``targets`` value that contributes no loss.
 IGNORE = -1
 INPUT_MODES = ("moves", "moves+board")
+MOVE_HEADS = ("flat", "from-to")
+BOARD_FEATURE_SETS = ("basic", "tactics")
 #: Byte of a packed board row that holds the flags; bit 4 is "Black to move".
 _FLAG_BYTE, _BLACK_BIT = 112, 4
 
@@ -66,10 +70,20 @@ class GPTConfig:
     dropout: float = 0.0
     input_mode: str = "moves"  # "moves" | "moves+board"
     bias: bool = False  # biases in Linear/LayerNorm: a little slower, no better (nanoGPT)
+    #: "flat": one tied layer over the move vocabulary; "from-to": plus a low-rank from-square x
+    #: to-square score per move (see ``FromToHead``)
+    move_head: str = "flat"
+    #: "basic": the packed board's bits; "tactics": plus ``features.tactic_planes`` (moves+board)
+    board_features: str = "basic"
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        if self.move_head not in MOVE_HEADS:
+            raise ValueError(f"move_head must be one of {MOVE_HEADS}, got {self.move_head!r}")
+        if self.board_features not in BOARD_FEATURE_SETS:
+            raise ValueError(f"board_features must be one of {BOARD_FEATURE_SETS}, got "
+                             f"{self.board_features!r}")
         if self.d_model % self.n_head:
             raise ValueError(f"d_model {self.d_model} is not a multiple of n_head {self.n_head}")
 
@@ -207,6 +221,31 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+class FromToHead(nn.Module):
+    """Leela-style structured move scores: each position's vector gives a query and a key of
+    ``rank`` numbers per square; a move's score is query(from) . key(to) / sqrt(rank), added to
+    the flat head's logit (promotions share their squares' score; specials get 0)."""
+
+    def __init__(self, config: GPTConfig, rank: int = 16) -> None:
+        super().__init__()
+        self.rank = rank
+        self.proj = nn.Linear(config.d_model, 2 * 64 * rank, bias=False)
+        index = torch.full((config.vocab_size,), 64 * 64, dtype=torch.long)  # specials: the 0 pad
+        for t in range(len(tokenizer.SPECIALS), config.vocab_size):
+            uci = tokenizer.id_to_uci(t)
+            f = (ord(uci[0]) - 97) + 8 * (int(uci[1]) - 1)
+            to = (ord(uci[2]) - 97) + 8 * (int(uci[3]) - 1)
+            index[t] = 64 * f + to
+        self.register_buffer("index", index, persistent=False)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        B, T, _ = h.shape
+        q, k = self.proj(h).view(B, T, 2, 64, self.rank).unbind(2)
+        scores = (q @ k.transpose(-1, -2)).flatten(-2) / math.sqrt(self.rank)  # [B, T, 4096]
+        scores = F.pad(scores, (0, 1))
+        return scores[..., self.index]
+
+
 class GPT(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -214,12 +253,14 @@ class GPT(nn.Module):
         d = config.d_model
         self.wte = nn.Embedding(config.vocab_size, d)
         self.wpe = nn.Embedding(config.block_size, d)
-        self.board_proj = nn.Linear(BOARD_FEATURES, d, bias=True) if config.uses_boards else None
+        n_board = BOARD_FEATURES + (TACTIC_FEATURES if config.board_features == "tactics" else 0)
+        self.board_proj = nn.Linear(n_board, d, bias=True) if config.uses_boards else None
         self.drop = nn.Dropout(config.dropout)
         self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(d, bias=config.bias)
         self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # tied: a move's input and output vectors are one
+        self.from_to = FromToHead(config) if config.move_head == "from-to" else None
         mirror = torch.arange(config.vocab_size)
         mirror[: len(tokenizer.MIRROR)] = torch.as_tensor(tokenizer.MIRROR)
         self.register_buffer("mirror", mirror, persistent=False)
@@ -255,11 +296,14 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, boards: torch.Tensor | None = None,
                 targets: torch.Tensor | None = None, *, cache: KVCache | None = None,
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+                legal_only: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``idx`` [B, T] -> (logits over absolute tokens [B, T, V], mean loss or None).
 
         ``boards`` [B, T, BOARD_BYTES] uint8 is required in ``moves+board`` mode (row ``t`` is the
         position after token ``t``) and ignored otherwise. ``targets`` [B, T]: ``-1`` is ignored.
+        ``legal_only``: the loss is a softmax over the pseudo-legal moves of each position
+        (``legal.legal_mask``; needs ``boards`` in either mode); other logits are set to -inf
+        in the loss only, the returned logits are unmasked.
         """
         B, T = idx.shape
         start = cache.length if cache is not None else 0
@@ -272,22 +316,31 @@ class GPT(nn.Module):
             if cache.batch_size != B:
                 raise ValueError(f"batch {B} != cache batch {cache.batch_size}")
         black = None
-        if self.config.uses_boards:
+        if self.config.uses_boards or legal_only:
             if boards is None or boards.shape != (B, T, BOARD_BYTES):
-                raise ValueError(f"moves+board mode needs boards of shape {(B, T, BOARD_BYTES)}, "
-                                 f"got {None if boards is None else tuple(boards.shape)}")
+                raise ValueError(f"moves+board mode and legal_only need boards of shape "
+                                 f"{(B, T, BOARD_BYTES)}, got "
+                                 f"{None if boards is None else tuple(boards.shape)}")
+        if self.config.uses_boards:
             black = ((boards[..., _FLAG_BYTE] >> _BLACK_BIT) & 1).bool()  # [B, T]
             idx = torch.where(black, self.mirror[idx], idx)  # the mover's frame
         pos = torch.arange(start, start + T, device=idx.device)
         x = self.wte(idx) + self.wpe(pos)
         if self.board_proj is not None:
-            x = x + self.board_proj(unpack_boards(boards, dtype=self.board_proj.weight.dtype))
+            dtype = self.board_proj.weight.dtype
+            feats = unpack_boards(boards, dtype=dtype)
+            if self.config.board_features == "tactics":
+                feats = torch.cat([feats, tactic_planes(boards, dtype)], -1)
+            x = x + self.board_proj(feats)
         x = self.drop(x)
         for i, block in enumerate(self.h):
             x = block(x, cache, i)
         if cache is not None:
             cache.length += T
-        logits = self.lm_head(self.ln_f(x))  # in the mover's frame where black is set
+        h = self.ln_f(x)
+        logits = self.lm_head(h)  # in the mover's frame where black is set
+        if self.from_to is not None:
+            logits = logits + self.from_to(h)
         loss = None
         if targets is not None:
             # The loss compares frame-relative logits with frame-relative targets: the same value
@@ -296,11 +349,23 @@ class GPT(nn.Module):
             if black is not None:
                 safe = targets.clamp_min(0)
                 rel_targets = torch.where(black & (targets >= 0), self.mirror[safe], targets)
-            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)),
-                                   rel_targets.reshape(-1), ignore_index=IGNORE)
+            scores = logits.float()
+            if legal_only:
+                scores = scores.masked_fill(~self._loss_mask(boards, rel_targets), float("-inf"))
+            loss = F.cross_entropy(scores.view(-1, scores.size(-1)), rel_targets.reshape(-1),
+                                   ignore_index=IGNORE)
         if black is not None:
             logits = torch.where(black[..., None], logits[..., self.mirror], logits)
         return logits, loss
+
+    def _loss_mask(self, boards: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Pseudo-legal moves in the frame of this model's logits, the target always included
+        (a target outside the mask would make the loss infinite; real games never need it)."""
+        mask = legal_mask(boards)  # the mover's frame
+        if not self.config.uses_boards:  # a moves model's logits are absolute
+            black = ((boards[..., _FLAG_BYTE] >> _BLACK_BIT) & 1).bool()
+            mask = torch.where(black[..., None], mask[..., self.mirror], mask)
+        return mask.scatter(-1, targets.clamp_min(0).unsqueeze(-1), True)
 
     def configure_optimizer(self, weight_decay: float, lr: float, betas: tuple[float, float],
                             fused: bool | None = None) -> torch.optim.AdamW:

@@ -69,6 +69,23 @@ class TrainOptions:
                         "fresh")
     stop_after: int | None = _opt(None, "stop after this step (checkpointed); --resume continues",
                                   "fresh")
+    keep_best: bool = _opt(
+        False, "point `latest` at the checkpoint with the lowest validation loss (a checkpoint "
+        "is written at every new best; the newest ones are kept too, for --resume)")
+    base_move_probe: bool = _opt(
+        False, "for data from simulated experts: label the val positions once with Stockfish "
+        "depth 1 (the experts' base move) and log how often the model's legal argmax plays it "
+        "(probe_model_base) beside how often the experts did (probe_experts_base)")
+    legal_softmax: bool = _opt(
+        False, "train with a softmax over each position's pseudo-legal moves only (needs boards "
+        "in the dataset, in either input mode)", "fixed")
+    move_head: str | None = _opt(
+        None, "output head (default: the preset's, else flat): flat, or from-to (adds a "
+        "low-rank from-square x to-square score per move)", "fixed", choices=("flat", "from-to"))
+    board_features: str | None = _opt(
+        None, "board input of moves+board models (default: the preset's, else basic): basic, "
+        "or tactics (adds hanging and attacked-piece planes)", "fixed",
+        choices=("basic", "tactics"))
     keep_checkpoints: int = _opt(
         2, "newest checkpoints to keep (0 keeps all, to choose one by validation loss afterwards)")
     checkpoint_minutes: float = _opt(

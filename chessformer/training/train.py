@@ -38,7 +38,7 @@ from chessformer.data.dataset import GameDataset
 from chessformer.formats import run as run_format
 from chessformer.training.batches import build_windows, make_batch, sample_ids
 from chessformer.training.options import TrainOptions, option_fields, resolve_options, resumed_options
-from chessformer.training.validation import build_val_set, evaluate
+from chessformer.training.validation import build_val_set, evaluate, label_base_moves
 from chessformer.utils import UserError, log, progress, sha256_file
 
 __all__ = ["Trainer", "lr_at", "train"]
@@ -70,11 +70,16 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
     run_dir = Path(out)
     resumed = None
     if given.get("resume"):
-        if not run_format.has_latest(run_dir):
+        if not run_format.has_latest(run_dir) or not run_format.checkpoints(run_dir):
             raise UserError(f"--resume: {run_dir} has no checkpoint ('latest' file) to resume")
-        resumed = load_checkpoint(run_dir)
+        # The newest checkpoint, not `latest`: with --keep-best that names an earlier one.
+        resumed = load_checkpoint(run_format.checkpoints(run_dir)[-1])
         preset = resumed[2]["preset"]
         given = resumed_options(given, resumed[2]["options"])
+        final = run_format.read_final_metrics(run_dir)
+        if resumed[2]["step"] >= given["max_steps"] and final.get("finished"):
+            log.info("%s: finished at step %d already; nothing to do", run_dir, resumed[2]["step"])
+            return final
     o = resolve_options(preset, given)
     return Trainer(data, run_dir, preset, o, resumed).run()
 
@@ -94,8 +99,11 @@ class Trainer:
 
         self.data, self.run_dir, self.preset, self.o = Path(data), run_dir, preset, o
         ckpt_model, opt_state, self.resume_state = resumed if resumed is not None else (None, None, None)
-        self.config = (ckpt_model.config if ckpt_model is not None else GPTConfig(
-            **{**PRESETS[preset], **({"block_size": o.block_size} if o.block_size else {})}))
+        overrides = {k: getattr(o, k) for k in ("block_size", "move_head", "board_features")
+                     if getattr(o, k) is not None}
+        self.config = (ckpt_model.config if ckpt_model is not None
+                       else GPTConfig(**{**PRESETS[preset], **overrides}))
+        self.with_boards = self.config.uses_boards or o.legal_softmax
         self._set_up_processes()
         self.ds = GameDataset.open(data)
         self._check_dataset()
@@ -108,6 +116,8 @@ class Trainer:
                                   self.config.uses_boards) if self.master else None)
         if self.master and self.val is None:
             log.warning("%s has no val games: val metrics are skipped", data)
+        if self.val is not None and o.base_move_probe:
+            label_base_moves(self.val)
 
         torch.manual_seed(o.seed)
         self.model = model = ckpt_model if ckpt_model is not None else GPT(self.config)
@@ -130,6 +140,8 @@ class Trainer:
         self.prefetch = ThreadPoolExecutor(max_workers=1) if self.device.type == "cuda" else None
         self.ahead: tuple[tuple[int, int], Any] | None = None  # (key, future) being built
         self.last_eval: dict[str, Any] = {}
+        self.best: tuple[float, str] | None = None  # (val loss, checkpoint) for --keep-best
+        self.step_times: list[float] = []
 
     # -- set-up -------------------------------------------------------------------------------
     def _set_up_processes(self) -> None:
@@ -160,6 +172,9 @@ class Trainer:
             raise UserError(f"{self.data}: dataset has no boards.u8, but preset {self.preset!r} "
                             f"reads boards ({self.config.input_mode}); re-run ingest with --boards "
                             f"or pick a moves preset")
+        if self.o.legal_softmax and self.ds.boards is None:
+            raise UserError(f"{self.data}: dataset has no boards.u8, which --legal-softmax needs; "
+                            f"add them with `chessformer boards {self.data}`")
         state = self.resume_state
         if state is None:
             return
@@ -180,7 +195,7 @@ class Trainer:
         o = self.o
         first = ((step * o.grad_accum + micro) * self.world + self.rank) * o.batch_size
         ids = sample_ids(len(self.win), o.seed, first, o.batch_size)
-        arrays = make_batch(self.ds, self.win, ids, self.T, self.config.uses_boards)
+        arrays = make_batch(self.ds, self.win, ids, self.T, self.with_boards)
         pin = self.device.type == "cuda"
         return [None if a is None else (torch.from_numpy(a).pin_memory() if pin else torch.from_numpy(a))
                 for a in arrays]
@@ -210,7 +225,7 @@ class Trainer:
             ctx = contextlib.nullcontext() if sync else self.train_model.no_sync()
             with ctx:
                 with self.autocast():
-                    _, loss = self.train_model(x, bd, y)
+                    _, loss = self.train_model(x, bd, y, legal_only=o.legal_softmax)
                 (loss / o.grad_accum).backward()
             loss_sum += loss.item()
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip).item()
@@ -310,7 +325,16 @@ class Trainer:
             "data": {"path": str(self.data.resolve()), "next_sample": step * o.grad_accum *
                      self.world * o.batch_size, "manifest_sha256": sha256_file(manifest)},
             "world_size": self.world, "rng": capture_rng(), "elapsed_s": elapsed,
-        }, keep=o.keep_checkpoints)
+        }, keep=o.keep_checkpoints, latest=self.best[1] if self.best is not None else None)
+
+    def is_new_best(self, step: int, ev: dict[str, Any]) -> bool:
+        """With --keep-best: whether ``ev`` beats every checkpointed evaluation (it becomes one)."""
+        if not self.o.keep_best or "val_loss" not in ev:
+            return False
+        if self.best is not None and ev["val_loss"] >= self.best[0]:
+            return False
+        self.best = (ev["val_loss"], run_format.checkpoint_name(step))
+        return True
 
     # -- the run -------------------------------------------------------------------------------
     def start(self, t_start: float) -> tuple[int, int, float]:
@@ -324,6 +348,7 @@ class Trainer:
             restore_rng(state["rng"])
             if self.master:
                 run_format.truncate_metrics(self.run_dir, start_step)
+                self.restore_evaluations()
             o.max_steps = max_steps
             return start_step, max_steps, float(state.get("elapsed_s", 0.0))
         if self.master:
@@ -340,6 +365,17 @@ class Trainer:
             self.write_run_info(0, max_steps)
             self.log_eval(0, first_eval if first_eval is not None else self.evaluate())
         return 0, max_steps, 0.0
+
+    def restore_evaluations(self) -> None:
+        """A resumed run's last evaluation and (--keep-best) best checkpoint, from its metrics."""
+        kept = {p.name for p in run_format.checkpoints(self.run_dir)}
+        for row in run_format.read_metrics(self.run_dir):
+            if row.get("type") != "val":
+                continue
+            ev = {k: v for k, v in row.items() if k not in ("type", "step")}
+            self.last_eval.update(ev)
+            if run_format.checkpoint_name(row["step"]) in kept:
+                self.is_new_best(row["step"], ev)
 
     def run(self) -> dict[str, Any]:
         """Train from the start (or the checkpoint) to the last step; the final metrics."""
@@ -366,7 +402,9 @@ class Trainer:
         tokens_done = 0
         while step < stop_at:
             lr = lr_at(step, lr=o.lr, min_lr=o.min_lr, warmup=warmup, max_steps=max_steps)
+            t0 = time.perf_counter()
             loss, norm = self.train_step(step, lr)
+            self.step_times.append(time.perf_counter() - t0)
             step += 1
             tokens_done += self.tokens_per_step
             tps = tokens_done / (time.perf_counter() - t_loop)
@@ -389,8 +427,8 @@ class Trainer:
                 stop_at = step
             if step % eval_every == 0 or step == stop_at:
                 if self.master:
-                    self.evaluate_and_report(step, loss, bar)
-                    if (step == stop_at
+                    best = self.evaluate_and_report(step, loss, bar)
+                    if (step == stop_at or best
                             or time.perf_counter() - last_ckpt > o.checkpoint_minutes * 60):
                         self.checkpoint(step, elapsed_before + time.perf_counter() - t_start)
                         last_ckpt = time.perf_counter()
@@ -407,12 +445,16 @@ class Trainer:
             dist.destroy_process_group()
         return final
 
-    def evaluate_and_report(self, step: int, loss: float, bar: Any) -> None:
+    def evaluate_and_report(self, step: int, loss: float, bar: Any) -> bool:
+        """Evaluate, log, print a line; True when it is a new best (to checkpoint)."""
         ev = self.evaluate()
         self.log_eval(step, ev)
         if ev:
+            probe = (f"  base move {ev['probe_model_base']:.3f} (experts "
+                     f"{ev['probe_experts_base']:.3f})" if "probe_model_base" in ev else "")
             bar.write(f"step {step}: train {loss:.3f}  val {ev['val_loss']:.3f}  top-1 "
-                      f"{ev['val_top1']:.3f}  legal {ev['val_legal']:.3f}", file=sys.stderr)
+                      f"{ev['val_top1']:.3f}  legal {ev['val_legal']:.3f}{probe}", file=sys.stderr)
+        return self.is_new_best(step, ev)
 
     def final_metrics(self, step: int, max_steps: int, recent: list[float], tps: float,
                       elapsed: float) -> dict[str, Any]:
@@ -422,10 +464,16 @@ class Trainer:
             "max_steps": max_steps, "finished": step >= max_steps, "n_params": self.n_params,
             "train_loss": float(np.mean(recent)) if recent else None,
             **{k: self.last_eval.get(k) for k in ("val_loss", "val_top1", "val_legal")},
+            **{k: v for k, v in self.last_eval.items() if k.startswith("probe_")},
             "tokens_per_s": tps, "tokens_seen": step * self.tokens_per_step,
             "model_flops_per_s": tps * self.flops_per_token, "elapsed_s": elapsed,
+            # the steady pace (median step, this session), for sizing --max-steps to a budget
+            "step_s": float(np.median(self.step_times)) if self.step_times else None,
             "world_size": self.world, "dtype": self.o.dtype, "device": str(self.device),
+            "checkpoint": run_format.read_latest(self.run_dir),
         }
+        if self.best is not None:
+            final["best_val_loss"] = self.best[0]
         if self.master:
             run_format.write_final_metrics(self.run_dir, final)
             if final["val_loss"] is not None:
