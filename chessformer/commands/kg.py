@@ -20,11 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = sub.add_parser("run", help="generate, train, score and report one experiment",
                          description="generate the graph and experts, write their corpus, train "
                          "the seeds, score model, experts and majority vote, write the report")
-    run.add_argument("experiment", help="a name in evals/kg/ (denoising, selection, walk, "
-                     "composition, regularization) or a TOML file")
+    run.add_argument("experiments", nargs="+", metavar="EXPERIMENT",
+                     help="names in evals/kg/ (denoising, selection, walk, composition, "
+                     "regularization) or TOML files; several run one after the other")
     run.add_argument("--size", default="full", choices=SIZES,
                      help="tiny (the tests' size, seconds) or full (the TOML's top level)")
-    run.add_argument("--out", help="output folder (default: runs/kg/<name>[-<size>])")
+    run.add_argument("--out", help="output folder (default: runs/kg/<name>[-<size>]); with several "
+                     "experiments, the folder that holds one per experiment")
     run.add_argument("--workers", type=int, default=2,
                      help="models trained at once, each on cores/workers threads (default 2)")
     run.add_argument("--boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
@@ -38,13 +40,17 @@ def main(args: argparse.Namespace) -> int:
         for p in sorted((ROOT / "evals" / "kg").glob("*.toml")):
             print(p.stem)
         return 0
-    exp = load_experiment(args.experiment, args.size)
-    out = Path(args.out or f"runs/kg/{exp.name}" + ("" if args.size == "full" else f"-{args.size}"))
-    summary = run_experiment(exp, out, workers=args.workers, n_boot=args.boot)
-    for arm in summary["arms"]:
-        v = arm["verdict"]
-        print(f"{exp.name}/{arm['name']}: {v['word']} ({v['diff']:+.3f} "
-              f"[{v['lo']:+.3f}, {v['hi']:+.3f}] against {v['best_expert']})")
-    print(summary["report"]["md"])
-    print(summary["report"]["html"])
+    exps = [load_experiment(name, args.size) for name in args.experiments]  # all checked first
+    suffix = "" if args.size == "full" else f"-{args.size}"
+    for exp in exps:
+        if args.out and len(exps) == 1:
+            out = Path(args.out)
+        else:
+            out = Path(args.out or "runs/kg") / f"{exp.name}{suffix}"
+        summary = run_experiment(exp, out, workers=args.workers, n_boot=args.boot)
+        for arm in summary["arms"]:
+            v = arm["verdict"]
+            print(f"{exp.name}/{arm['name']}: {v['word']} ({v['diff']:+.3f} "
+                  f"[{v['lo']:+.3f}, {v['hi']:+.3f}] against {v['best_expert']})")
+        print(summary["report"]["md"])
     return 0

@@ -88,7 +88,7 @@ def _arm_summary(exp: Experiment, world: World, arm: Arm, data: ArmData, acc: np
     return {
         "name": arm.name, "label": arm.label or arm.name,
         "experts_spec": dataclasses.asdict(arm.experts), "corpus": dataclasses.asdict(arm.corpus),
-        "train": dataclasses.asdict(arm.train), "rows": int(len(data.rows)),
+        "train": dataclasses.asdict(arm.train), "rows": len(data.rows),
         "curve": curve, "experts": experts,
         "ensemble_verdict_set": float(data.ensemble_acc[vmask].mean()),
         "verdict": verdict, "vs_ensemble": vs_ens, "tags": tags, "regions": regions,
@@ -114,7 +114,7 @@ def summarize(exp: Experiment, world: World, data: dict[str, ArmData],
         "temperatures": exp.temperatures, "verdict_temperature": exp.verdict_temperature,
         "verdict_on": exp.verdict_on, "n_boot": n_boot,
         "graph": {**dataclasses.asdict(exp.graph), "entities": g.n_entities,
-                  "facts": int(len(g.facts)), "chains": int(len(g.chains()))},
+                  "facts": len(g.facts), "chains": len(g.chains())},
         "queries": {"total": len(world.queries), "holdout": exp.holdout},
         "arms": [_arm_summary(exp, world, arm, data[arm.name], *models[arm.name], n_boot)
                  for arm in exp.arms],

@@ -50,7 +50,14 @@ from chessformer.kg.queries import (
     query_tags,
 )
 from chessformer.kg.train import TrainSpec, query_accuracy, train_model
-from chessformer.utils import UserError, log, mp_context, read_toml, write_json_atomic, write_text_atomic
+from chessformer.utils import (
+    UserError,
+    log,
+    mp_context,
+    read_toml,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 __all__ = ["KINDS", "SIZES", "Arm", "ArmData", "Experiment", "World", "build_arm", "build_world",
            "load_experiment", "run_experiment"]

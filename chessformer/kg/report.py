@@ -142,11 +142,11 @@ def plot_training(path: Path, summary: dict[str, Any]) -> None:
 
 
 def _verdict_section(s: dict[str, Any]) -> Section:
-    paras = [f"Pre-registered in {s['source']}: model accuracy at temperature "
+    paras = [(f"Pre-registered in {s['source']}: model accuracy at temperature "
              f"{s['verdict_temperature']:g} on the query set '{s['verdict_on']}' minus the best "
              f"expert's on the same queries; 95% interval by bootstrap over {s['seeds']} training "
              f"seeds and the queries ({s['n_boot']} resamples). Three words: transcends (interval "
-             "above 0), does not (below 0), not shown (contains 0)."]
+             "above 0), does not (below 0), not shown (contains 0).")]
     rows = []
     for a in s["arms"]:
         v, e = a["verdict"], a["vs_ensemble"]
@@ -173,10 +173,10 @@ def _tags_section(s: dict[str, Any]) -> Section:
                          f"{t['best_expert']} {_p(t['reference'])}", _p(t["ensemble"]),
                          f"{_p(t['diff'], True)} {_ci(t['lo'], t['hi'], True)}", t["word"]])
     return Section("Query sets", [
-        "The model at the verdict temperature on every query set against the best expert on that "
+        ("The model at the verdict temperature on every query set against the best expert on that "
         "set. known_by_N: one-hop facts N experts have right; two_hop/seen: chains experts may "
         "have written whole; two_hop/unseen: chains never written whole, split by who knows "
-        "their two facts (one expert / different experts only / some fact nobody knows)."],
+        "their two facts (one expert / different experts only / some fact nobody knows).")],
         ["arm", "query set", "n", "model [95%]", "best expert", "majority vote",
          "model - best expert", "verdict"], rows)
 
@@ -189,8 +189,8 @@ def _regions_section(s: dict[str, Any]) -> Section | None:
     if not rows:
         return None
     return Section("Inside each expert's region", [
-        "One-hop facts each expert knows for certain (confidence 1, or its walk): the expert is "
-        "right on all of them; does the model match it there?"],
+        ("One-hop facts each expert knows for certain (confidence 1, or its walk): the expert is "
+        "right on all of them; does the model match it there?")],
         ["arm", "expert", "facts", "expert", "model [95%]", "model - expert", "verdict"], rows)
 
 
@@ -205,8 +205,8 @@ def _regularization_section(s: dict[str, Any]) -> Section:
                      v["word"], _p(t.get("two_hop/seen", {}).get("model")),
                      _p(t.get("two_hop/unseen", {}).get("model")), f"{a['final_loss']:.3f}"])
     return Section("Implicit regularization", [
-        "The transcendence margin (model minus best expert at the verdict temperature) and "
-        "two-hop accuracy per recipe; parameters include the embedding table."],
+        ("The transcendence margin (model minus best expert at the verdict temperature) and "
+        "two-hop accuracy per recipe; parameters include the embedding table.")],
         ["arm", "weight decay", "layers x width", "parameters", "margin [95%]", "verdict",
          "two-hop seen", "two-hop unseen", "final loss"], rows)
 
@@ -218,9 +218,9 @@ def _experts_section(s: dict[str, Any]) -> Section:
             rows.append([a["label"], e["name"], _p(e["facts_right"]), str(e["certain_facts"]),
                          _p(e["verdict_set"]), _p(e["one_hop"]), _p(e["two_hop_unseen"])])
     return Section("Experts", [
-        "Each expert scored on the model's queries from its own copy of the graph (the chance "
+        ("Each expert scored on the model's queries from its own copy of the graph (the chance "
         "that it answers right; with no answer it guesses among the entities of the right "
-        "type). facts right: its copy against the ground truth."],
+        "type). facts right: its copy against the ground truth.")],
         ["arm", "expert", "facts right", "certain facts", f"on {s['verdict_on']}", "one-hop",
          "two-hop unseen"], rows)
 
@@ -235,10 +235,10 @@ def _training_section(s: dict[str, Any]) -> Section:
                      f"{sum(sps) / len(sps):.2f}", str(a["threads"]), f"{a['final_loss']:.3f}"])
     g = s["graph"]
     return Section("Training and data", [
-        f"Graph: {g['entities']} entities in {g['clusters']} clusters, {g['facts']} facts, "
+        (f"Graph: {g['entities']} entities in {g['clusters']} clusters, {g['facts']} facts, "
         f"{g['chains']} two-hop chains ({s['queries']['holdout']:.0%} held out); "
         f"{s['queries']['total']} queries. Seconds and steps/s are as measured on this machine "
-        "while it ran whatever else it ran (a step count fixes the work, not the time)."],
+        "while it ran whatever else it ran (a step count fixes the work, not the time).")],
         ["arm", "steps", "batch", "corpus rows", "parameters", "seconds per seed", "steps/s",
          "threads", "final loss"], rows, image=PLOT_TRAINING)
 
