@@ -23,7 +23,12 @@ c_tail)``. The strategies (the authors' ``kg/dataset_generator.py``):
     :func:`lp_confidences` computes exactly).
 ``walk``
     Each expert knows the facts of a random walk of ``facts`` distinct facts (a connected region)
-    exactly; every other fact is scrambled (head or tail, uniformly replaced).
+    exactly; every other fact is scrambled (head or tail, replaced by an entity the walk does not
+    touch: with weight ``1 - c`` as above, the region's entities having ``c = 1``).
+
+A head replacement gives the new head a second tail for the relation (every relation is
+functional), so an expert can hold a fact right and a contradicting statement beside it; weights
+``1 - c`` keep such statements off the entities it is certain about.
 
 An expert writes about the entities it knows: it samples an entity with weight ``floor +``
 its confidence in the entity's cluster (``walk``: ``floor + 1`` inside its region).
@@ -200,9 +205,11 @@ def make_experts(graph: Graph, spec: ExpertSpec, seed: int) -> list[Expert]:
         else:  # walk
             region = random_walk_region(graph, spec.facts, rng)
             keep = region.astype(np.float64)
-            facts = corrupt(graph, keep, np.full(n_f, 0.5), np.ones(graph.n_entities), draws)
             touched = np.zeros(graph.n_entities)
             touched[graph.facts[region][:, [0, 2]].ravel()] = 1.0
+            # Replacements come from outside the region (its expertise), so that no scrambled
+            # fact lands on a known entity: what it knows, it knows without contradiction.
+            facts = corrupt(graph, keep, np.full(n_f, 0.5), 1.0 - touched, draws)
             experts.append(Expert(name=name, facts=facts, weights=spec.floor + touched,
                                   region=region))
     return experts
