@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("chessformer.commands.calibrate", "rate a ladder of Stockfish settings on one scale"),
     "report": ("chessformer.commands.report", "write report.html and report.md for evaluated runs"),
     "experiment": ("chessformer.commands.experiment", "run a taxonomy experiment: diversity, selection, generalization"),
+    "kg": ("chessformer.commands.kg", "knowledge-graph testbed: experts, corpus, model, verdicts, report"),
 }
 
 
