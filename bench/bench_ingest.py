@@ -116,7 +116,8 @@ def main() -> int:
         cf_rc, pe_rc = max(r[3] for r in cf), max(r[3] for r in pe)
         man = json.loads((tmp / "ds" / "manifest.json").read_text()) if cf_rc == 0 else {}
         games = man.get("games_read", 0)
-        med = lambda rows, k: statistics.median(r[k] for r in rows)  # noqa: E731
+        def med(rows: list[tuple], k: int) -> float:
+            return statistics.median(r[k] for r in rows)
         ratios = [c[0] / p[0] for c, p in zip(cf, pe)]
         rows = [("tool", "wall s", "games/s", "CPU s", "peak RSS MiB", "exit"),
                 ("chessformer ingest", f"{med(cf, 0):.2f}", f"{games / med(cf, 0):,.0f}",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bz2
 import io
-import os
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import zstandard
 
-from chessformer.data import pgn
 from chessformer.core import tokenizer as tok
 from chessformer.core.boards import encode_board
+from chessformer.data import pgn
 from chessformer.data.dataset import DatasetWriter, GameDataset
 from chessformer.data.ingest import classify_time_control, ingest
 from chessformer.utils import UserError
@@ -509,7 +509,7 @@ def test_unwritable_out_is_a_one_line_error_up_front(tmp_path, monkeypatch, wher
 
 
 def test_duplicates_need_known_players_and_date(tmp_path):
-    unknown = dict(Site="?", White="?", Black="?", UTCDate=None, Date="????.??.??")
+    unknown = {"Site": "?", "White": "?", "Black": "?", "UTCDate": None, "Date": "????.??.??"}
     a = game(Event="Club A", **unknown)
     text = a + game(Event="Club B", **unknown) + a + game(Event="Club A", Round="2", **unknown)
     m, _ = run(tmp_path, text, min_plies=1)

@@ -38,8 +38,16 @@ import numpy as np
 
 from chessformer.core.boards import BOARD_BYTES, BOARD_VERSION
 from chessformer.core.tokenizer import TOKENIZER_VERSION
-from chessformer.formats.dataset import (BOARDS, GAMES_CSV, MANIFEST, OFFSETS, TOKENS,
-                                         manifest_path, read_manifest, write_manifest)
+from chessformer.formats.dataset import (
+    BOARDS,
+    GAMES_CSV,
+    MANIFEST,
+    OFFSETS,
+    TOKENS,
+    manifest_path,
+    read_manifest,
+    write_manifest,
+)
 from chessformer.utils import UserError
 
 __all__ = ["DEFAULT_VAL_FRACTION", "GAME_COLUMNS", "DatasetWriter", "GameDataset", "split_of"]

@@ -82,7 +82,7 @@ from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import read_manifest
 from chessformer.utils import UserError, log, mp_context, progress
 
-__all__ = ["FilterOptions", "TIME_CONTROL_CLASSES", "classify_time_control", "header_reject_reason", "ingest"]
+__all__ = ["TIME_CONTROL_CLASSES", "FilterOptions", "classify_time_control", "header_reject_reason", "ingest"]
 
 TIME_CONTROL_CLASSES = ("ultrabullet", "bullet", "blitz", "rapid", "classical", "correspondence",
                         "unknown")
@@ -244,7 +244,7 @@ class ChunkResult:
 
     def reject(self, i: int, reason: str, detail: str) -> None:
         self.status.append(reason)
-        self.details[i] = shorten(detail)
+        self.details[i] = _shorten(detail)
 
 
 _OPTS: FilterOptions | None = None
@@ -256,7 +256,7 @@ def _init_worker(opts: FilterOptions, boards: bool) -> None:
     _OPTS, _BOARDS = opts, boards
 
 
-def shorten(text: str, limit: int = _MAX_WARNING_CHARS) -> str:
+def _shorten(text: str, limit: int = _MAX_WARNING_CHARS) -> str:
     """``text``, cut to about ``limit`` characters with a note of its full length."""
     if len(text) <= limit:
         return text
@@ -459,7 +459,7 @@ class _Warnings:
         return self.counts[reason] <= _MAX_WARNINGS
 
     def show(self, reason: str, msg: str) -> None:
-        log.warning("%s: %s", reason, shorten(msg, 2 * _MAX_WARNING_CHARS))
+        log.warning("%s: %s", reason, _shorten(msg, 2 * _MAX_WARNING_CHARS))
         if self.counts[reason] == _MAX_WARNINGS:
             log.warning("%s: further warnings of this kind are counted, not shown", reason)
 

@@ -53,14 +53,20 @@ from typing import BinaryIO
 import chess
 
 __all__ = [
+    "FASTCHESS_AVAILABLE",
+    "MAX_CHUNK_BYTES",
+    "NULL_MOVES",
+    "IllegalMove",
     "MovetextError",
     "ReadStats",
     "Source",
+    "decode",
     "expand_sources",
     "last_boundary",
     "parse_headers",
     "parse_movetext",
     "read_chunks",
+    "replay_python_chess",
     "replay_san",
     "split_games",
 ]
