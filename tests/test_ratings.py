@@ -148,6 +148,24 @@ def test_prior_does_not_pull_a_weak_player_up():
     assert np.mean(fitted_draws) - 1000.0 > 25.0  # the virtual-draw prior's bias, for contrast
 
 
+def test_a_player_left_out_of_a_resample_stays_near_its_opponents():
+    # "m" played one pair of games: about a third of the resamples hold none of them. The prior
+    # is the same function in every resample (it follows the original pairs), so the fit stays
+    # well posed there: "m" is held near its opponent by the prior, and "w", who lost all its 8
+    # games (no finite maximum-likelihood rating), stays where the prior puts it instead of
+    # drifting thousands of Elo away.
+    games = simulate({"sf1": 1554.0, "sf3": 1867.0, "x": 1700.0}, 40, np.random.default_rng(8))
+    games += [GameResult("m", "x", 0.0, pair=("m", 0)), GameResult("x", "m", 1.0, pair=("m", 0))]
+    games += [GameResult(*(("w", "sf1") if k % 2 == 0 else ("sf1", "w")),
+                         0.0 if k % 2 == 0 else 1.0, pair=("w", k // 2)) for k in range(8)]
+    bf = bootstrap(games, ANCHORS, n_boot=200, seed=0)
+    for p, near in (("m", 1700.0), ("w", 1554.0)):
+        col = bf.samples[:, bf.players.index(p)]
+        assert np.isfinite(col).all() and np.abs(col - near).max() < 1200.0, (p, col.min())
+    r = {x.player: x for x in bf.ratings()}
+    assert r["m"].prior_only and r["w"].prior_only and r["w"].lo < r["w"].elo < 1554.0
+
+
 def test_half_point_fit_matches_score_for_two_players():
     # 30 W, 40 D, 30 L: 50% -> equal ratings; 60 W 20 D 20 L -> elo_from_score with prior.
     games = ([GameResult("x", "y", 1.0)] * 60 + [GameResult("x", "y", 0.5)] * 20

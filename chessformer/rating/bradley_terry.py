@@ -162,13 +162,14 @@ def _loglik_grad_hess(x: np.ndarray, eta: float, pairs: Pairs, c: np.ndarray, mo
     return ll, grad, hess
 
 
-def _jeffreys(x: np.ndarray, pairs: Pairs, c: np.ndarray, free: np.ndarray,
+def _jeffreys(x: np.ndarray, pairs: Pairs, tot: np.ndarray, free: np.ndarray,
               ) -> tuple[float, np.ndarray]:
     """Jeffreys prior of the half-point model, 0.5 log det I(x) over the free ratings, and its
     gradient (Firth 1993): maximising log-likelihood + penalty removes the O(1/n) bias of the
-    maximum-likelihood estimate and keeps perfect scores finite."""
+    maximum-likelihood estimate and keeps perfect scores finite. ``tot``: games per pair in the
+    original games (the prior is the same function in every bootstrap resample, so a player whose
+    games a resample left out is still held near its opponents)."""
     n = len(pairs.players)
-    tot = c.sum(axis=1)
     p = 0.5 * (1.0 + np.tanh(0.5 * (x[pairs.i] - x[pairs.j])))
     w = tot * p * (1.0 - p)
     info = np.zeros((n, n))
@@ -191,12 +192,13 @@ def _jeffreys(x: np.ndarray, pairs: Pairs, c: np.ndarray, free: np.ndarray,
 
 
 def _objective(x: np.ndarray, eta: float, pairs: Pairs, c: np.ndarray, model: DrawModel,
-               jeffreys_free: np.ndarray | None) -> tuple[float, np.ndarray, np.ndarray]:
+               jeffreys: tuple[np.ndarray, np.ndarray] | None,
+               ) -> tuple[float, np.ndarray, np.ndarray]:
     """Log-posterior, its gradient, and the log-likelihood's Hessian (Newton's curvature: the
     prior's own curvature is O(1) against the likelihood's O(games))."""
     ll, g, h = _loglik_grad_hess(x, eta, pairs, c, model)
-    if jeffreys_free is not None and len(jeffreys_free):
-        pen, gp = _jeffreys(x, pairs, c, jeffreys_free)
+    if jeffreys is not None and len(jeffreys[1]):
+        pen, gp = _jeffreys(x, pairs, *jeffreys)
         ll, g = ll + pen, g + np.append(gp, np.zeros(len(g) - len(gp)))
     return ll, g, h
 
@@ -220,7 +222,8 @@ _MAX_STEP = 2.0  # natural units, about 350 Elo
 
 
 def _newton(pairs: Pairs, c: np.ndarray, model: DrawModel, fixed: dict[int, float],
-            x0: np.ndarray, eta0: float, jeffreys: bool, tol: float = 1e-9, max_iter: int = 200,
+            x0: np.ndarray, eta0: float, jeffreys_tot: np.ndarray | None, tol: float = 1e-9,
+            max_iter: int = 200,
             ) -> tuple[np.ndarray, float, int]:
     n = len(pairs.players)
     x = x0.copy()
@@ -235,7 +238,8 @@ def _newton(pairs: Pairs, c: np.ndarray, model: DrawModel, fixed: dict[int, floa
     def pack(xx: np.ndarray, ee: float) -> np.ndarray:
         return np.append(xx, ee) if model == "davidson" else xx
 
-    jf = np.array([k for k in range(n) if k not in fixed], dtype=np.int64) if jeffreys else None
+    jf = None if jeffreys_tot is None else (
+        jeffreys_tot, np.array([k for k in range(n) if k not in fixed], dtype=np.int64))
     ll, g, h = _objective(x, eta, pairs, c, model, jf)
     for it in range(1, max_iter + 1):
         gf, hf = g[free], h[np.ix_(free, free)]
@@ -285,6 +289,8 @@ class Fitter:
         self.virtual = np.zeros((len(self.pairs.i), 3))
         if self.prior == "draws":
             self.virtual[:, 1] = virtual_draws
+        self.jeffreys_tot = pair_counts(self.pairs).sum(axis=1) if self.prior == "jeffreys" \
+            else None
         n = len(names)
         comps = components(range(n), zip(self.pairs.i.tolist(), self.pairs.j.tolist()))
         self.fixed: dict[int, float] = {self.idx[p]: v / ELO_PER_NAT for p, v in self.anchors.items()}
@@ -301,7 +307,7 @@ class Fitter:
                    ) -> tuple[np.ndarray, float, int]:
         x, eta, it = _newton(self.pairs, c + self.virtual, self.model, {**self.fixed, **self.pin},
                              self.x0 if x0 is None else x0, self.eta0 if eta0 is None else eta0,
-                             jeffreys=self.prior == "jeffreys")
+                             self.jeffreys_tot)
         elo = x * ELO_PER_NAT
         for comp in self.free_groups:
             elo[comp] += CENTRE - elo[comp].mean()
