@@ -256,8 +256,8 @@ def run_tiny(name: str, out: Path) -> dict:
     assert set(probe["overlap"]) == set(rt["arms"])
     for o in probe["overlap"].values():
         assert o["positions"] == probe["all"]["positions"] and 0 <= o["seen"] <= o["positions"]
-    # the start position of every held-out game is in every arm's training data
-    assert all(o["seen"] >= probe["games"] for o in probe["overlap"].values())
+    if probe["min_ply"] == 0:  # every held-out game's start position was in the training data
+        assert all(o["seen"] >= probe["games"] for o in probe["overlap"].values())
     assert probe["unseen"]["positions"] <= probe["all"]["positions"]
     # The verdicts quoted are at the temperature fixed in advance.
     assert result["verdict_temperature"] == 0.001
@@ -291,8 +291,8 @@ def test_selection_experiment_tiny_end_to_end(tmp_path):
     assert set(result["probe"]["regions"]) == {"e4-expert", "d4-expert", "flank-expert"}
     for e, block in result["probe"]["regions"].items():
         if block["positions"]:  # inside its own region an expert is the strongest of the three
-            own = block["experts_expected"][e]
-            assert own >= max(block["experts_expected"].values()) - 1e-9 or block["positions"] < 5
+            expected = {x: r["rate"] for x, r in block["experts_expected"].items()}
+            assert expected[e] >= max(expected.values()) - 1e-9 or block["positions"] < 5
 
 
 @needs_sf
@@ -301,9 +301,11 @@ def test_generalization_experiment_tiny_end_to_end(tmp_path):
     result = run_tiny("generalization", tmp_path / "gen")
     held_out = {tuple(line.split()) for line in result["eval_openings"]}
     for arm in result["arms"].values():
-        folder = Path(arm["run"]) / "eval" / "generalization"
-        for line in (folder / "games.jsonl").read_text().splitlines():
-            assert tuple(json.loads(line)["opening"]) in held_out
+        assert len(arm["runs"]) == 3
+        for run in arm["runs"]:
+            folder = Path(run) / "eval" / "generalization"
+            for line in (folder / "games.jsonl").read_text().splitlines():
+                assert tuple(json.loads(line)["opening"]) in held_out
     assert result["probe"]["min_ply"] == 4
     ent = result["entropy"]
     assert np.isfinite(ent["A-only"]["mean_bits"]) and np.isfinite(ent["A+B"]["mean_bits"])
