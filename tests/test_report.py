@@ -147,7 +147,8 @@ def test_report_cli_prints_the_verdict_and_the_exploratory_line_apart(run, tmp_p
                                               "--boot", "50"])) == 0
     lines = capsys.readouterr().out.splitlines()
     verdicts = [x for x in lines if x.startswith("verdict ")]
-    explore = [x for x in lines if x.startswith("  (exploratory, not a verdict) ")]
+    explore = [x for x in lines if x.startswith("  (not a verdict) run (")
+               and ": exploratory, best of 2 temperatures: " in x]
     assert len(verdicts) == 2 and all("T=0.001 (fixed in advance): " in x for x in verdicts)
     assert len(explore) == 2 and lines.index(explore[0]) > lines.index(verdicts[-1])
 

@@ -38,5 +38,5 @@ def main(args: argparse.Namespace) -> int:
         print(f"verdict {v['line']}: {v['text']}")
     for v in info["verdicts"]:
         if v["exploratory"]:
-            print(f"  (exploratory, not a verdict) {v['line']}: {v['exploratory']['text']}")
+            print(f"  (not a verdict) {v['line']}: {v['exploratory']['text']}")
     return 0

@@ -275,8 +275,8 @@ def plot_section(r: Rated) -> Section:
         f"{len(r.res.games)} finished games rated jointly; {r.res.unfinished} unfinished games "
         f"left out. Anchors: {r.choice.source}" + (f" ({anchor_words})." if anchor_words else ".")
         + f" Bands are 95% percentile-bootstrap intervals ({r.n_boot} resamples, seed {r.seed}, "
-        + resampling + "). Dashed lines: training caps; dash-dot: rated experts "
-        "(the best one in red, with its band).",
+        + resampling + "). Dashed lines: training caps; dash-dot: the experts of the models' "
+        "training data (the best one in red, with its band).",
         f"Model: Bradley-Terry on the logistic Elo scale, draws as "
         f"{'half points' if r.draw_model == 'half' else 'a Davidson draw model'}; prior: "
         f"{describe_prior(r.prior, r.virtual_draws)}. Anchors are held exactly; their own "
