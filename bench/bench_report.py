@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/bench_report.py [--games-per-pair 60] [--boot 1000] [--out DIR]
 
-Builds a synthetic run (games drawn from known ratings, as in tests/test_report.py), times
-``write_report``, and, if chromium is installed, renders report.html headless to a PNG screenshot
-and checks it is not blank (issue 6's "opening report.html in a browser shows the plot and
-tables"). Prints one JSON line with the timings and the screenshot's statistics.
+Builds a synthetic run (games drawn from known ratings, written through the format modules:
+a model at five temperatures against three experts of its training data and two anchored Stockfish
+rungs), times ``write_report``, and, if chromium is installed, renders report.html headless to a
+PNG screenshot and checks it is not blank. Prints one JSON line with the timings and the
+screenshot's statistics.
 """
 
 from __future__ import annotations
@@ -91,16 +92,66 @@ def png_stats(path: Path) -> dict[str, int]:
     return {"width": w, "height": h, "distinct_colours": len(colours)}
 
 
+STOCKFISH = {"stockfish skill=1 nodes=1000": 1554.0, "stockfish skill=3 nodes=1000": 1867.0}
+EXPERTS = {"expert-a": 1350.0, "expert-b": 1450.0, "expert-c": 1400.0}
+
+
+def make_run(root: Path, model: dict[float, float], *, games_per_pair: int = 60,
+             seed: int = 0) -> Path:
+    """A run folder (run.json, a dataset manifest and games.csv naming the experts, one
+    evaluation) whose games are drawn from known ratings: ``model[T]`` is the Elo at T."""
+    import numpy as np
+
+    from chessformer.formats import dataset as dataset_format
+    from chessformer.formats import games as games_format
+    from chessformer.formats import run as run_format
+    from chessformer.rating.counts import score_from_elo
+
+    rng = np.random.default_rng(seed)
+    data, run = root / "data", root / "run"
+    data.mkdir(parents=True)
+    dataset_format.write_manifest(data, {"options": {"elo_cap": 1000}, "n_games": 2})
+    (data / dataset_format.GAMES_CSV).write_text("white,black\nexpert-a,expert-b\n"
+                                                 "expert-c,expert-a\n")
+    run_format.write_run_info(run, {"data": str(data), "command": "synthetic"})
+    players = {**{f"model T={t:g} masked": ({"kind": "model", "label": "model", "run": "run",
+                                             "temperature": t, "legality": "masked"}, e)
+                  for t, e in model.items()},
+               **{n: ({"kind": "expert", "name": n}, e) for n, e in EXPERTS.items()},
+               **{n: ({"kind": "stockfish"}, e) for n, e in STOCKFISH.items()}}
+    names = list(players)
+    recs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if players[a][0]["kind"] == players[b][0]["kind"] == "model":
+                continue
+            for k in range(games_per_pair):
+                w, bl = (a, b) if k % 2 == 0 else (b, a)
+                p = score_from_elo(players[w][1] - players[bl][1])
+                pd, u = 0.3 * 2 * min(p, 1 - p), rng.random()
+                res = "1-0" if u < p - pd / 2 else ("1/2-1/2" if u < p + pd / 2 else "0-1")
+                recs.append({"id": f"g{len(recs):06d}", "index": len(recs), "cell": f"{a} vs {b}",
+                             "pair": k // 2, "white": w, "black": bl, "result": res,
+                             "termination": "checkmate", "plies": 80, "seed": k, "opening": [],
+                             "players": {"white": players[w][0], "black": players[bl][0]},
+                             "illegal": {"white": 0, "black": 0},
+                             "model_moves": {"white": 40, "black": 40}, "moves": [],
+                             "time_s": 0.0})
+    folder = games_format.default_eval_dir(run, "main")
+    folder.mkdir(parents=True)
+    games_format.write_results(folder, recs)
+    games_format.write_eval_info(folder, {"grid": "main", "anchors": STOCKFISH,
+                                          "stockfish": {"version": "15.1"}})
+    return run
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--games-per-pair", type=int, default=60)
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--out", type=Path, help="keep the run and report here (default: temp dir)")
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "tests"))
     sys.path.insert(0, str(ROOT))
-    from test_report import make_run  # the synthetic-run builder of the tests
-
     from chessformer.report.report import write_report
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chessformer.experiments.taxonomy import (
-    SIZES,
-    load_experiment,
-    run_experiment,
-)
+from chessformer.experiments.spec import SIZES, load_experiment
+from chessformer.experiments.taxonomy import run_experiment
 from chessformer.rating.bootstrap import N_BOOT
 
 

@@ -18,7 +18,7 @@ import csv
 
 from chessformer.rating.anchors import parse_anchor, resolve_anchors
 from chessformer.rating.bootstrap import N_BOOT, bootstrap
-from chessformer.rating.bradley_terry import CENTRE, VIRTUAL_DRAWS
+from chessformer.rating.bradley_terry import CENTRE, PRIOR, VIRTUAL_DRAWS, prior_for
 from chessformer.rating.collect import collect_results
 from chessformer.rating.table import print_table, table_rows
 from chessformer.utils import UserError, atomic_path, log
@@ -37,8 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--draw-model", choices=["half", "davidson"], default="half",
                         help="draws as half points (default) or Davidson's draw model")
+    parser.add_argument("--prior", choices=["jeffreys", "draws"],
+                        help=f"prior keeping perfect scores finite (default {PRIOR}; Davidson's "
+                        "model: draws)")
     parser.add_argument("--virtual-draws", type=float, default=VIRTUAL_DRAWS,
-                        help="prior: virtual draws per pair of players that met "
+                        help="with --prior draws: virtual draws per pair of players that met "
                         f"(default {VIRTUAL_DRAWS:g})")
     parser.add_argument("--csv", metavar="OUT", help="also write the table as CSV")
 
@@ -52,8 +55,12 @@ def main(args: argparse.Namespace) -> int:
     choice = resolve_anchors(res, cli, args.ladder)
     if args.boot < 1:
         raise UserError("--boot must be at least 1")
+    try:
+        prior = prior_for(args.draw_model, args.prior)
+    except ValueError as e:
+        raise UserError(f"--prior {args.prior}: {e}") from None
     bf = bootstrap(res.games, choice.anchors, n_boot=args.boot, seed=args.seed,
-                   draw_model=args.draw_model, virtual_draws=args.virtual_draws)
+                   draw_model=args.draw_model, prior=prior, virtual_draws=args.virtual_draws)
     rows = table_rows(bf, choice.anchors, res.games)
     print(f"{len(res.games)} finished games, {res.unfinished} unfinished (left out); "
           f"anchors: {choice.source}; {args.boot} bootstrap resamples, seed {args.seed}")
@@ -61,7 +68,9 @@ def main(args: argparse.Namespace) -> int:
     notes = ["* anchor (held fixed)"]
     if any(r["unanchored"] for r in rows):
         notes.append(f"~ not connected to any anchor: centred at {CENTRE:.0f}, differences only")
-    notes.append("Glicko-2: the paper's way, game by game against the anchors at RD 0 (±1.96 RD)")
+    if any(r["prior_only"] for r in rows):
+        notes.append("! won or lost every game: rated by the prior only")
+    notes.append("Glicko-2: all games against the anchors (RD 0) as one rating period (±1.96 RD)")
     print("  ".join(notes))
     if args.csv:
         with atomic_path(args.csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:

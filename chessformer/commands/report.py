@@ -35,5 +35,8 @@ def main(args: argparse.Namespace) -> int:
     print(info["html"])
     print(info["md"])
     for v in info["verdicts"]:
-        print(f"{v['line']}: {v['text']}")
+        print(f"verdict {v['line']}: {v['text']}")
+    for v in info["verdicts"]:
+        if v["exploratory"]:
+            print(f"  (not a verdict) {v['line']}: {v['exploratory']['text']}")
     return 0

@@ -98,3 +98,25 @@ def parse_anchor(text: str) -> tuple[str, float]:
     except ValueError:
         raise UserError(f"--anchor {text!r}: expected NAME=ELO, e.g. 'stockfish skill=1'=1554") \
             from None
+
+
+def scale_unanchored_reason(versions: set[str], anchors: dict[str, float],
+                            ladder_dir: Path | None = None) -> str | None:
+    """Why a fit with ``anchors`` is not on the paper's Elo scale (None when it is anchored).
+
+    ``versions``: the Stockfish versions the games were played with; a version without a
+    calibrated ladder in ``ladder_dir`` (default: :func:`chessformer.formats.ladder.search_dirs`)
+    is named.
+    """
+    if anchors:
+        return None
+    missing = sorted(v for v in versions if ladder_format.find_ladder(v, ladder_dir) is None)
+    where = " or ".join(f"{d}/" for d in ([ladder_dir] if ladder_dir is not None
+                                          else ladder_format.search_dirs()))
+    if missing or not versions:
+        return (f"no calibrated ladder for Stockfish {', '.join(missing) or '(version unknown)'} "
+                f"in {where}, so no player is held at a rating on the paper's Elo scale "
+                "(`chessformer calibrate` makes one; `chessformer calibrate --dry-run` says how "
+                "long it takes)")
+    return ("no rung of the calibrated ladder played in these games, so no player is held at a "
+            "rating on the paper's Elo scale")

@@ -22,6 +22,7 @@ from chessformer.rating.bradley_terry import (
     DrawModel,
     EloFit,
     Fitter,
+    Prior,
     pair_counts,
 )
 from chessformer.rating.counts import GameResult, records
@@ -45,6 +46,13 @@ class Rating:
     score: float
     anchor: bool = False
     unanchored: bool = False  # in a group with no anchor: centred at CENTRE, differences only
+
+    @property
+    def prior_only(self) -> bool:
+        """Won or lost every game: the games bound the rating on one side only, the prior sets
+        where it lands (and every resample agrees, so the interval is no measure of it)."""
+        return not self.anchor and self.games > 0 and (self.wins == self.games
+                                                       or self.losses == self.games)
 
 
 class Difference(NamedTuple):
@@ -71,10 +79,10 @@ class BootstrapFit:
         except ValueError:
             raise KeyError(f"no games for player {player!r}") from None
 
-    def _interval(self, values: np.ndarray) -> tuple[float, float]:
+    def _interval(self, values: np.ndarray, level: float | None = None) -> tuple[float, float]:
         if len(values) == 0:
             return math.nan, math.nan
-        a = (1.0 - self.level) / 2.0
+        a = (1.0 - (self.level if level is None else level)) / 2.0
         lo, hi = np.quantile(values, [a, 1.0 - a])
         return float(lo), float(hi)
 
@@ -93,10 +101,11 @@ class BootstrapFit:
                               anchor=p in self.fit.anchors, unanchored=p in self.fit.unanchored))
         return sorted(out, key=lambda r: -r.elo)
 
-    def difference(self, a: str, b: str) -> Difference:
-        """Rating of ``a`` minus ``b`` and its interval, over the same resamples."""
+    def difference(self, a: str, b: str, level: float | None = None) -> Difference:
+        """Rating of ``a`` minus ``b`` and its interval (at ``level``, default the fit's), over
+        the same resamples."""
         diff = self.fit.ratings[a] - self.fit.ratings[b]
-        lo, hi = self._interval(self._col(a) - self._col(b))
+        lo, hi = self._interval(self._col(a) - self._col(b), level)
         return Difference(diff, lo, hi)
 
     def prob_superior(self, a: str, b: str) -> float:
@@ -107,14 +116,14 @@ class BootstrapFit:
 
 def bootstrap(games: Sequence[GameResult], anchors: Mapping[str, float] | None = None, *,
               n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95,
-              draw_model: DrawModel = "half", virtual_draws: float = VIRTUAL_DRAWS,
-              by_pair: bool | None = None) -> BootstrapFit:
+              draw_model: DrawModel = "half", prior: Prior | None = None,
+              virtual_draws: float = VIRTUAL_DRAWS, by_pair: bool | None = None) -> BootstrapFit:
     """Fit, then refit ``n_boot`` resamples of the games (whole pairs when games carry ``pair``).
 
     ``by_pair=None`` resamples pairs when every game has a ``pair`` key. Seeded: the same games,
     anchors and seed give the same intervals.
     """
-    f = Fitter(games, anchors or {}, draw_model, virtual_draws)
+    f = Fitter(games, anchors or {}, draw_model, prior, virtual_draws)
     fit, elo, eta = f.point_fit()
     if by_pair is None:
         by_pair = all(g.pair is not None for g in f.games)

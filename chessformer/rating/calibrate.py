@@ -52,6 +52,7 @@ from chessformer.formats import ladder as ladder_format
 from chessformer.play.grid import ADJUDICATION_KINDS, DEFAULT_ADJUDICATION
 from chessformer.play.players import PlayerSpec, parse_players
 from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, bootstrap
+from chessformer.rating.bradley_terry import PRIOR, describe_prior
 from chessformer.rating.collect import game_results
 from chessformer.rating.counts import GameResult
 from chessformer.rating.graph import components
@@ -473,8 +474,8 @@ def ladder_notes(version: str, workers: int, sessions: Sequence[Mapping[str, Any
     notes = ANCHOR_CAVEAT.format(version=version, workers=workers, cpus=os.cpu_count(),
                                  load=f"{min(loads):g}-{max(loads):g}" if loads else "unknown")
     notes += (" " + anchor_verdict(check)) if check else ""
-    notes += (f" Fit: Bradley-Terry on the logistic Elo scale, draws as half points, one virtual "
-              f"draw per pair that met; 95% intervals from {n_boot} bootstrap resamples of "
+    notes += (f" Fit: Bradley-Terry on the logistic Elo scale, draws as half points, "
+              f"{describe_prior(PRIOR)}; 95% intervals from {n_boot} bootstrap resamples of "
               f"colour-swapped game pairs (seed {seed}); anchors held fixed (zero-width intervals, "
               f"their own uncertainty not propagated). {unfinished} unfinished game(s) left out.")
     return notes
@@ -499,7 +500,8 @@ def ladder_document(ladder: Ladder, games: Sequence[GameResult], bf: BootstrapFi
         "unfinished": unfinished,
         "settings": {**settings, "span": ladder.span, "opening_plies": ladder.opening_plies,
                      "max_plies": ladder.max_plies, "adjudication": ladder.adjudication,
-                     "bootstrap": n_boot, "draw_model": "half", "cpus": os.cpu_count(),
+                     "bootstrap": n_boot, "draw_model": "half", "prior": PRIOR,
+                     "cpus": os.cpu_count(),
                      "playing_sessions": sessions},
         "rungs": ladder_rungs(ladder, bf),
         "pairs": pair_scores(games),

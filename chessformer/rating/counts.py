@@ -93,18 +93,36 @@ class EloInterval(NamedTuple):
 Z95 = 1.959963984540054
 
 
-def _elo_from_distribution(scores: Sequence[float], counts: Sequence[float], z: float,
-                           ) -> tuple[float, float, float]:
+class ScoreInterval(NamedTuple):
+    """A mean score per game with its normal-approximation interval (clipped to [0, 1])."""
+
+    score: float
+    lo: float
+    hi: float
+
+
+def score_interval(scores: Sequence[float], counts: Sequence[float], *, z: float = Z95,
+                   ) -> ScoreInterval:
+    """Mean of ``scores`` weighted by ``counts``, +- z standard errors (fishtest's form)."""
     counts_ = np.asarray(counts, dtype=float)
     n = counts_.sum()
     if n == 0:
-        return math.nan, math.nan, math.nan
+        return ScoreInterval(math.nan, math.nan, math.nan)
     p = counts_ / n
     s = np.asarray(scores, dtype=float)
     mu = float(np.sum(p * s))
-    var = float(np.sum(p * (s - mu) ** 2))
-    half = z * math.sqrt(var / n)
-    return elo_from_score(mu), elo_from_score(mu - half), elo_from_score(mu + half)
+    half = z * math.sqrt(float(np.sum(p * (s - mu) ** 2)) / n)
+    return ScoreInterval(mu, max(0.0, mu - half), min(1.0, mu + half))
+
+
+WDL_SCORES = (1.0, 0.5, 0.0)
+PENTANOMIAL_SCORES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _elo_from_distribution(scores: Sequence[float], counts: Sequence[float], z: float,
+                           ) -> tuple[float, float, float]:
+    mu, lo, hi = score_interval(scores, counts, z=z)
+    return elo_from_score(mu), elo_from_score(lo), elo_from_score(hi)
 
 
 def elo_from_wdl(wins: int, draws: int, losses: int, *, z: float = Z95) -> EloInterval:
@@ -113,7 +131,7 @@ def elo_from_wdl(wins: int, draws: int, losses: int, *, z: float = Z95) -> EloIn
     The interval is computed on the score scale, mu +- z * sd / sqrt(N), then mapped to Elo
     (fishtest's ``stat_util`` does the same).
     """
-    elo, lo, hi = _elo_from_distribution([1.0, 0.5, 0.0], [wins, draws, losses], z)
+    elo, lo, hi = _elo_from_distribution(WDL_SCORES, [wins, draws, losses], z)
     return EloInterval(elo, lo, hi, los(wins, losses))
 
 
@@ -126,7 +144,7 @@ def elo_from_pentanomial(counts: Sequence[int], *, z: float = Z95) -> EloInterva
     """
     if len(counts) != 5:
         raise ValueError(f"pentanomial counts need 5 entries, got {len(counts)}")
-    scores = [0.0, 0.25, 0.5, 0.75, 1.0]
+    scores = PENTANOMIAL_SCORES
     elo, lo, hi = _elo_from_distribution(scores, counts, z)
     n = float(sum(counts))
     if n == 0:
@@ -157,3 +175,16 @@ def pentanomial(games: Iterable[GameResult], player: str) -> list[int]:
     return counts
 
 
+
+
+def head_to_head(games: Iterable[GameResult], player: str, opponent: str,
+                 ) -> tuple[tuple[int, int, int], ScoreInterval]:
+    """``player``'s wins, draws, losses against ``opponent`` and its score with a 95% interval:
+    over colour-swapped pairs (pentanomial) when every game is in a complete pair, since the two
+    games of a pair share an opening; else over games (trinomial)."""
+    between = [g for g in games if {g.white, g.black} == {player, opponent}]
+    wdl = records(between).get(player, (0, 0, 0))
+    penta = pentanomial(between, player)
+    if between and 2 * sum(penta) == len(between):
+        return wdl, score_interval(PENTANOMIAL_SCORES, penta)
+    return wdl, score_interval(WDL_SCORES, wdl)

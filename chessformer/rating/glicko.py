@@ -1,5 +1,10 @@
 """Glicko-2 (Glickman 2012, "Example of the Glicko-2 system") as a second number beside the
 joint Elo fit, computed against opponents held at fixed ratings with deviation 0.
+
+The transcendence paper updates Glicko-2 game by game, so its number depends on the order the
+games are fed: the same games gave 2084 in the arena's order and 1547 reversed, each with a
+claimed +-119. Here every player's games against the fixed opponents form one rating period
+(:func:`glicko2_ratings`), which no reordering changes.
 """
 
 from __future__ import annotations
@@ -92,30 +97,15 @@ def glicko2_update(player: Glicko2, results: Sequence[tuple[float, float, float]
     return Glicko2(mu_new * GLICKO2_SCALE + 1500.0, phi_new * GLICKO2_SCALE, sigma_new)
 
 
-def glicko2_vs_fixed(results: Iterable[tuple[float, float]], *, start: Glicko2 = Glicko2(),
-                     tau: float = 0.5) -> Glicko2:
-    """The transcendence paper's Glicko-2: one game per rating period, opponents at RD 0.
-
-    ``results`` are ``(opponent rating, score)`` in the order played, e.g. Stockfish Skill Level
-    1..5 at :data:`PAPER_STOCKFISH_ELO`. Starts from 1500 / 350 / 0.06 unless ``start`` says
-    otherwise.
-    """
-    r = start
-    for opp, score in results:
-        r = glicko2_update(r, [(opp, 0.0, score)], tau=tau)
-    return r
-
-
 def glicko2_ratings(games: Iterable[GameResult], fixed: Mapping[str, float], *,
                     start: Glicko2 = Glicko2(), tau: float = 0.5) -> dict[str, Glicko2]:
-    """:func:`glicko2_vs_fixed` for every player not in ``fixed``, over its games against players
-    in ``fixed``, in the order given (games between two unfixed players are ignored)."""
-    per: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    """Glicko-2 of every player not in ``fixed``: its games against players in ``fixed`` (held at
+    their ratings with RD 0) as one rating period from ``start`` (1500 / 350 / 0.06), so the
+    order of the games does not matter. Games between two unfixed players are ignored."""
+    per: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for g in games:
         if g.white not in fixed and g.black in fixed:
-            per[g.white].append((fixed[g.black], g.score))
+            per[g.white].append((fixed[g.black], 0.0, g.score))
         elif g.black not in fixed and g.white in fixed:
-            per[g.black].append((fixed[g.white], 1.0 - g.score))
-    return {p: glicko2_vs_fixed(res, start=start, tau=tau) for p, res in per.items()}
-
-
+            per[g.black].append((fixed[g.white], 0.0, 1.0 - g.score))
+    return {p: glicko2_update(start, sorted(res), tau=tau) for p, res in per.items()}

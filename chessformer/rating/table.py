@@ -30,6 +30,7 @@ def table_rows(bf: BootstrapFit, glicko_fixed: dict[str, float] | None = None,
             "player": r.player, "elo": round(r.elo, 1), "lo": round(r.lo, 1), "hi": round(r.hi, 1),
             "games": r.games, "wins": r.wins, "draws": r.draws, "losses": r.losses,
             "score": round(r.score, 4), "anchor": r.anchor, "unanchored": r.unanchored,
+            "prior_only": r.prior_only,
             "glicko2": None if g is None else round(g.rating, 1),
             "glicko2_rd": None if g is None else round(g.rd, 1),
         })
@@ -48,5 +49,6 @@ def print_table(rows: list[dict[str, Any]], out: TextIO | None = None) -> None:
         wdl = f"{r['wins']}/{r['draws']}/{r['losses']}"
         gl = "" if r["glicko2"] is None else f"{r['glicko2']:.0f} ±{1.96 * r['glicko2_rd']:.0f}"
         mark = " *" if r["anchor"] else (" ~" if r["unanchored"] else "")
+        mark += " !" if r["prior_only"] else ""
         print(f"{r['player']:<{width}}  {fmt(r['elo']):>6}  {ival:>13}  {r['games']:>5}  "
               f"{wdl:>13}  {r['score']:>5.3f}  {gl:>11}{mark}", file=out)

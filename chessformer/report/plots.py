@@ -42,7 +42,10 @@ def plot_elo_vs_temperature(path: Path, bf: BootstrapFit, lines: list[ModelLine]
         style = "-" if line.legality == "masked" else ":"
         ax.plot(xs, ys, style, marker="o", color=c, label=line.name, zorder=3)
         # Error bars too, so a line with a single temperature still shows its interval.
-        ax.errorbar(xs, ys, yerr=[[y - a for y, a in zip(ys, lo)], [b - y for y, b in zip(ys, hi)]],
+        # A percentile interval need not contain the point estimate (a player that lost every
+        # game: every resample agrees), so the bars are clipped at the point.
+        ax.errorbar(xs, ys, yerr=[[max(0.0, y - a) for y, a in zip(ys, lo)],
+                                  [max(0.0, b - y) for y, b in zip(ys, hi)]],
                     fmt="none", ecolor=c, elinewidth=1, capsize=3, alpha=0.7)
         ax.fill_between(xs, lo, hi, color=c, alpha=0.15 if line.legality == "masked" else 0.08)
     for label, c in label_colour.items():

@@ -16,9 +16,11 @@ Stockfish rung sits on one scale.
 
 The report holds: Elo versus temperature (log x axis, the paper's Figure 1 layout) with 95% bands,
 one line per model and legality mode, a dashed line at each model's training cap and a line per
-rated expert (the best one highlighted); every player's rating; win/draw/loss per opponent and
-temperature; legal-move rate; game counts; training curves; links to the PGN files; a verdict per
-model line (:mod:`chessformer.report.verdict`); and the provenance (Stockfish version, ladder,
+reference expert (the best one highlighted); every player's rating; win/draw/loss per opponent and
+temperature with 95% intervals (head to head); legal-move rate; game counts; training curves; links
+to the PGN files; a verdict per model line at the temperature its grid fixed in advance, and apart
+from it an exploratory best-of-temperatures line (:mod:`chessformer.report.verdict`); and the
+provenance (Stockfish version, ladder,
 checkpoint, data, commands, seeds). Every file of a run is read through its format module
 (:mod:`chessformer.formats`).
 """
@@ -37,15 +39,35 @@ from chessformer.formats import dataset as dataset_format
 from chessformer.formats import games as games_format
 from chessformer.formats import ladder as ladder_format
 from chessformer.formats import run as run_format
-from chessformer.rating.anchors import AnchorChoice, resolve_anchors
+from chessformer.rating.anchors import (
+    AnchorChoice,
+    resolve_anchors,
+    scale_unanchored_reason,
+    stockfish_versions,
+)
 from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, Rating, bootstrap
-from chessformer.rating.bradley_terry import CENTRE, VIRTUAL_DRAWS, DrawModel
+from chessformer.rating.bradley_terry import (
+    CENTRE,
+    VIRTUAL_DRAWS,
+    DrawModel,
+    Prior,
+    describe_prior,
+    prior_for,
+)
 from chessformer.rating.collect import Results, collect_results
-from chessformer.rating.counts import outcome
+from chessformer.rating.counts import head_to_head
+from chessformer.rating.graph import components
 from chessformer.rating.table import table_rows
 from chessformer.report.document import Section, fmt_value, render_html, render_markdown
 from chessformer.report.plots import plot_elo_vs_temperature, plot_training
-from chessformer.report.verdict import ModelLine, compute_verdicts, model_lines, training_experts
+from chessformer.report.verdict import (
+    LEVEL,
+    VERDICT_TEMPERATURE,
+    ModelLine,
+    compute_verdicts,
+    model_lines,
+    training_experts,
+)
 from chessformer.utils import UserError, log, write_text_atomic
 
 PLOT_ELO = "elo_vs_temperature.png"
@@ -135,6 +157,7 @@ class Rated:
     n_boot: int
     seed: int
     draw_model: str
+    prior: Prior
     virtual_draws: float
 
     @property
@@ -142,30 +165,64 @@ class Rated:
         return self.res.players
 
 
+def verdict_temperatures(res: Results, override: float | None = None) -> dict[str, float]:
+    """Each model player's pre-registered verdict temperature: ``override`` if given, else its
+    evaluation's grid setting ``verdict_temperature``, else :data:`VERDICT_TEMPERATURE`."""
+    out: dict[str, float] = {}
+    for f in res.files:
+        grid = res.evals.get(f.parent, {}).get("grid_settings") or {}
+        t = float(override if override is not None
+                  else grid.get("verdict_temperature", VERDICT_TEMPERATURE))
+        for rec in res.records_by_file[f]:
+            for side in ("white", "black"):
+                if ((rec.get("players") or {}).get(side) or {}).get("kind") == "model":
+                    out.setdefault(str(rec[side]), t)
+    return out
+
+
+def reference_experts(res: Results, lines: list[ModelLine], runs: dict[str, RunInfo],
+                      rated_experts: set[str]) -> dict[str, list[str]]:
+    """Per model line: the rated experts of its own training data that games connect to it."""
+    group = {p: k for k, comp in enumerate(components(
+        sorted(res.names()), [(g.white, g.black) for g in res.games])) for p in comp}
+    out = {}
+    for line in lines:
+        info = runs.get(line.run) if line.run else None
+        experts = training_experts(rated_experts, info.data if info else None)
+        me = group.get(line.player_at(line.verdict_temperature) or line.points[0][1])
+        out[line.name] = [e for e in experts if group.get(e) == me]
+    return out
+
+
 def rate_runs(runs: list[Path], *, n_boot: int = N_BOOT, seed: int = 0,
               anchors: dict[str, float] | None = None, ladder: str | None = None,
-              draw_model: DrawModel = "half", virtual_draws: float = VIRTUAL_DRAWS) -> Rated:
+              draw_model: DrawModel = "half", prior: Prior | None = None,
+              virtual_draws: float = VIRTUAL_DRAWS,
+              verdict_temperature: float | None = None) -> Rated:
     """Rate every game of ``runs`` jointly; read their training runs; decide the verdicts."""
     folders = [f for r in runs for f in games_format.find_eval_folders(r)]
     res = collect_results(folders)
     if not res.games:
         raise UserError(f"no finished games in {', '.join(map(str, res.files))}")
     choice = resolve_anchors(res, anchors, ladder)
-    bf = bootstrap(res.games, choice.anchors, n_boot=n_boot, seed=seed,
-                   draw_model=draw_model, virtual_draws=virtual_draws)
+    prior = prior_for(draw_model, prior)
+    bf = bootstrap(res.games, choice.anchors, n_boot=n_boot, seed=seed, level=LEVEL,
+                   draw_model=draw_model, prior=prior, virtual_draws=virtual_draws)
     ratings = {r.player: r for r in bf.ratings()}
     run_dirs = sorted({rd for f in folders if (rd := games_format.run_of(f)) is not None}
                       | {r for r in runs if run_format.is_run(r)})
     infos = {rd.name: read_run(rd) for rd in run_dirs}
     caps = {name: float(i.cap) for name, i in infos.items() if i.cap is not None}
-    lines = model_lines(res.players, set(ratings), caps)
+    lines = model_lines(res.players, set(ratings), caps,
+                        verdict_temperatures(res, verdict_temperature))
     rated_experts = {p for p, s in res.players.items()
                      if s.get("kind") == "expert" and p in ratings}
-    experts = training_experts(rated_experts, [i.data for i in infos.values() if i.data],
-                               choice.anchors)
+    experts = reference_experts(res, lines, infos, rated_experts)
+    cap_blocked = scale_unanchored_reason(stockfish_versions(res), choice.anchors)
+    verdicts = compute_verdicts(bf, lines, experts, cap_blocked)
+    plotted = sorted({e for es in experts.values() for e in es})
     return Rated(res, choice, bf, table_rows(bf, choice.anchors, res.games), ratings, infos,
-                 lines, experts, compute_verdicts(bf, lines, experts), n_boot, seed, draw_model,
-                 virtual_draws)
+                 lines, plotted, verdicts, n_boot, seed, draw_model, prior, virtual_draws)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,24 +235,36 @@ def verdict_section(r: Rated) -> Section:
         pars.append(f"**{v['line']}: {v['text']}**")
         if v.get("reference") is None:
             continue
-        extra = (f"Best temperature T={v['temperature']:g} ({v['best_player']}: "
-                 f"{v['elo']:.0f}, 95% CI [{v['elo_lo']:.0f}, {v['elo_hi']:.0f}]) against "
-                 f"{v['reference_name']} ({v['reference_elo']:.0f}).")
-        if v.get("p_superior") is not None:
-            extra += (f" The model line is rated above the best expert in "
+        extra = (f"The temperature was fixed before the games (the grid's verdict_temperature); "
+                 f"the model there ({v['player']}: {v['elo']:.0f}, 95% CI [{v['elo_lo']:.0f}, "
+                 f"{v['elo_hi']:.0f}]) against {v['reference_name']} "
+                 f"({v['reference_elo']:.0f}).")
+        if v["reference"] == "expert":
+            extra += (" The reference is the best-rated expert of the model's own training data "
+                      "connected to it by games in the fit. The model is rated above it in "
                       f"{100 * v['p_superior']:.1f}% of {r.n_boot} bootstrap resamples.")
-        if v["reference"] == "cap":
-            extra += (" No expert was rated in these games, so the reference is the training "
-                      "cap, a Lichess rating from a different pool than this Stockfish-anchored "
-                      "scale (as in the paper); its interval treats the cap as exact.")
+        else:
+            extra += (" No expert of the model's training data was rated in these games, so the "
+                      "reference is the training cap, a Lichess rating from a different pool "
+                      "than this Stockfish-anchored scale (as in the paper); its interval treats "
+                      "the cap as exact.")
         pars.append(extra)
     if not r.verdicts:
         pars.append("No model players were found in the games, so there is no verdict.")
-    pars.append("Caveat: the best temperature is chosen after seeing the results, which favours "
-                "the model: the interval is for that one temperature and does not correct for "
-                "picking the best of several. A verdict decided by a margin near the interval's "
-                "edge should be confirmed with fresh games at the chosen temperature.")
+    pars.append("Words: transcends (the whole 95% interval above 0), does not transcend (the "
+                "whole interval below 0), not shown (the interval includes 0).")
     return Section("Verdict", pars)
+
+
+def exploratory_section(r: Rated) -> Section | None:
+    texts = [f"{v['line']}: {v['exploratory']['text']}" for v in r.verdicts if v["exploratory"]]
+    if not texts:
+        return None
+    return Section("Exploratory: the best temperature", texts + [
+        "Not a verdict: the temperature is picked after the games, which favours the model, so "
+        "each temperature's interval is widened to a simultaneous one (Bonferroni over the k "
+        "temperatures). A claim for the best temperature needs fresh games with it fixed in "
+        "advance."])
 
 
 def plot_section(r: Rated) -> Section:
@@ -206,12 +275,12 @@ def plot_section(r: Rated) -> Section:
         f"{len(r.res.games)} finished games rated jointly; {r.res.unfinished} unfinished games "
         f"left out. Anchors: {r.choice.source}" + (f" ({anchor_words})." if anchor_words else ".")
         + f" Bands are 95% percentile-bootstrap intervals ({r.n_boot} resamples, seed {r.seed}, "
-        + resampling + "). Dashed lines: training caps; dash-dot: rated experts "
-        "(the best one in red, with its band).",
+        + resampling + "). Dashed lines: training caps; dash-dot: the experts of the models' "
+        "training data (the best one in red, with its band).",
         f"Model: Bradley-Terry on the logistic Elo scale, draws as "
         f"{'half points' if r.draw_model == 'half' else 'a Davidson draw model'}; prior: "
-        f"{r.virtual_draws:g} virtual draw(s) per pair of players that met (keeps perfect scores "
-        f"finite). Anchors are held exactly; their own uncertainty is not propagated."
+        f"{describe_prior(r.prior, r.virtual_draws)}. Anchors are held exactly; their own "
+        f"uncertainty is not propagated."
         + (f" Players not connected to any anchor are centred at {CENTRE:.0f}."
            if r.bf.fit.unanchored else "")], image=PLOT_ELO)
 
@@ -222,33 +291,40 @@ def ratings_section(r: Rated) -> Section:
         s = r.players.get(x["player"], {})
         glicko = ("" if x["glicko2"] is None
                   else f"{x['glicko2']:.0f} ± {1.96 * x['glicko2_rd']:.0f}")
+        note = ("rated by the prior only" if x["prior_only"]
+                else "not anchored" if x["unanchored"] else "")
         rows.append([x["player"], str(s.get("kind", "?")), fmt_value(x["elo"]),
                      "anchor" if x["anchor"] else f"[{fmt_value(x['lo'])}, {fmt_value(x['hi'])}]",
                      str(x["games"]), f"{x['wins']}/{x['draws']}/{x['losses']}",
-                     f"{x['score']:.3f}", glicko])
+                     f"{x['score']:.3f}", glicko, note])
     return Section("Ratings", [
-        "Every player in the joint fit, best first. Glicko-2 is a second number computed the "
-        "paper's way: game by game against the anchors at fixed ratings with RD 0 (± 1.96 RD)."],
-        ["player", "kind", "Elo", "95% CI", "games", "W/D/L", "score", "Glicko-2"], rows)
+        "Every player in the joint fit, best first. A player that won or lost every game is "
+        "rated by the prior only: its games bound its rating on one side, and its interval "
+        "does not measure where it lies. Glicko-2 is a second number: all of a player's games "
+        "against the anchors (held at their ratings, RD 0) as one rating period, so the order "
+        "of the games does not change it (± 1.96 RD)."],
+        ["player", "kind", "Elo", "95% CI", "games", "W/D/L", "score", "Glicko-2", "note"], rows)
 
 
-def wdl_section(r: Rated) -> Section:
-    wdl: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    model_players = {p for line in r.lines for _, p in line.points}
-    for g in r.res.games:
-        for me, opp, s in ((g.white, g.black, g.score), (g.black, g.white, 1.0 - g.score)):
-            if me in model_players:
-                wdl[(me, opp)][outcome(s)] += 1
-    temp_of = {p: t for line in r.lines for t, p in line.points}
-    line_of = {p: line.name for line in r.lines for _, p in line.points}
+def head_to_head_section(r: Rated) -> Section:
     rows = []
-    for (me, opp), (w, d, l_) in sorted(wdl.items(), key=lambda kv: (
-            line_of[kv[0][0]], temp_of[kv[0][0]], -r.ratings[kv[0][1]].elo)):
-        n = w + d + l_
-        rows.append([line_of[me], f"{temp_of[me]:g}", opp, fmt_value(r.ratings[opp].elo), str(n),
-                     str(w), str(d), str(l_), f"{(w + 0.5 * d) / n:.3f}"])
-    return Section("Win/draw/loss per opponent and temperature", [],
-                   ["model", "T", "opponent", "opp. Elo", "games", "W", "D", "L", "score"], rows)
+    for line in r.lines:
+        for t, me in line.points:
+            opponents = {g.black if g.white == me else g.white for g in r.res.games
+                         if me in (g.white, g.black)}
+            for opp in sorted(opponents, key=lambda p: -r.ratings[p].elo):
+                (w, d, l_), sc = head_to_head(r.res.games, me, opp)
+                rows.append([line.name, f"{t:g}" + (" (fixed)" if t == line.verdict_temperature
+                                                     else ""),
+                             opp, fmt_value(r.ratings[opp].elo), str(w + d + l_), str(w), str(d),
+                             str(l_), f"{sc.score:.3f}", f"[{sc.lo:.3f}, {sc.hi:.3f}]"])
+    return Section("Head to head: model temperature × opponent", [
+        "The model's score against each opponent with a 95% interval (over colour-swapped "
+        "pairs, which share an opening, when every game is in one). A head-to-head score and "
+        "the joint fit can disagree: the fit weighs every game of both players against every "
+        "opponent, so a model can out-score an expert head to head and still be rated below it "
+        "when the rest of their games say so (or when few games were decisive)."],
+        ["model", "T", "opponent", "opp. Elo", "games", "W", "D", "L", "score", "95% CI"], rows)
 
 
 def legal_section(r: Rated) -> Section:
@@ -322,27 +398,35 @@ def provenance_section(r: Rated, runs: list[Path]) -> Section:
 def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boot: int = N_BOOT,
                  seed: int = 0, anchors: dict[str, float] | None = None,
                  ladder: str | None = None, draw_model: DrawModel = "half",
-                 virtual_draws: float = VIRTUAL_DRAWS) -> dict[str, Any]:
+                 prior: Prior | None = None, virtual_draws: float = VIRTUAL_DRAWS,
+                 verdict_temperature: float | None = None) -> dict[str, Any]:
     """Rate every game of ``runs`` jointly and write report.html, report.md and PNGs to ``out``.
 
-    Returns ``{"html", "md", "plots", "verdicts", "ratings", "anchors", "games", "unfinished",
-    "rated"}`` (``rated``: the :class:`Rated` behind it); each verdict dict has ``text``,
-    ``transcends``, ``diff``, ``lo``, ``hi``, ``best_player``, ``temperature``, ``reference``
-    ("expert" | "cap" | None) and ``reference_name``.
+    ``verdict_temperature`` overrides the evaluations' pre-registered temperature. Returns
+    ``{"html", "md", "plots", "verdicts", "ratings", "anchors", "games", "unfinished", "rated"}``
+    (``rated``: the :class:`Rated` behind it); each verdict dict (see
+    :func:`chessformer.report.verdict.line_verdict`) has ``text`` (the headline, at
+    ``temperature``, fixed in advance), ``word``, ``transcends``, ``diff``, ``lo``, ``hi``,
+    ``player``, ``reference`` ("expert" | "cap" | None), ``reference_name`` and
+    ``exploratory`` (the best of the temperatures, or None).
     """
     runs = [Path(x) for x in runs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     r = rate_runs(runs, n_boot=n_boot, seed=seed, anchors=anchors, ladder=ladder,
-                  draw_model=draw_model, virtual_draws=virtual_draws)
+                  draw_model=draw_model, prior=prior, virtual_draws=virtual_draws,
+                  verdict_temperature=verdict_temperature)
     title = title or "Transcendence report: " + ", ".join(x.name for x in runs)
     plots = {"elo": out / PLOT_ELO}
     plot_elo_vs_temperature(plots["elo"], r.bf, r.lines, r.experts,
                             "Elo versus sampling temperature")
     if plot_training(out / PLOT_TRAINING, {name: i.metrics for name, i in r.runs.items()}):
         plots["training"] = out / PLOT_TRAINING
-    sections = [verdict_section(r), plot_section(r), ratings_section(r), wdl_section(r),
-                legal_section(r), games_section(r, out)]
+    sections = [verdict_section(r)]
+    if (explore := exploratory_section(r)) is not None:
+        sections.append(explore)
+    sections += [plot_section(r), ratings_section(r), head_to_head_section(r), legal_section(r),
+                 games_section(r, out)]
     if "training" in plots:
         sections.append(Section("Training curves", [
             "From metrics.jsonl: training and validation loss; validation top-1 agreement and "
@@ -352,8 +436,6 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     write_text_atomic(md_path, render_markdown(sections, title))
     write_text_atomic(html_path, render_html(sections, title, out))
     log.info("wrote %s and %s", html_path, md_path)
-    for v in r.verdicts:
-        log.info("%s: %s", v["line"], v["text"])
     return {"html": html_path, "md": md_path, "plots": plots, "verdicts": r.verdicts,
             "ratings": r.rows, "anchors": r.choice.anchors, "games": len(r.res.games),
             "unfinished": r.res.unfinished, "rated": r}
