@@ -47,8 +47,22 @@ def screenshot(html: Path, png: Path, *, width: int = 1200, height: int = 2000,
 
 
 def png_stats(path: Path) -> dict[str, int]:
-    """Width, height and number of distinct RGB colours of a PNG (8-bit RGB/RGBA, no filters
-    beyond the standard five), decoded with zlib only: a blank page has one or two colours."""
+    """Width, height and number of distinct RGB colours of a PNG: a blank page has one or two."""
+    w, h, colours = _decode(path)
+    return {"width": w, "height": h, "distinct_colours": -1 if colours is None else len(colours)}
+
+
+def png_colours(path: Path) -> set[bytes]:
+    """The RGB colours (3 bytes each) of a PNG, sampled every 4th row and every 2nd pixel."""
+    colours = _decode(path)[2]
+    if colours is None:
+        raise ValueError(f"{path}: not an 8-bit RGB or RGBA PNG")
+    return colours
+
+
+def _decode(path: Path) -> tuple[int, int, set[bytes] | None]:
+    """Width, height and sampled colours of a PNG (8-bit RGB/RGBA; None otherwise), decoded
+    with zlib only (the standard five filters)."""
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat = 8, b""
@@ -63,7 +77,7 @@ def png_stats(path: Path) -> dict[str, int]:
             idat += body
         pos += 12 + n
     if depth != 8 or ctype not in (2, 6):
-        return {"width": w, "height": h, "distinct_colours": -1}
+        return w, h, None
     bpp = 3 if ctype == 2 else 4
     raw = zlib.decompress(idat)
     stride = w * bpp
@@ -89,7 +103,7 @@ def png_stats(path: Path) -> dict[str, int]:
         if y % 4 == 0:  # sampling every 4th row is plenty to tell a page from a blank
             colours.update(bytes(line[i:i + 3]) for i in range(0, stride, bpp * 2))
         prev = line
-    return {"width": w, "height": h, "distinct_colours": len(colours)}
+    return w, h, colours
 
 
 STOCKFISH = {"stockfish skill=1 nodes=1000": 1554.0, "stockfish skill=3 nodes=1000": 1867.0}
