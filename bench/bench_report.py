@@ -5,8 +5,8 @@
 Builds a synthetic run (games drawn from known ratings, written through the format modules:
 a model at five temperatures against three experts of its training data and two anchored Stockfish
 rungs), times ``write_report``, and, if chromium is installed, renders report.html headless to a
-PNG screenshot and checks it is not blank. Prints one JSON line with the timings and the
-screenshot's statistics.
+PNG screenshot and checks it is not blank and shows the score grid's cell colours. Prints one JSON
+line with the timings and the screenshot's statistics.
 """
 
 from __future__ import annotations
@@ -106,6 +106,16 @@ def _decode(path: Path) -> tuple[int, int, set[bytes] | None]:
     return w, h, colours
 
 
+def cell_colours_shown(html: Path, png: Path) -> tuple[int, int]:
+    """(how many of the report's coloured table cells' colours the screenshot shows, how many
+    there are): the score grid is on screen when the two agree."""
+    import re
+
+    cells = set(re.findall(r"background:(#[0-9a-f]{6})", html.read_text()))
+    seen = png_colours(png)
+    return sum(bytes.fromhex(c[1:]) in seen for c in cells), len(cells)
+
+
 STOCKFISH = {"stockfish skill=1 nodes=1000": 1554.0, "stockfish skill=3 nodes=1000": 1867.0}
 EXPERTS = {"expert-a": 1350.0, "expert-b": 1450.0, "expert-c": 1400.0}
 
@@ -180,11 +190,13 @@ def main() -> int:
                         "verdicts": [v["text"] for v in info["verdicts"]]}
         if chromium():
             t0 = time.perf_counter()
-            png = screenshot(Path(info["html"]), root / "report" / "screenshot.png")
+            png = screenshot(Path(info["html"]), root / "report" / "screenshot.png", height=3000)
             result["screenshot_s"] = round(time.perf_counter() - t0, 2)
             result["screenshot"] = str(png) if args.out else "(temporary)"
             result.update(png_stats(png))
-            ok = result["distinct_colours"] > 50
+            shown, cells = cell_colours_shown(Path(info["html"]), png)
+            result["grid_cell_colours_shown"] = f"{shown}/{cells}"
+            ok = result["distinct_colours"] > 50 and cells > 0 and shown == cells
             result["screenshot_ok"] = ok
         else:
             result["screenshot"] = "skipped: chromium not installed"

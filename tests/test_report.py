@@ -271,6 +271,31 @@ def test_a_model_below_every_opponent_gets_a_warning_naming_the_grid_to_use(run,
     assert f"warning: {warning}" in capsys.readouterr().out.splitlines()
 
 
+def test_a_model_above_every_opponent_is_sent_to_the_strongest_shipped_grid():
+    """The other direction, on the shipped ladder and grids: won every game against the fast
+    grid's rungs -> the paper grid (0.1 s a move) and rungs above the strongest one met."""
+    from chessformer.formats.ladder import find_ladder, load_ladder
+    from chessformer.rating.bootstrap import bootstrap
+    from chessformer.rating.counts import GameResult
+    from chessformer.rating.table import out_of_range, table_rows
+    from chessformer.report.ranges import grid_ranges
+
+    rungs = load_ladder(find_ladder("15.1"))
+    met = ["stockfish skill=1 nodes=1000", "stockfish skill=3 nodes=1000"]
+    games = [GameResult("m", o, 1.0) if k % 2 else GameResult(o, "m", 0.0)
+             for o in met for k in range(6)]
+    anchors = {o: rungs[o] for o in met}
+    rows = table_rows(bootstrap(games, anchors, n_boot=10, seed=0), anchors, games)
+    [warning] = out_of_range(rows, games, rungs, grid_ranges(rungs))
+    top = rungs[met[1]]
+    assert warning.startswith("m: won every game, so the rating is set by the prior")
+    assert f"(strongest: {met[1]}, {top:.0f}). Evaluate against rungs rated above {top:.0f}: " \
+           "the paper grid (evals/paper.toml)" in warning
+    named = re.findall(r"(stockfish [^()]+) \((\d+)\)", warning.split("such as")[1])
+    assert named and all(float(e) > top for _, e in named)
+    assert out_of_range(rows, games) == [warning.split(": the paper grid")[0] + "."]
+
+
 def test_rate_cli_prints_table_and_csv(run, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     rate_cmd.add_arguments(parser)
@@ -309,7 +334,5 @@ def test_report_renders_in_headless_browser(report, tmp_path):
     stats = bench.png_stats(png)
     assert (stats["width"], stats["height"]) == (1200, 3000)
     assert stats["distinct_colours"] > 50  # not a blank page
-    seen = bench.png_colours(png)
-    html = Path(report["html"]).read_text()
-    cells = set(re.findall(r"background:(#[0-9a-f]{6})", html))
-    assert cells and all(bytes.fromhex(c[1:]) in seen for c in cells), cells
+    shown, cells = bench.cell_colours_shown(Path(report["html"]), png)
+    assert cells > 0 and shown == cells
