@@ -42,7 +42,7 @@ def grid_ranges(rungs: dict[str, float], folder: Path | None = None) -> dict[str
     for path in sorted((folder or resource_dir("evals")).glob("*.toml")):
         try:
             grid = load_grid(path)
-        except (UserError, KeyError, TypeError, ValueError):
+        except UserError:
             continue  # e.g. evals/ladder.toml: rungs for calibrate, not an evaluation grid
         elos = [rungs[o.name] for o in grid.opponents if o.name in rungs]
         if elos:

@@ -486,8 +486,12 @@ def command_words(command: Any) -> str:
     return str(command) if command else "?"
 
 
+def version_words(version: Any) -> str:
+    return f"chessformer {version}" if version else "code version not recorded"
+
+
 def provenance_section(r: Rated, command: str) -> Section:
-    prov, rows = [f"This report: chessformer {code_version()}; command: {command}"], []
+    prov, rows = [f"This report: {version_words(code_version())}; command: {command}"], []
     for f in r.res.files:
         ev = r.res.evals.get(f.parent, {})
         sf = ev.get("stockfish") or {}
@@ -496,7 +500,7 @@ def provenance_section(r: Rated, command: str) -> Section:
                      str(ev.get("ladder")), str(ev.get("model_run", "?")),
                      json.dumps(ev.get("seeds", ev.get("seed", "?"))),
                      f"{ev.get('started', '?')} → {ev.get('finished', '?')}"])
-        prov.append(f"Evaluation {f.parent.name}: chessformer {ev.get('code_version', '?')}; "
+        prov.append(f"Evaluation {f.parent.name}: {version_words(ev.get('code_version'))}; "
                     f"command: {command_words(ev.get('command'))}")
     if r.choice.ladder is not None:
         lad = ladder_format.read_ladder(r.choice.ladder)
@@ -505,7 +509,7 @@ def provenance_section(r: Rated, command: str) -> Section:
     for name, info in sorted(r.runs.items()):
         prov.append(f"Run {name}: checkpoint {info.checkpoint or '?'}; "
                     f"data {info.data or '?'} (elo_cap {info.cap if info.cap is not None else '?'}, "
-                    f"{info.n_games} games); chessformer {info.run.get('code_version', '?')}; "
+                    f"{info.n_games} games); {version_words(info.run.get('code_version'))}; "
                     f"command: {command_words(info.run.get('command'))}")
     prov.append(f"Report: {r.n_boot} bootstrap resamples, seed {r.seed}.")
     return Section("Provenance", prov,
