@@ -5,8 +5,8 @@
 Builds a synthetic run (games drawn from known ratings, written through the format modules:
 a model at five temperatures against three experts of its training data and two anchored Stockfish
 rungs), times ``write_report``, and, if chromium is installed, renders report.html headless to a
-PNG screenshot and checks it is not blank. Prints one JSON line with the timings and the
-screenshot's statistics.
+PNG screenshot and checks it is not blank and shows the score grid's cell colours. Prints one JSON
+line with the timings and the screenshot's statistics.
 """
 
 from __future__ import annotations
@@ -47,8 +47,22 @@ def screenshot(html: Path, png: Path, *, width: int = 1200, height: int = 2000,
 
 
 def png_stats(path: Path) -> dict[str, int]:
-    """Width, height and number of distinct RGB colours of a PNG (8-bit RGB/RGBA, no filters
-    beyond the standard five), decoded with zlib only: a blank page has one or two colours."""
+    """Width, height and number of distinct RGB colours of a PNG: a blank page has one or two."""
+    w, h, colours = _decode(path)
+    return {"width": w, "height": h, "distinct_colours": -1 if colours is None else len(colours)}
+
+
+def png_colours(path: Path) -> set[bytes]:
+    """The RGB colours (3 bytes each) of a PNG, sampled every 4th row and every 2nd pixel."""
+    colours = _decode(path)[2]
+    if colours is None:
+        raise ValueError(f"{path}: not an 8-bit RGB or RGBA PNG")
+    return colours
+
+
+def _decode(path: Path) -> tuple[int, int, set[bytes] | None]:
+    """Width, height and sampled colours of a PNG (8-bit RGB/RGBA; None otherwise), decoded
+    with zlib only (the standard five filters)."""
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat = 8, b""
@@ -63,7 +77,7 @@ def png_stats(path: Path) -> dict[str, int]:
             idat += body
         pos += 12 + n
     if depth != 8 or ctype not in (2, 6):
-        return {"width": w, "height": h, "distinct_colours": -1}
+        return w, h, None
     bpp = 3 if ctype == 2 else 4
     raw = zlib.decompress(idat)
     stride = w * bpp
@@ -89,7 +103,17 @@ def png_stats(path: Path) -> dict[str, int]:
         if y % 4 == 0:  # sampling every 4th row is plenty to tell a page from a blank
             colours.update(bytes(line[i:i + 3]) for i in range(0, stride, bpp * 2))
         prev = line
-    return {"width": w, "height": h, "distinct_colours": len(colours)}
+    return w, h, colours
+
+
+def cell_colours_shown(html: Path, png: Path) -> tuple[int, int]:
+    """(how many of the report's coloured table cells' colours the screenshot shows, how many
+    there are): the score grid is on screen when the two agree."""
+    import re
+
+    cells = set(re.findall(r"background:(#[0-9a-f]{6})", html.read_text()))
+    seen = png_colours(png)
+    return sum(bytes.fromhex(c[1:]) in seen for c in cells), len(cells)
 
 
 STOCKFISH = {"stockfish skill=1 nodes=1000": 1554.0, "stockfish skill=3 nodes=1000": 1867.0}
@@ -166,11 +190,13 @@ def main() -> int:
                         "verdicts": [v["text"] for v in info["verdicts"]]}
         if chromium():
             t0 = time.perf_counter()
-            png = screenshot(Path(info["html"]), root / "report" / "screenshot.png")
+            png = screenshot(Path(info["html"]), root / "report" / "screenshot.png", height=3000)
             result["screenshot_s"] = round(time.perf_counter() - t0, 2)
             result["screenshot"] = str(png) if args.out else "(temporary)"
             result.update(png_stats(png))
-            ok = result["distinct_colours"] > 50
+            shown, cells = cell_colours_shown(Path(info["html"]), png)
+            result["grid_cell_colours_shown"] = f"{shown}/{cells}"
+            ok = result["distinct_colours"] > 50 and cells > 0 and shown == cells
             result["screenshot_ok"] = ok
         else:
             result["screenshot"] = "skipped: chromium not installed"

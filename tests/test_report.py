@@ -54,7 +54,7 @@ def run(tmp_path_factory) -> Path:
     ingest([str(root / "experts.pgn")], root / "ds", elo_cap=1000, boards=True, val_fraction=0.25)
     run = root / "run"
     train(root / "ds", run, "tiny", max_steps=6, seed=0, batch_size=4, block_size=128,
-          eval_windows=8, checkpoint_minutes=0)
+          eval_windows=8, checkpoint_minutes=0, base_move_probe=True)
     grid = _grid("main", [{"kind": "experts", "preset": "demo"},
                           {"kind": "expert", "name": RUNG, "base": {"kind": "stockfish",
                                                                     "depth": 1},
@@ -76,8 +76,11 @@ def test_report_files_plots_and_links(report):
     out = Path(report["md"]).parent
     assert (out / "elo_vs_temperature.png").stat().st_size > 10_000
     assert (out / "training_curves.png").stat().st_size > 10_000
+    assert (out / "score_grid.png").stat().st_size > 10_000
     imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    # The score grid is a coloured table in the HTML, the PNG in the Markdown.
     assert len(imgs) == 2 and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![Results per opponent and temperature](score_grid.png)" in md
     assert "![Elo versus temperature](elo_vs_temperature.png)" in md
     assert "eval/main/games.pgn" in md
     for text in ("15.1", "chessformer eval-vs-stockfish (test)", "Provenance", "unfinished"):
@@ -124,27 +127,93 @@ def test_a_model_that_lost_everything_is_rated_by_the_prior_only(report):
             assert "rated by the prior only" in v["text"]
 
 
-def test_head_to_head_table_has_every_temperature_and_opponent(report):
+def _md_section(md: str, title: str) -> str:
+    return md.split(f"## {title}")[1].split("\n## ")[0]
+
+
+def test_results_grid_has_a_coloured_cell_per_temperature_and_opponent(report):
+    from chessformer.report.plots import score_colour
+
     md = Path(report["md"]).read_text()
-    table = md.split("## Head to head")[1].split("\n## ")[0]
+    table = _md_section(md, "Results per opponent and temperature")
+    head = next(r for r in table.splitlines() if r.startswith("| model, temperature"))
+    columns = [c.strip() for c in head.strip("|").split("|")][1:]
+    # 4 opponents, strongest first, each with its role and Elo
+    assert len(columns) == 4
+    assert any(c.startswith(f"{RUNG} ladder rung, ") for c in columns)
+    assert sum(c.split(" ")[0] in DEMO_EXPERTS and " training expert, " in c
+               for c in columns) == 3
+    elos = [float(c.rsplit(", ", 1)[1]) for c in columns]
+    assert elos == sorted(elos, reverse=True)
     rows = [r for r in table.splitlines() if r.startswith("| run (")]
-    # 2 legality modes x 2 temperatures x 4 opponents
-    assert len(rows) == 16
+    assert len(rows) == 4  # 2 legality modes x 2 temperatures: one row each, not one per opponent
+    assert sum("(fixed)" in r for r in rows) == 2
+    html = Path(report["html"]).read_text()
     for r in rows:
-        cells = [c.strip() for c in r.strip("|").split("|")]
-        w, d, l_, games = int(cells[5]), int(cells[6]), int(cells[7]), int(cells[4])
-        assert w + d + l_ == games == 2
-        score = float(cells[8])
-        lo, hi = map(float, cells[9].strip("[]").split(", "))
-        assert score == pytest.approx((w + 0.5 * d) / games, abs=1e-3) and lo <= score <= hi
-    assert sum("(fixed)" in r for r in rows) == 8
+        for cell in [c.strip() for c in r.strip("|").split("|")][1:]:
+            m = re.fullmatch(r"(\d\.\d\d) (\d+)/(\d+)/(\d+) of (\d+) \[(\S+), (\S+)\]", cell)
+            assert m, cell
+            score, (w, d, l_, n), (lo, hi) = (float(m[1]), map(int, m.groups()[1:5]),
+                                               map(float, m.groups()[5:]))
+            assert w + d + l_ == n == 2
+            assert score == pytest.approx((w + 0.5 * d) / n, abs=0.006) and lo <= score <= hi
+            assert f"background:{score_colour((w + 0.5 * d) / n)}" in html
+    # red for a lost cell, green for a won one
+    assert score_colour(0.0)[1:3] > score_colour(0.0)[3:5]
+    assert score_colour(1.0)[3:5] > score_colour(1.0)[1:3]
 
 
-def test_report_cli_prints_the_verdict_and_the_exploratory_line_apart(run, tmp_path, capsys):
+def test_ratings_name_each_players_role_and_why_glicko_differs(report):
+    md = Path(report["md"]).read_text()
+    table = _md_section(md, "Ratings")
+    role = {c[0]: c[1] for r in table.splitlines() if r.startswith("| ") and "---" not in r
+            for c in [[x.strip() for x in r.strip("|").split("|")]]}
+    assert role[RUNG] == "ladder rung"
+    assert {role[e] for e in DEMO_EXPERTS} == {"training expert"}
+    assert role["run T=0.001 masked"] == "model"
+    assert "Why Glicko-2 can rank players differently from the joint fit" in table
+
+
+def test_training_curves_show_the_base_move_probe_and_its_reference(run, report, tmp_path):
+    from chessformer.report.plots import plot_training
+
+    metrics = run_format.read_metrics(run)
+    probed = [m for m in metrics if "probe_model_base" in m]
+    assert probed and all(0 <= m["probe_experts_base"] <= 1 for m in probed)
+    md = Path(report["md"]).read_text()
+    assert "how often the experts themselves played it" in _md_section(md, "Training curves")
+    # Without the probe (e.g. Lichess data): two panels, no reference line, no error.
+    plain = [{k: v for k, v in m.items() if not k.startswith("probe_")} for m in metrics]
+    assert plot_training(tmp_path / "plain.png", {"run": plain})
+    assert plot_training(tmp_path / "probe.png", {"run": metrics})
+
+    def width(p: Path) -> int:
+        return int.from_bytes(p.read_bytes()[16:20], "big")
+
+    assert width(tmp_path / "probe.png") > 1.2 * width(tmp_path / "plain.png")
+
+
+def test_provenance_names_code_versions_and_commands(report):
+    from chessformer.utils import code_version
+
+    prov = _md_section(Path(report["md"]).read_text(), "Provenance")
+    assert f"This report: chessformer {code_version()}; command: chessformer report " in prov
+    assert (f"Evaluation main: chessformer {code_version()}; command: chessformer "
+            "eval-vs-stockfish (test)") in prov
+    assert re.search(r"Run run: checkpoint ckpt-\S+; data .*; (chessformer \S+|code version not "
+                     r"recorded); command: \S", prov)
+
+
+def test_report_cli_prints_the_verdict_and_the_exploratory_line_apart(run, tmp_path, capsys,
+                                                                      monkeypatch):
     parser = argparse.ArgumentParser()
     report_cmd.add_arguments(parser)
-    assert report_cmd.main(parser.parse_args([str(run), "--out", str(tmp_path / "r"),
-                                              "--boot", "50"])) == 0
+    argv = [str(run), "--out", str(tmp_path / "r"), "--boot", "50"]
+    monkeypatch.setattr("sys.argv", ["/venv/bin/chessformer", "report", *argv])
+    assert report_cmd.main(parser.parse_args(argv)) == 0
+    # The provenance records the command as typed, not the venv's script path.
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert f"command: chessformer report {run} --out {tmp_path / 'r'} --boot 50" in md
     lines = capsys.readouterr().out.splitlines()
     verdicts = [x for x in lines if x.startswith("verdict ")]
     explore = [x for x in lines if x.startswith("  (not a verdict) run (")
@@ -156,8 +225,8 @@ def test_report_cli_prints_the_verdict_and_the_exploratory_line_apart(run, tmp_p
 def test_no_cap_verdict_without_a_ladder_for_the_stockfish_version(run, tmp_path, monkeypatch):
     # No ladder for the installed Stockfish: the arena records no anchors, and the model (which
     # met no expert of its training data here) has no verdict against its cap, with the reason.
-    from chessformer.play.arena import run_eval
     from chessformer.formats import ladder
+    from chessformer.play.arena import run_eval
 
     monkeypatch.setattr(ladder, "search_dirs", lambda: [tmp_path / "no-ladders"])
     folder = run / "eval" / "nocap"
@@ -169,6 +238,64 @@ def test_no_cap_verdict_without_a_ladder_for_the_stockfish_version(run, tmp_path
         assert "no verdict against the training cap 1000" in v["text"]
         assert "no calibrated ladder for Stockfish 15.1" in v["cap_blocked"]
     shutil.rmtree(folder)
+
+
+def test_a_model_below_every_opponent_gets_a_warning_naming_the_grid_to_use(run, tmp_path,
+                                                                            capsys):
+    """Against the ladder's strongest fast rung the tiny model loses every game: the rating is the
+    prior's, and both the report and ``rate`` say which rungs and grid would measure it."""
+    from chessformer.formats.ladder import find_ladder, load_ladder
+    from chessformer.play.arena import run_eval
+
+    strong = "stockfish skill=5 nodes=1000"
+    folder = tmp_path / "strong"
+    run_eval(_grid("strong", [{"kind": "stockfish", "skill": 5, "nodes": 1000}]), run, folder)
+    info = write_report([folder], tmp_path / "r", n_boot=20)
+    models = [x for x in info["ratings"] if x["player"].startswith("run T=")]
+    assert len(models) == 4 and all(x["losses"] == x["games"] == 2 for x in models)
+    rungs = load_ladder(find_ladder("15.1"))
+    [warning] = info["rated"].warnings
+    assert warning.startswith(", ".join(x["player"] for x in models) + ": lost every game, so "
+                              "the rating is set by the prior")
+    assert f"(weakest: {strong}, {rungs[strong]:.0f})" in warning
+    assert f"rungs rated below {rungs[strong]:.0f}: the demo grid (evals/demo.toml)" in warning
+    named = re.findall(r"(stockfish [^()]+|random) \((\d+)\)", warning.split("such as")[1])
+    assert len(named) >= 2
+    assert all(rungs[n] == pytest.approx(float(e), abs=0.5) and float(e) < rungs[strong]
+               for n, e in named)
+    md = Path(info["md"]).read_text()
+    assert md.count("Warning: " + warning) == 2  # under the verdict and under the ratings
+    assert '<p class="warning">Warning: ' in Path(info["html"]).read_text()
+    for cmd, extra in ((rate_cmd, []), (report_cmd, ["--out", str(tmp_path / "cli")])):
+        parser = argparse.ArgumentParser()
+        cmd.add_arguments(parser)
+        cmd.main(parser.parse_args([str(folder), "--boot", "20", *extra]))
+        assert f"warning: {warning}" in capsys.readouterr().out.splitlines()
+
+
+def test_a_model_above_every_opponent_is_sent_to_the_strongest_shipped_grid():
+    """The other direction, on the shipped ladder and grids: won every game against the fast
+    grid's rungs -> the paper grid (0.1 s a move) and rungs above the strongest one met."""
+    from chessformer.formats.ladder import find_ladder, load_ladder
+    from chessformer.rating.bootstrap import bootstrap
+    from chessformer.rating.counts import GameResult
+    from chessformer.rating.table import out_of_range, table_rows
+    from chessformer.report.ranges import grid_ranges
+
+    rungs = load_ladder(find_ladder("15.1"))
+    met = ["stockfish skill=1 nodes=1000", "stockfish skill=3 nodes=1000"]
+    games = [GameResult("m", o, 1.0) if k % 2 else GameResult(o, "m", 0.0)
+             for o in met for k in range(6)]
+    anchors = {o: rungs[o] for o in met}
+    rows = table_rows(bootstrap(games, anchors, n_boot=10, seed=0), anchors, games)
+    [warning] = out_of_range(rows, games, rungs, grid_ranges(rungs))
+    top = rungs[met[1]]
+    assert warning.startswith("m: won every game, so the rating is set by the prior")
+    assert f"(strongest: {met[1]}, {top:.0f}). Evaluate against rungs rated above {top:.0f}: " \
+           "the paper grid (evals/paper.toml)" in warning
+    named = re.findall(r"(stockfish [^()]+) \((\d+)\)", warning.split("such as")[1])
+    assert named and all(float(e) > top for _, e in named)
+    assert out_of_range(rows, games) == [warning.split(": the paper grid")[0] + "."]
 
 
 def test_rate_cli_prints_table_and_csv(run, tmp_path, capsys):
@@ -197,11 +324,17 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium for the headless screenshot")
 def test_report_renders_in_headless_browser(report, tmp_path):
+    """The report as a browser shows it: a page of text and figures, with the score grid's
+    cell colours on screen."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location(
         "bench_report", Path(__file__).resolve().parents[1] / "bench" / "bench_report.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    png = bench.screenshot(Path(report["html"]), tmp_path / "shot.png")
+    png = bench.screenshot(Path(report["html"]), tmp_path / "shot.png", height=3000)
     stats = bench.png_stats(png)
-    assert stats["width"] == 1200 and stats["distinct_colours"] > 50
+    assert (stats["width"], stats["height"]) == (1200, 3000)
+    assert stats["distinct_colours"] > 50  # not a blank page
+    shown, cells = bench.cell_colours_shown(Path(report["html"]), png)
+    assert cells > 0 and shown == cells

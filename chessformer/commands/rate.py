@@ -21,6 +21,7 @@ from chessformer.rating.bootstrap import N_BOOT, bootstrap
 from chessformer.rating.bradley_terry import CENTRE, PRIOR, VIRTUAL_DRAWS, prior_for
 from chessformer.rating.collect import collect_results
 from chessformer.rating.table import print_table, table_rows
+from chessformer.report.ranges import range_warnings
 from chessformer.utils import UserError, atomic_path, log
 
 
@@ -72,6 +73,8 @@ def main(args: argparse.Namespace) -> int:
         notes.append("! won or lost every game: rated by the prior only")
     notes.append("Glicko-2: all games against the anchors (RD 0) as one rating period (±1.96 RD)")
     print("  ".join(notes))
+    for warning in range_warnings(res, choice, rows):
+        print(f"warning: {warning}")
     if args.csv:
         with atomic_path(args.csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))

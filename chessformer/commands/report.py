@@ -8,7 +8,7 @@ from pathlib import Path
 from chessformer.rating.anchors import parse_anchor
 from chessformer.rating.bootstrap import N_BOOT
 from chessformer.report.report import write_report
-from chessformer.utils import UserError
+from chessformer.utils import UserError, command_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--boot must be at least 1")
     info = write_report(args.runs, out, title=args.title, n_boot=args.boot, seed=args.seed,
                         anchors=dict(parse_anchor(a) for a in args.anchor) or None,
-                        ladder=args.ladder)
+                        ladder=args.ladder, command=command_line())
     print(info["html"])
     print(info["md"])
     for v in info["verdicts"]:
@@ -39,4 +39,6 @@ def main(args: argparse.Namespace) -> int:
     for v in info["verdicts"]:
         if v["exploratory"]:
             print(f"  (not a verdict) {v['line']}: {v['exploratory']['text']}")
+    for warning in info["rated"].warnings:
+        print(f"warning: {warning}")
     return 0

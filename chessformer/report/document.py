@@ -27,8 +27,10 @@ def fmt_value(x: Any, nd: int = 0, signed: bool = False) -> str:
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     """A Markdown table (cells' ``|`` escaped) and the blank line after it."""
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    out = ["| " + " | ".join(h.replace("\n", " ") for h in headers) + " |",
+           "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in r) + " |"
+            for r in rows]
     return out + [""]
 
 
@@ -40,6 +42,10 @@ class Section:
     rows: list[list[str]] | None = None
     image: str | None = None  # file name beside the report
     links: list[tuple[str, str]] | None = None  # (text, relative href)
+    # Background colours of the table's cells (CSS colours, None: none), same shape as rows; a
+    # cell's "\n" is a line break in HTML and a space in Markdown.
+    colours: list[list[str | None]] | None = None
+    image_in_html: bool = True  # False: the HTML shows the coloured table in the image's place
 
 
 def render_markdown(sections: list[Section], title: str) -> str:
@@ -67,7 +73,33 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; } .verdict { font-size: 1.1em; font-weight: 600; }
 code { background: #f5f5f5; padding: 0 3px; }
+td.cell { text-align: center; min-width: 5.5em; } td.cell small { opacity: 0.85; }
+.warning { border-left: 4px solid #d9822b; background: #fff4e5; padding: 0.4em 0.8em; }
 """
+
+
+#: A paragraph starting with this is a warning (boxed in HTML).
+WARNING = "Warning: "
+
+
+def text_colour(background: str) -> str:
+    """Black or white text, whichever reads better on a ``#rrggbb`` background."""
+    r, g, b = (int(background[k:k + 2], 16) / 255 for k in (1, 3, 5))
+    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "#fff"
+
+
+def _lines(text: str) -> str:
+    """Escaped HTML; lines after the first in small print."""
+    first, *rest = html.escape(text).split("\n")
+    return first + "".join(f"<br><small>{x}</small>" for x in rest)
+
+
+def _td(cell: str, background: str | None) -> str:
+    body = _lines(cell)
+    if background is None:
+        return f"<td>{body}</td>"
+    return (f'<td class="cell" style="background:{background};color:{text_colour(background)}">'
+            f"{body}</td>")
 
 
 def render_html(sections: list[Section], title: str, out_dir: Path) -> str:
@@ -77,16 +109,18 @@ def render_html(sections: list[Section], title: str, out_dir: Path) -> str:
     for s in sections:
         out.append(f"<h2>{e(s.title)}</h2>")
         for p in s.paragraphs:
-            cls = ' class="verdict"' if s.title == "Verdict" and p.startswith("**") else ""
+            cls = (' class="verdict"' if s.title == "Verdict" and p.startswith("**")
+                   else ' class="warning"' if p.startswith(WARNING) else "")
             out.append(f"<p{cls}>{e(p.replace('**', ''))}</p>")
-        if s.image:
+        if s.image and s.image_in_html:
             data = base64.b64encode((out_dir / s.image).read_bytes()).decode("ascii")
             out.append(f'<img alt="{e(s.title)}" src="data:image/png;base64,{data}">')
         if s.headers and s.rows is not None:
-            out.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in s.headers)
+            out.append("<table><thead><tr>" + "".join(f"<th>{_lines(h)}</th>" for h in s.headers)
                        + "</tr></thead><tbody>")
-            for r in s.rows:
-                out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>")
+            for i, r in enumerate(s.rows):
+                colours = s.colours[i] if s.colours else [None] * len(r)
+                out.append("<tr>" + "".join(_td(c, bg) for c, bg in zip(r, colours)) + "</tr>")
             out.append("</tbody></table>")
         if s.links:
             out.append("<ul>" + "".join(f'<li><a href="{e(h)}">{e(t)}</a></li>'

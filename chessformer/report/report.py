@@ -15,14 +15,18 @@ evaluation folder itself. All games of all RUNs are rated in one joint fit
 Stockfish rung sits on one scale.
 
 The report holds: Elo versus temperature (log x axis, the paper's Figure 1 layout) with 95% bands,
-one line per model and legality mode, a dashed line at each model's training cap and a line per
-reference expert (the best one highlighted); every player's rating; win/draw/loss per opponent and
-temperature with 95% intervals (head to head); legal-move rate; game counts; training curves; links
-to the PGN files; a verdict per model line at the temperature its grid fixed in advance, and apart
-from it an exploratory best-of-temperatures line (:mod:`chessformer.report.verdict`); and the
-provenance (Stockfish version, ladder,
-checkpoint, data, commands, seeds). Every file of a run is read through its format module
-(:mod:`chessformer.formats`).
+one line per model and legality mode (each its own colour, line style and marker), a line at each
+model's training cap and a line per reference expert (the best one highlighted); the model's
+score per opponent and temperature as one colour-scaled grid (``score_grid.png``, a coloured table
+in the HTML) with 95% intervals; every player's rating and role (model, ladder rung, training
+expert...), with why Glicko-2 can differ from the joint fit; legal-move rate; game counts;
+training curves with the base-move probe's reference line when logged; links to the PGN files; a
+verdict per model line at the temperature its grid fixed in advance, and apart from it an
+exploratory best-of-temperatures line (:mod:`chessformer.report.verdict`); a warning, with the
+grid to use instead, for a player that won or lost every game (:mod:`chessformer.report.ranges`);
+and the provenance (code versions and commands of the report, each evaluation and each run;
+Stockfish version, ladder, checkpoint, data, seeds). Every file of a run is read through its
+format module (:mod:`chessformer.formats`).
 """
 
 from __future__ import annotations
@@ -58,8 +62,20 @@ from chessformer.rating.collect import Results, collect_results
 from chessformer.rating.counts import head_to_head
 from chessformer.rating.graph import components
 from chessformer.rating.table import table_rows
-from chessformer.report.document import Section, fmt_value, render_html, render_markdown
-from chessformer.report.plots import plot_elo_vs_temperature, plot_training
+from chessformer.report.document import (
+    WARNING,
+    Section,
+    fmt_value,
+    render_html,
+    render_markdown,
+)
+from chessformer.report.plots import (
+    plot_elo_vs_temperature,
+    plot_score_grid,
+    plot_training,
+    score_colour,
+)
+from chessformer.report.ranges import ladder_rungs, range_warnings
 from chessformer.report.verdict import (
     LEVEL,
     VERDICT_TEMPERATURE,
@@ -68,10 +84,11 @@ from chessformer.report.verdict import (
     model_lines,
     training_experts,
 )
-from chessformer.utils import UserError, log, write_text_atomic
+from chessformer.utils import UserError, code_version, log, write_text_atomic
 
 PLOT_ELO = "elo_vs_temperature.png"
 PLOT_TRAINING = "training_curves.png"
+PLOT_GRID = "score_grid.png"
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,10 +176,24 @@ class Rated:
     draw_model: str
     prior: Prior
     virtual_draws: float
+    rungs: dict[str, float] = field(default_factory=dict)  # the ladder's {rung: Elo}
+    warnings: list[str] = field(default_factory=list)  # players out of the opponents' range
 
     @property
     def players(self) -> dict[str, dict[str, Any]]:
         return self.res.players
+
+    def role(self, player: str) -> str:
+        """What a player is, in words: model, ladder rung, training expert (of a model line's
+        data), expert, Stockfish or random mover."""
+        kind = self.players.get(player, {}).get("kind")
+        if kind == "model":
+            return "model"
+        if player in self.rungs:
+            return "ladder rung"
+        if player in self.experts:
+            return "training expert"
+        return {"stockfish": "Stockfish", "random": "random mover"}.get(str(kind), str(kind))
 
 
 def verdict_temperatures(res: Results, override: float | None = None) -> dict[str, float]:
@@ -221,8 +252,10 @@ def rate_runs(runs: list[Path], *, n_boot: int = N_BOOT, seed: int = 0,
     cap_blocked = scale_unanchored_reason(stockfish_versions(res), choice.anchors)
     verdicts = compute_verdicts(bf, lines, experts, cap_blocked)
     plotted = sorted({e for es in experts.values() for e in es})
-    return Rated(res, choice, bf, table_rows(bf, choice.anchors, res.games), ratings, infos,
-                 lines, plotted, verdicts, n_boot, seed, draw_model, prior, virtual_draws)
+    rows = table_rows(bf, choice.anchors, res.games)
+    return Rated(res, choice, bf, rows, ratings, infos, lines, plotted, verdicts, n_boot, seed,
+                 draw_model, prior, virtual_draws, ladder_rungs(res, choice),
+                 range_warnings(res, choice, rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,6 +284,7 @@ def verdict_section(r: Rated) -> Section:
         pars.append(extra)
     if not r.verdicts:
         pars.append("No model players were found in the games, so there is no verdict.")
+    pars += [WARNING + w for w in r.warnings]
     pars.append("Words: transcends (the whole 95% interval above 0), does not transcend (the "
                 "whole interval below 0), not shown (the interval includes 0).")
     return Section("Verdict", pars)
@@ -261,10 +295,24 @@ def exploratory_section(r: Rated) -> Section | None:
     if not texts:
         return None
     return Section("Exploratory: the best temperature", texts + [
-        "Not a verdict: the temperature is picked after the games, which favours the model, so "
-        "each temperature's interval is widened to a simultaneous one (Bonferroni over the k "
-        "temperatures). A claim for the best temperature needs fresh games with it fixed in "
-        "advance."])
+        ("Not a verdict: the temperature is picked after the games, which favours the model, so "
+         "each temperature's interval is widened to a simultaneous one (Bonferroni over the k "
+         "temperatures). A claim for the best temperature needs fresh games with it fixed in "
+         "advance.")])
+
+
+def plot_legend_words(r: Rated) -> str:
+    """What the plot draws besides the model lines, in words (only what is drawn)."""
+    words = [("Each model line (a model in one legality mode) has its own colour, line style and "
+              "marker, nudged sideways a little so lines at one temperature do not hide each "
+              "other.")]
+    if any(line.cap is not None for line in r.lines):
+        words.append("Long-dashed horizontal lines: the training caps (Lichess ratings, another "
+                     "pool than this scale).")
+    if r.experts:
+        words.append("Dash-dot: the experts of the models' training data (the best one in red, "
+                     "with its band).")
+    return " ".join(words)
 
 
 def plot_section(r: Rated) -> Section:
@@ -275,8 +323,7 @@ def plot_section(r: Rated) -> Section:
         f"{len(r.res.games)} finished games rated jointly; {r.res.unfinished} unfinished games "
         f"left out. Anchors: {r.choice.source}" + (f" ({anchor_words})." if anchor_words else ".")
         + f" Bands are 95% percentile-bootstrap intervals ({r.n_boot} resamples, seed {r.seed}, "
-        + resampling + "). Dashed lines: training caps; dash-dot: the experts of the models' "
-        "training data (the best one in red, with its band).",
+        + resampling + "). " + plot_legend_words(r),
         f"Model: Bradley-Terry on the logistic Elo scale, draws as "
         f"{'half points' if r.draw_model == 'half' else 'a Davidson draw model'}; prior: "
         f"{describe_prior(r.prior, r.virtual_draws)}. Anchors are held exactly; their own "
@@ -288,43 +335,91 @@ def plot_section(r: Rated) -> Section:
 def ratings_section(r: Rated) -> Section:
     rows = []
     for x in r.rows:
-        s = r.players.get(x["player"], {})
         glicko = ("" if x["glicko2"] is None
                   else f"{x['glicko2']:.0f} ± {1.96 * x['glicko2_rd']:.0f}")
         note = ("rated by the prior only" if x["prior_only"]
                 else "not anchored" if x["unanchored"] else "")
-        rows.append([x["player"], str(s.get("kind", "?")), fmt_value(x["elo"]),
+        rows.append([x["player"], r.role(x["player"]), fmt_value(x["elo"]),
                      "anchor" if x["anchor"] else f"[{fmt_value(x['lo'])}, {fmt_value(x['hi'])}]",
                      str(x["games"]), f"{x['wins']}/{x['draws']}/{x['losses']}",
                      f"{x['score']:.3f}", glicko, note])
     return Section("Ratings", [
-        "Every player in the joint fit, best first. A player that won or lost every game is "
-        "rated by the prior only: its games bound its rating on one side, and its interval "
-        "does not measure where it lies. Glicko-2 is a second number: all of a player's games "
-        "against the anchors (held at their ratings, RD 0) as one rating period, so the order "
-        "of the games does not change it (± 1.96 RD)."],
-        ["player", "kind", "Elo", "95% CI", "games", "W/D/L", "score", "Glicko-2", "note"], rows)
+        ("Every player in the joint fit, best first. A player that won or lost every game is "
+         "rated by the prior only: its games bound its rating on one side, and its interval "
+         "does not measure where it lies. Glicko-2 is a second number: all of a player's games "
+         "against the anchors (held at their ratings, RD 0) as one rating period, so the order "
+         "of the games does not change it (± 1.96 RD)."),
+        ("Why Glicko-2 can rank players differently from the joint fit: it counts only a player's "
+         "games against the anchors (games between unanchored players, such as the model against "
+         "its training experts, do not enter it), and it starts every player at 1500 ± 350 and "
+         "moves it in one step, so a player with few games against anchors stays near 1500. The "
+         "joint fit uses every game of every player at once; the verdict reads the joint fit."),
+        ("Roles: a ladder rung is a calibrated Stockfish setting (stockfish/ladder-<version>.json) "
+         "held at its ladder rating; a training expert is a player of a model's own training "
+         "data; Stockfish and expert players outside the ladder are rated like any other player.")]
+        + [WARNING + w for w in r.warnings],
+        ["player", "role", "Elo", "95% CI", "games", "W/D/L", "score", "Glicko-2", "note"], rows)
 
 
-def head_to_head_section(r: Rated) -> Section:
-    rows = []
-    for line in r.lines:
-        for t, me in line.points:
-            opponents = {g.black if g.white == me else g.white for g in r.res.games
-                         if me in (g.white, g.black)}
-            for opp in sorted(opponents, key=lambda p: -r.ratings[p].elo):
-                (w, d, l_), sc = head_to_head(r.res.games, me, opp)
-                rows.append([line.name, f"{t:g}" + (" (fixed)" if t == line.verdict_temperature
-                                                     else ""),
-                             opp, fmt_value(r.ratings[opp].elo), str(w + d + l_), str(w), str(d),
-                             str(l_), f"{sc.score:.3f}", f"[{sc.lo:.3f}, {sc.hi:.3f}]"])
-    return Section("Head to head: model temperature × opponent", [
-        "The model's score against each opponent with a 95% interval (over colour-swapped "
-        "pairs, which share an opening, when every game is in one). A head-to-head score and "
-        "the joint fit can disagree: the fit weighs every game of both players against every "
-        "opponent, so a model can out-score an expert head to head and still be rated below it "
-        "when the rest of their games say so (or when few games were decisive)."],
-        ["model", "T", "opponent", "opp. Elo", "games", "W", "D", "L", "score", "95% CI"], rows)
+@dataclass
+class ScoreGrid:
+    """The model's results as one grid: a row per model line and temperature, a column per
+    opponent (strongest first); a cell holds (wins, draws, losses) and the score's interval."""
+
+    rows: list[tuple[ModelLine, float, str]]  # (line, temperature, player)
+    opponents: list[str]
+    cells: list[list[tuple[tuple[int, int, int], Any] | None]]  # None: they did not meet
+
+
+def score_grid(r: Rated) -> ScoreGrid:
+    rows = [(line, t, me) for line in r.lines for t, me in line.points]
+    met = {me: {g.black if g.white == me else g.white for g in r.res.games
+                if me in (g.white, g.black)} for _, _, me in rows}
+    opponents = sorted(set().union(*met.values()) if met else set(),
+                       key=lambda p: (-r.ratings[p].elo, p))
+    cells = [[head_to_head(r.res.games, me, opp) if opp in met[me] else None
+              for opp in opponents] for _, _, me in rows]
+    return ScoreGrid(rows, opponents, cells)
+
+
+def grid_row_label(line: ModelLine, t: float) -> str:
+    return f"{line.name} T={t:g}" + (" (fixed)" if t == line.verdict_temperature else "")
+
+
+def opponent_label(r: Rated, player: str) -> str:
+    return f"{player}\n{r.role(player)}, {fmt_value(r.ratings[player].elo)}"
+
+
+def plot_grid(r: Rated, grid: ScoreGrid, path: Path) -> None:
+    plot_score_grid(
+        path, [grid_row_label(line, t) for line, t, _ in grid.rows],
+        [opponent_label(r, p) for p in grid.opponents],
+        [[None if c is None else c[1].score for c in row] for row in grid.cells],
+        [["" if c is None else f"{c[1].score:.2f}\n{c[0][0]}/{c[0][1]}/{c[0][2]}" for c in row]
+         for row in grid.cells])
+
+
+def score_grid_section(r: Rated, grid: ScoreGrid) -> Section:
+    rows, colours = [], []
+    for (line, t, _), cells in zip(grid.rows, grid.cells):
+        rows.append([grid_row_label(line, t)] + [
+            "" if c is None else (f"{c[1].score:.2f}\n{c[0][0]}/{c[0][1]}/{c[0][2]} of "
+                                  f"{sum(c[0])}\n[{c[1].lo:.2f}, {c[1].hi:.2f}]")
+            for c in cells])
+        colours.append([None] + [None if c is None else score_colour(c[1].score) for c in cells])
+    return Section("Results per opponent and temperature", [
+        ("The model's score (wins + draws / 2 per game) against each opponent, coloured from red "
+         "(lost every game) through yellow (0.5) to green (won every game); below it wins/draws/"
+         "losses and a 95% interval of the score (over colour-swapped pairs, which share an "
+         "opening, when every game is in one). Columns: opponents, strongest first, with what "
+         "they are (a ladder rung: a calibrated Stockfish setting held at its ladder rating; a "
+         "training expert: a player of the model's own training data) and their Elo in the "
+         "joint fit. A head-to-head score and the joint fit can disagree: the fit weighs every "
+         "game of both players against every opponent, so a model can out-score an expert head "
+         "to head and still be rated below it when the rest of their games say so (or when few "
+         "games were decisive).")],
+        ["model, temperature"] + [opponent_label(r, p) for p in grid.opponents], rows,
+        image=PLOT_GRID, colours=colours, image_in_html=False)
 
 
 def legal_section(r: Rated) -> Section:
@@ -337,10 +432,27 @@ def legal_section(r: Rated) -> Section:
                          "n/a" if not st.samples else f"{100 * st.legal_rate:.2f}%",
                          str(st.forfeits)])
     return Section("Legal-move rate", [
-        "1 − illegal samples / model samples, over every game (finished or not). In 'masked' "
-        "mode illegal moves are masked before sampling, so the rate is 100% by construction; "
-        "'raw' mode shows what the model proposes."],
+        ("1 − illegal samples / model samples, over every game (finished or not). In 'masked' "
+         "mode illegal moves are masked before sampling, so the rate is 100% by construction; "
+         "'raw' mode shows what the model proposes.")],
         ["model", "T", "samples", "illegal samples", "legal rate", "forfeits"], rows)
+
+
+def training_section(r: Rated) -> Section:
+    probe = any("probe_model_base" in m for i in r.runs.values() for m in i.metrics)
+    pars = [("From metrics.jsonl: training and validation loss; validation top-1 agreement (the "
+             "argmax is the move played in the data) and legal-move rate of the argmax move.")]
+    if probe:
+        pars.append("Right: how often the model's legal argmax plays the simulated experts' base "
+                    "move (Stockfish depth 1) on the validation positions, beside the reference "
+                    "line of how often the experts themselves played it (dotted). Top-1 against "
+                    "noisy experts is capped near the experts' own rate; a model above the dotted "
+                    "line plays the base move more often than its experts did: the denoising "
+                    "that transcendence needs.")
+    else:
+        pars.append("No base-move probe in metrics.jsonl (`chessformer train --base-move-probe`, "
+                    "for data from simulated experts), so there is no reference line for top-1.")
+    return Section("Training curves", pars, image=PLOT_TRAINING)
 
 
 def _rel(target: Path, start: Path) -> str:
@@ -365,17 +477,31 @@ def games_section(r: Rated, out: Path) -> Section:
         ["evaluation", "finished", "unfinished"], rows, links=links)
 
 
-def provenance_section(r: Rated, runs: list[Path]) -> Section:
-    prov, rows = [], []
+def command_words(command: Any) -> str:
+    """A recorded command as one line (older run.json files hold an argv list)."""
+    import shlex
+
+    if isinstance(command, (list, tuple)):
+        return shlex.join(str(x) for x in command)
+    return str(command) if command else "?"
+
+
+def version_words(version: Any) -> str:
+    return f"chessformer {version}" if version else "code version not recorded"
+
+
+def provenance_section(r: Rated, command: str) -> Section:
+    prov, rows = [f"This report: {version_words(code_version())}; command: {command}"], []
     for f in r.res.files:
         ev = r.res.evals.get(f.parent, {})
         sf = ev.get("stockfish") or {}
-        rows.append([f.parent.name, str(sf.get("version", "?")), str(sf.get("path", "?")),
+        rows.append([f.parent.name, str(ev.get("code_version", "?")),
+                     str(sf.get("version", "?")), str(sf.get("path", "?")),
                      str(ev.get("ladder")), str(ev.get("model_run", "?")),
                      json.dumps(ev.get("seeds", ev.get("seed", "?"))),
                      f"{ev.get('started', '?')} → {ev.get('finished', '?')}"])
-        if ev.get("command"):
-            prov.append(f"{f.parent.name} command: {ev['command']}")
+        prov.append(f"Evaluation {f.parent.name}: {version_words(ev.get('code_version'))}; "
+                    f"command: {command_words(ev.get('command'))}")
     if r.choice.ladder is not None:
         lad = ladder_format.read_ladder(r.choice.ladder)
         prov.append(f"Ladder {r.choice.ladder}: Stockfish {lad.get('stockfish_version', '?')}, "
@@ -383,12 +509,12 @@ def provenance_section(r: Rated, runs: list[Path]) -> Section:
     for name, info in sorted(r.runs.items()):
         prov.append(f"Run {name}: checkpoint {info.checkpoint or '?'}; "
                     f"data {info.data or '?'} (elo_cap {info.cap if info.cap is not None else '?'}, "
-                    f"{info.n_games} games); command: {info.run.get('command', '?')}")
-    prov.append(f"Report: {r.n_boot} bootstrap resamples, seed {r.seed}; command: chessformer "
-                "report " + " ".join(str(x) for x in runs))
+                    f"{info.n_games} games); {version_words(info.run.get('code_version'))}; "
+                    f"command: {command_words(info.run.get('command'))}")
+    prov.append(f"Report: {r.n_boot} bootstrap resamples, seed {r.seed}.")
     return Section("Provenance", prov,
-                   ["evaluation", "Stockfish", "binary", "ladder", "model run", "seeds",
-                    "started → finished"], rows)
+                   ["evaluation", "code version", "Stockfish", "binary", "ladder", "model run",
+                    "seeds", "started → finished"], rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,8 +525,12 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
                  seed: int = 0, anchors: dict[str, float] | None = None,
                  ladder: str | None = None, draw_model: DrawModel = "half",
                  prior: Prior | None = None, virtual_draws: float = VIRTUAL_DRAWS,
-                 verdict_temperature: float | None = None) -> dict[str, Any]:
+                 verdict_temperature: float | None = None,
+                 command: str | None = None) -> dict[str, Any]:
     """Rate every game of ``runs`` jointly and write report.html, report.md and PNGs to ``out``.
+
+    ``command``: the command line to record in the provenance (default: the ``chessformer
+    report`` call these arguments amount to).
 
     ``verdict_temperature`` overrides the evaluations' pre-registered temperature. Returns
     ``{"html", "md", "plots", "verdicts", "ratings", "anchors", "games", "unfinished", "rated"}``
@@ -422,16 +552,21 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
                             "Elo versus sampling temperature")
     if plot_training(out / PLOT_TRAINING, {name: i.metrics for name, i in r.runs.items()}):
         plots["training"] = out / PLOT_TRAINING
+    grid = score_grid(r)
+    if grid.rows and grid.opponents:
+        plots["grid"] = out / PLOT_GRID
+        plot_grid(r, grid, plots["grid"])
     sections = [verdict_section(r)]
     if (explore := exploratory_section(r)) is not None:
         sections.append(explore)
-    sections += [plot_section(r), ratings_section(r), head_to_head_section(r), legal_section(r),
-                 games_section(r, out)]
+    sections.append(plot_section(r))
+    if "grid" in plots:
+        sections.append(score_grid_section(r, grid))
+    sections += [ratings_section(r), legal_section(r), games_section(r, out)]
     if "training" in plots:
-        sections.append(Section("Training curves", [
-            "From metrics.jsonl: training and validation loss; validation top-1 agreement and "
-            "legal-move rate of the argmax move."], image=PLOT_TRAINING))
-    sections.append(provenance_section(r, runs))
+        sections.append(training_section(r))
+    command = command or "chessformer report " + " ".join(str(x) for x in runs)
+    sections.append(provenance_section(r, command))
     md_path, html_path = out / "report.md", out / "report.html"
     write_text_atomic(md_path, render_markdown(sections, title))
     write_text_atomic(html_path, render_html(sections, title, out))
