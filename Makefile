@@ -39,7 +39,7 @@ CF   := CHESSFORMER_PROGRESS=1 $(BIN)/chessformer
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC)' | tr -c 'a-zA-Z0-9.' _)
 
 .PHONY: setup setup-cuda check-gpu stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo \
-        calibrate experiment-diversity experiment-selection experiment-generalization
+        calibrate experiment-diversity experiment-selection experiment-generalization experiment-kg
 
 setup: $(STAMP)
 
@@ -114,6 +114,11 @@ calibrate: | setup stockfish
 SIZE ?= full
 experiment-diversity experiment-selection experiment-generalization: experiment-%: | setup stockfish
 	$(CF) experiment $* --size $(SIZE) --out runs/experiments/$*-$(SIZE)
+
+# The knowledge-graph testbed: five experiments, one report each (runs/kg/NAME/report.html),
+# every (arm, seed) of all five trained in one pool, two at a time.
+experiment-kg: | setup
+	$(CF) kg run denoising selection walk composition regularization --size $(SIZE) --out runs/kg
 
 # -- tests and benchmarks ---------------------------------------------------------------------
 test: setup stockfish
