@@ -105,11 +105,6 @@ def code_version() -> str:
     return f"{v}+g{commit}" + (".dirty" if dirty else "")
 
 
-def provenance() -> dict[str, str]:
-    """``{"code_version", "command"}``: recorded in run.json, eval.json and the report."""
-    return {"code_version": code_version(), "command": command_line()}
-
-
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
