@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chessformer.core.games import DEFAULT_MAX_PLIES
 from chessformer.report.verdict import VERDICT_TEMPERATURE
 from chessformer.utils import UserError, read_toml
 
@@ -23,6 +24,8 @@ KINDS = ("diversity", "selection", "generalization")
 SIZES = ("tiny", "small", "full")
 #: Training seeds per arm: an arm's interval must cover training variance, not only game noise.
 SEEDS = 3
+#: The entropy measure's settings unless ``[entropy]`` overrides them (positions seen this often).
+ENTROPY_DEFAULTS = {"min_count": 5}
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,9 @@ class Experiment:
     train: dict[str, Any]
     eval: dict[str, Any]
     probe: dict[str, Any]
-    entropy: dict[str, Any] = field(default_factory=lambda: {"min_count": 5})
+    entropy: dict[str, Any] = field(default_factory=lambda: dict(ENTROPY_DEFAULTS))
     cap: int = 1000
-    max_plies: int = 400
+    max_plies: int = DEFAULT_MAX_PLIES
     seed: int = 0
     workers: int | None = None
     description: str = ""
@@ -114,11 +117,13 @@ def load_experiment(path: str | Path, size: str = "full") -> Experiment:
         raise UserError(f"{p}: [eval] needs [[eval.opponent]] entries")
     probe = dict(raw.get("probe", {}))
     probe.setdefault("games", 0)
+    # Settings the TOML leaves out keep the Experiment's field defaults (declared once, above).
+    given = {k: convert(raw[k]) for k, convert in (
+        ("cap", int), ("max_plies", int), ("seed", int), ("description", str), ("seeds", int),
+        ("verdict_temperature", float)) if k in raw}
     exp = Experiment(str(raw.get("name", p.stem)), kind, size, arms, train, ev, probe,
-                     {"min_count": 5, **raw.get("entropy", {})}, int(raw.get("cap", 1000)),
-                     int(raw.get("max_plies", 400)), int(raw.get("seed", 0)), raw.get("workers"),
-                     str(raw.get("description", "")), str(p), int(raw.get("seeds", SEEDS)),
-                     float(raw.get("verdict_temperature", VERDICT_TEMPERATURE)))
+                     {**ENTROPY_DEFAULTS, **raw.get("entropy", {})}, workers=raw.get("workers"),
+                     source=str(p), **given)
     if exp.seeds < 1:
         raise UserError(f"{p}: seeds must be >= 1, got {exp.seeds}")
     if kind == "diversity" and probe.get("games") and "focus" not in probe:
