@@ -26,8 +26,12 @@ from chessformer.play.presets import ExpertPool, load_experts
 from chessformer.play.spec import EnginePool, PlayerSpec
 from chessformer.utils import atomic_path, log, mp_context, progress, write_json_atomic
 
-__all__ = ["describe_settings", "generate", "play_one"]
+__all__ = ["MAX_DEFAULT_WORKERS", "describe_settings", "generate", "play_one"]
 
+
+#: Worker processes at most when not given (each mostly waits on its engine's pipe): this many,
+#: or twice the CPU cores where there are fewer.
+MAX_DEFAULT_WORKERS = 4
 
 def describe_settings(settings: dict[str, Any], prefix: str = "") -> str:
     """``{"noise": {"kind": "epsilon", "epsilon": 0.8}}`` -> ``"noise.kind=epsilon noise.epsilon=0.8"``.
@@ -100,7 +104,7 @@ def generate(experts: str | os.PathLike[str] | ExpertPool, n_games: int, out: st
     """
     pool = experts if isinstance(experts, ExpertPool) else load_experts(experts)
     out = Path(out)
-    workers = workers or min(4, 2 * (os.cpu_count() or 1))
+    workers = workers or min(MAX_DEFAULT_WORKERS, 2 * (os.cpu_count() or 1))
     pairs = [(w, b) for w in pool.experts for b in pool.experts]
     tasks = [(i, seed, *pairs[i % len(pairs)], max_plies, pool.name) for i in range(n_games)]
     log.info("generate: %d games between %d experts (%s) with %d workers -> %s",
