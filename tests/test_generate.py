@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chessformer.play.engine import find_stockfish
 from chessformer.play.generate import generate
 
 
-@pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
+@pytest.mark.stockfish
 def test_generate_does_not_depend_on_worker_scheduling(tmp_path):
     """The same seed gives byte-identical PGN with 1 worker and with 3 (hash tables are cleared
     per game, so a worker's earlier games cannot change Stockfish's answers)."""
