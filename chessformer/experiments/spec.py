@@ -11,14 +11,13 @@ sets every arm's game count; other tables merge key by key, arrays replace).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chessformer.core.games import DEFAULT_MAX_PLIES
 from chessformer.report.verdict import VERDICT_TEMPERATURE
-from chessformer.utils import UserError, read_toml
+from chessformer.utils import UserError, merge_tables, pop_size, read_toml
 
 KINDS = ("diversity", "selection", "generalization")
 SIZES = ("tiny", "small", "full")
@@ -64,31 +63,17 @@ class Experiment:
         return [base + k for k in range(self.seeds)]
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; everything else (arrays included) is replaced."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def load_experiment(path: str | Path, size: str = "full") -> Experiment:
     """Read an experiment TOML (a bare name means ``evals/experiments/<name>.toml``)."""
     p, raw = read_toml(path, folder="evals/experiments", what="experiment")
-    if size not in SIZES:
-        raise UserError(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
-    sizes = raw.pop("size", {})
-    if size != "full":
-        if size not in sizes:
-            raise UserError(f"{p}: no [size.{size}] table")
-        over = dict(sizes[size])
-        games = over.pop("games", None)
-        if {"minutes", "max_steps"} & set(over.get("train", {})):  # the size's budget replaces the top's
-            raw["train"] = {k: v for k, v in raw.get("train", {}).items()
-                            if k not in ("minutes", "max_steps")}
-        raw = _merge(raw, over)
-        if games is not None:
-            raw["arm"] = [{**a, "games": games} for a in raw.get("arm", [])]
+    over = pop_size(raw, size, SIZES, p)
+    games = over.pop("games", None)
+    if {"minutes", "max_steps"} & set(over.get("train", {})):  # the size's budget replaces the top's
+        raw["train"] = {k: v for k, v in raw.get("train", {}).items()
+                        if k not in ("minutes", "max_steps")}
+    raw = merge_tables(raw, over)
+    if games is not None:
+        raw["arm"] = [{**a, "games": games} for a in raw.get("arm", [])]
     known = {"name", "kind", "description", "arm", "train", "eval", "probe", "entropy", "cap",
              "max_plies", "seed", "workers", "seeds", "verdict_temperature"}
     if unknown := set(raw) - known:
