@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,16 @@ def read_val_splits(dataset: str | os.PathLike[str], n_games: int) -> np.ndarray
         for i, row in enumerate(reader):
             splits[i] = row[col] == "val"
     return splits
+
+
+def iter_game_rows(dataset: str | os.PathLike[str]) -> Iterator[dict[str, str]]:
+    """``games.csv``'s rows as ``{column: text}``, streamed (stop early to read only a prefix);
+    nothing when the dataset has no ``games.csv``."""
+    path = Path(dataset) / GAMES_CSV
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        yield from csv.DictReader(f)
 
 
 def read_games_table(dataset: str | os.PathLike[str]):
