@@ -1,3 +1,5 @@
+"""``python -m chessformer``: the same as the ``chessformer`` console script."""
+
 import sys
 
 from chessformer.cli import main

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,11 +105,6 @@ def code_version() -> str:
     return f"{v}+g{commit}" + (".dirty" if dirty else "")
 
 
-def provenance() -> dict[str, str]:
-    """``{"code_version", "command"}``: recorded in run.json, eval.json and the report."""
-    return {"code_version": code_version(), "command": command_line()}
-
-
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -180,6 +175,31 @@ def read_toml(path: str | os.PathLike[str], *, folder: str, what: str) -> tuple[
         raise UserError(f"{p}: not valid TOML: {e}") from e
     except UnicodeDecodeError as e:
         raise UserError(f"{p}: not UTF-8 text: {e}") from e
+
+
+
+def merge_tables(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; everything else (arrays included) is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = (merge_tables(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict)
+                  else v)
+    return out
+
+
+def pop_size(raw: dict[str, Any], size: str, sizes: Sequence[str], where: str | os.PathLike[str],
+             ) -> dict[str, Any]:
+    """Remove a config's ``[size.*]`` tables; return the one that overrides it at ``size`` (``{}``
+    for ``"full"``, the top level itself). A size not in ``sizes``, or one the file has no table
+    for, is a :class:`UserError`."""
+    if size not in sizes:
+        raise UserError(f"--size must be one of {', '.join(sizes)}, not {size!r}")
+    tables = raw.pop("size", {})
+    if size == "full":
+        return {}
+    if size not in tables:
+        raise UserError(f"{where}: no [size.{size}] table")
+    return dict(tables[size])
 
 
 class UserError(Exception):

@@ -1,10 +1,22 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the ``stockfish`` marker: such tests skip without a binary."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``stockfish`` are skipped where no Stockfish binary is found."""
+    from chessformer.play.engine import find_stockfish
+
+    if find_stockfish() is not None:
+        return
+    skip = pytest.mark.skip(reason="Stockfish is not installed")
+    for item in items:
+        if "stockfish" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

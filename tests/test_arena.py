@@ -18,12 +18,10 @@ from play_fixtures import GRID, tiny_run, write_grid  # noqa: F401 (tiny_run: a 
 from chessformer.formats.games import read_results
 from chessformer.model.inference import MAX_RAW_TRIES
 from chessformer.play.arena import run_eval
-from chessformer.play.engine import find_stockfish
 from chessformer.play.grid import load_grid
 from chessformer.play.tasks import build_tasks
 from chessformer.utils import UserError
 
-needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,7 +38,7 @@ def test_missing_grid_model_and_engine_fail_before_any_game(tmp_path, tiny_run, 
     assert not (tmp_path / "out2" / "games.jsonl").exists()
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     grid_path = write_grid(tmp_path / "g.toml", GRID)
     a = run_eval(load_grid(grid_path), tiny_run, tmp_path / "a")
@@ -66,7 +64,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     assert manifest["grid_settings"]["verdict_temperature"] == 0.001  # the report reads it here
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, tiny_run):
     grid = write_grid(tmp_path / "g.toml", GRID.replace("games = 2\n    opening", "games = 6\n    opening")
                       .replace("max_plies = 60", "max_plies = 200").replace("batch_size = 8", "batch_size = 4"))
@@ -134,7 +132,7 @@ def test_hung_engine_aborts_the_game_with_a_reason(tmp_path, tiny_run):
     assert all("did not answer" in r["abort_reason"] for r in records)
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_paper_grid_smoke(tmp_path, tiny_run):
     """evals/paper.toml as shipped (Skill Level at 0.1 s a move, raw sampling), cut to 2 games."""
     grid = load_grid("paper")

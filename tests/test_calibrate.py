@@ -27,7 +27,6 @@ from chessformer.rating.collect import game_results
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish not installed")
 
 TINY_GRID = """
 name = "tiny"
@@ -61,7 +60,7 @@ def tiny_ladder(tmp_path_factory):
     return out, doc
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_tiny_ladder_file_is_valid_and_named_like_the_arena(tiny_ladder, tmp_path):
     out, doc = tiny_ladder
     on_disk = json.loads(out.read_text())
@@ -94,7 +93,7 @@ def test_tiny_ladder_file_is_valid_and_named_like_the_arena(tiny_ladder, tmp_pat
     assert "16.1" in on_disk["notes"] and "cores" in on_disk["notes"]
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_tiny_ladder_holds_its_anchors(tiny_ladder):
     _, doc = tiny_ladder
     rungs = {r["name"]: r for r in doc["rungs"]}
@@ -169,7 +168,7 @@ def test_shipped_ladder_matches_the_default_ladder():
         assert len(game_results(read_results(games))[0]) == doc["n_games"]
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_rerun_resumes_and_other_plans_are_refused(tiny_ladder):
     out, doc = tiny_ladder
     work = out.parent / "work"

@@ -15,10 +15,9 @@ from pathlib import Path
 import chess.pgn
 import pytest
 
-from chessformer.play.engine import find_stockfish
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
+pytestmark = pytest.mark.stockfish
 
 
 def cf(*args: str) -> subprocess.CompletedProcess[str]:

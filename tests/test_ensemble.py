@@ -7,12 +7,11 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer.play.engine import Limit, find_stockfish
+from chessformer.play.engine import Limit
 from chessformer.play.ensemble import Ensemble, combine_distributions, ensemble_spec
 from chessformer.play.players import EnginePool, make_player
 from chessformer.utils import UserError
 
-needs_sf = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def test_ensemble_spec_holds_its_members():
         ensemble_spec({"kind": "ensemble", "preset": "demo", "temperature": 1})
 
 
-@needs_sf
+@pytest.mark.stockfish
 def test_ensemble_plays_the_majority_of_its_experts(tmp_path, pool):
     """Two of three noiseless experts see Stockfish's move, one is blind to its square: the
     plurality is Stockfish's move, whatever the blind one plays."""

@@ -25,11 +25,9 @@ from chessformer.experiments.probe import (
 )
 from chessformer.experiments.spec import load_experiment
 from chessformer.experiments.taxonomy import eval_grids
-from chessformer.play.engine import find_stockfish
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_sf = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 
 
 def h(*p: float) -> float:
@@ -271,7 +269,7 @@ def run_tiny(name: str, out: Path) -> dict:
     return result
 
 
-@needs_sf
+@pytest.mark.stockfish
 def test_diversity_experiment_tiny_end_to_end(tmp_path):
     result = run_tiny("diversity", tmp_path / "div")
     blind = result["probe"]["blind"]
@@ -286,7 +284,7 @@ def test_diversity_experiment_tiny_end_to_end(tmp_path):
     assert again["probe"] == json.loads(json.dumps(result["probe"]))
 
 
-@needs_sf
+@pytest.mark.stockfish
 @pytest.mark.slow
 def test_selection_experiment_tiny_end_to_end(tmp_path):
     result = run_tiny("selection", tmp_path / "sel")
@@ -297,7 +295,7 @@ def test_selection_experiment_tiny_end_to_end(tmp_path):
             assert expected[e] >= max(expected.values()) - 1e-9 or block["positions"] < 5
 
 
-@needs_sf
+@pytest.mark.stockfish
 @pytest.mark.slow
 def test_generalization_experiment_tiny_end_to_end(tmp_path):
     result = run_tiny("generalization", tmp_path / "gen")

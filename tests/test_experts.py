@@ -13,12 +13,11 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer.play.engine import Limit, find_stockfish
+from chessformer.play.engine import Limit
 from chessformer.play.experts import BlindSpot, Expert, Region, game_phase, non_pawn_material
 from chessformer.play.players import EnginePool, make_player
 from chessformer.play.presets import check_expert, load_experts
 
-needs_sf = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 
 BLIND = ["c3", "d4", "e4", "f3", "f6", "c6", "d5", "e5", "e3", "d3", "e6", "d6", "g5", "b5", "g4", "b4"]
 
@@ -49,7 +48,7 @@ def pool():
 
 # -- blind spots --------------------------------------------------------------------------------
 
-@needs_sf
+@pytest.mark.stockfish
 def test_square_blind_spot_never_plays_onto_its_squares(pool):
     spec = expert(noise={"kind": "epsilon", "epsilon": 0.5},
                   blind_spot={"kind": "squares", "squares": BLIND})
@@ -80,7 +79,7 @@ def test_square_blind_spot_never_plays_onto_its_squares(pool):
     assert n_forced < 10
 
 
-@needs_sf
+@pytest.mark.stockfish
 def test_piece_blind_spot_never_moves_that_piece(pool):
     e = make_player(expert(noise={"kind": "epsilon", "epsilon": 0.3},
                            blind_spot={"kind": "piece", "piece": "knight"}), pool)
@@ -137,7 +136,7 @@ def test_opening_region_follows_the_first_moves():
     assert not r.contains(None, ["c2c4"])
 
 
-@needs_sf
+@pytest.mark.stockfish
 def test_region_noise_applies_only_outside_the_region(pool):
     # Inside the endgame: no noise (all mass on the base move); outside: epsilon 1 (uniform).
     e = make_player(expert(noise={"kind": "none"}, region={"kind": "phase", "phases": ["endgame"]},
@@ -161,7 +160,7 @@ def test_region_noise_applies_only_outside_the_region(pool):
     assert n_in >= 2 and n_out >= 100
 
 
-@needs_sf
+@pytest.mark.stockfish
 def test_choose_follows_move_distribution(pool):
     """Sampling choose() many times matches move_distribution() (epsilon inside the region)."""
     e = make_player(expert(noise={"kind": "epsilon", "epsilon": 0.4},
@@ -203,7 +202,7 @@ def test_repertoire_weights_book_lines_into_the_region():
         assert 0.6 < firsts["d2d4"] / 600 < 0.73
 
 
-@needs_sf
+@pytest.mark.stockfish
 def test_book_distribution_is_the_belief_after_the_game_so_far(pool):
     e = Expert(load_experts("selection-openings").experts[1], pool)  # d4-expert
     board = chess.Board()

@@ -20,6 +20,7 @@ from chessformer.core.boards import encode_board
 from chessformer.data import pgn
 from chessformer.data.dataset import DatasetWriter, GameDataset
 from chessformer.data.ingest import classify_time_control, ingest
+from chessformer.formats import dataset as dataset_format
 from chessformer.utils import UserError
 
 MOVES = "1. e4 e5 2. Nf3 Nc6 3. Bb5 a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6"  # 14 plies
@@ -181,6 +182,9 @@ def test_garbage_and_non_utf8_bytes(tmp_path):
     assert m["rejected"] == {"no_headers": 2, "illegal_move": 1}
     assert m["notes"]["non_utf8_header"] == 1
     assert "José" in list(ds.games_table()["white"])
+    rows = list(dataset_format.iter_game_rows(ds.path))  # the same rows, streamed
+    assert [r["white"] for r in rows] == list(ds.games_table()["white"])
+    assert [r["split"] == "val" for r in rows] == list(ds.splits)
 
 
 def test_absurdly_long_line_is_skipped(tmp_path):

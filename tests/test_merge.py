@@ -7,14 +7,12 @@ from play_fixtures import GRID, tiny_run, write_grid  # noqa: F401 (tiny_run: a 
 
 from chessformer.formats.games import read_results
 from chessformer.play.arena import run_eval
-from chessformer.play.engine import find_stockfish
 from chessformer.play.grid import load_grid
 from chessformer.play.merge import merge
 
-needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_shards_merge_to_the_full_grid(tmp_path, tiny_run):
     grid_path = write_grid(tmp_path / "g.toml", GRID)
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "full")

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from chessformer.cli import COMMANDS
-from chessformer.play.engine import find_stockfish
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,7 +75,7 @@ def test_help_of_every_command_through_the_console_script(installed):
     assert uci.returncode == 0 and "--model" in uci.stdout, uci.stderr[-500:]
 
 
-@pytest.mark.skipif(find_stockfish() is None, reason="needs Stockfish")
+@pytest.mark.stockfish
 def test_the_pipeline_runs_from_the_wheel_with_its_packaged_configs(installed):
     """generate (packaged expert preset) -> ingest -> train tiny -> eval (packaged grid) -> report."""
     assert "stockfish" in installed("doctor").stdout.lower()

@@ -14,13 +14,14 @@ from chessformer.rating.bootstrap import bootstrap
 from chessformer.rating.bradley_terry import CENTRE, fit_elo
 from chessformer.rating.collect import collect_results
 from chessformer.rating.counts import (
+    PENTANOMIAL_SCORES,
+    WDL_SCORES,
+    Z95,
     GameResult,
-    elo_from_pentanomial,
     elo_from_score,
-    elo_from_wdl,
-    los,
     pentanomial,
     score_from_elo,
+    score_interval,
 )
 from chessformer.rating.glicko import Glicko2, glicko2_ratings, glicko2_update
 
@@ -229,36 +230,29 @@ def test_load_ladder(tmp_path):
 
 # --- fishtest-style statistics, against values computed by hand --------------------------------
 
-def test_los_hand_values():
-    # LOS = Phi((W - L) / sqrt(W + L)): W=60, L=40 -> Phi(2) = 0.97725.
-    assert los(60, 40) == pytest.approx(0.9772499, abs=1e-6)
-    assert los(10, 10) == 0.5 and los(0, 0) == 0.5
-    assert los(40, 60) == pytest.approx(1 - 0.9772499, abs=1e-6)
-
-
-def test_elo_from_wdl_hand_values():
+def test_trinomial_score_interval_hand_values():
     # 50 W, 30 D, 20 L: mu = 0.65, var = (.5*.35^2 + .3*.15^2 + .2*.65^2) = 0.1525,
     # se = sqrt(0.1525/100) = 0.0390512; elo = 400 log10(0.65 / 0.35) = 107.5381.
-    r = elo_from_wdl(50, 30, 20)
-    assert r.elo == pytest.approx(107.5381, abs=1e-3)
-    lo_s, hi_s = 0.65 - 1.959964 * 0.0390512, 0.65 + 1.959964 * 0.0390512
-    assert r.lo == pytest.approx(-400 * math.log10(1 / lo_s - 1), abs=1e-3)
-    assert r.hi == pytest.approx(-400 * math.log10(1 / hi_s - 1), abs=1e-3)
-    assert r.los == pytest.approx(los(50, 20))
+    r = score_interval(WDL_SCORES, (50, 30, 20))
+    assert r.score == pytest.approx(0.65)
+    assert r.lo == pytest.approx(0.65 - 1.959964 * 0.0390512, abs=1e-6)
+    assert r.hi == pytest.approx(0.65 + 1.959964 * 0.0390512, abs=1e-6)
+    assert elo_from_score(r.score) == pytest.approx(107.5381, abs=1e-3)
+    assert all(math.isnan(x) for x in score_interval(WDL_SCORES, (0, 0, 0)))  # no games
 
 
-def test_elo_from_pentanomial_hand_values():
-    # counts LL, LD, DD/WL, WD, WW = 10, 20, 40, 20, 10: symmetric -> 0 Elo, LOS 0.5.
-    r = elo_from_pentanomial([10, 20, 40, 20, 10])
-    assert r.elo == pytest.approx(0.0, abs=1e-9) and r.los == pytest.approx(0.5)
+def test_pentanomial_score_interval_hand_values():
+    # counts LL, LD, DD/WL, WD, WW = 10, 20, 40, 20, 10: symmetric -> 0.5, 0 Elo.
+    r = score_interval(PENTANOMIAL_SCORES, [10, 20, 40, 20, 10])
+    assert r.score == pytest.approx(0.5) and elo_from_score(r.score) == pytest.approx(0.0, abs=1e-9)
     # 0, 10, 50, 30, 10 (100 pairs): mu = (10*.25 + 50*.5 + 30*.75 + 10*1)/100 = 0.6;
     # var = (10*.35^2 + 50*.1^2 + 30*.15^2 + 10*.4^2)/100 = 0.04;
     # se = sqrt(0.04/100) = 0.02; elo(0.6) = 70.4365.
-    r = elo_from_pentanomial([0, 10, 50, 30, 10])
-    assert r.elo == pytest.approx(70.4365, abs=1e-3)
-    hi_s = 0.6 + 1.959964 * 0.02
-    assert r.hi == pytest.approx(-400 * math.log10(1 / hi_s - 1), abs=1e-3)
-    assert r.los == pytest.approx(0.5 * (1 + math.erf(0.1 / 0.02 / math.sqrt(2))), abs=1e-9)
+    r = score_interval(PENTANOMIAL_SCORES, [0, 10, 50, 30, 10])
+    assert elo_from_score(r.score) == pytest.approx(70.4365, abs=1e-3)
+    assert r.hi == pytest.approx(0.6 + 1.959964 * 0.02, abs=1e-9)
+    # Clipped to [0, 1]: a perfect record has a zero-width interval at 1.
+    assert score_interval(PENTANOMIAL_SCORES, [0, 0, 0, 0, 7]) == (1.0, 1.0, 1.0)
 
 
 def test_pentanomial_counts_from_games():
@@ -331,7 +325,7 @@ def test_glicko2_ratings_do_not_depend_on_the_order_of_the_games():
     assert forward == backward == shuffled
     # One rating period: "m" scored above 50% against the two anchors on average, near its truth.
     assert abs(forward["m"].rating - 1700.0) < 80 and forward["m"].rd < 60
-    assert forward["m"].interval[0] < 1700.0 < forward["m"].interval[1]
+    assert abs(forward["m"].rating - 1700.0) < Z95 * forward["m"].rd  # inside its 95% interval
 
 
 def test_glicko2_one_period_of_a_50_percent_score_lands_on_the_opponent():

@@ -19,7 +19,6 @@ from chessformer.play.engine import find_stockfish
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
@@ -54,7 +53,7 @@ def play_game(model: chess.engine.SimpleEngine, opponent: chess.engine.SimpleEng
     return infos
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_python_chess_plays_full_games_against_chessformer_uci(trained_run):
     model = chess.engine.SimpleEngine.popen_uci(uci_command(trained_run), cwd=ROOT, env=ENV)
     stockfish = chess.engine.SimpleEngine.popen_uci(str(find_stockfish()))
@@ -154,7 +153,7 @@ def test_uci_server_in_process(trained_run):
 
 # -- any UCI engine as an opponent ------------------------------------------------------------
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_grid_plays_a_uci_engine_run_as_a_process(tmp_path, trained_run):
     from chessformer.play.arena import run_eval
     from chessformer.play.grid import load_grid
@@ -216,7 +215,7 @@ def test_uci_player_tables_are_checked():
     assert expert.settings["base"] == {"kind": "uci", "command": ["lc0"], "options": {}, "nodes": 1}
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_expert_with_a_uci_base_plays_the_engines_move():
     import numpy as np
 

@@ -1,4 +1,4 @@
-"""chessformer.utils: atomic writes (modes), provenance, config folders."""
+"""chessformer.utils: atomic writes (modes), provenance, config folders and their size tables."""
 
 from __future__ import annotations
 
@@ -64,3 +64,15 @@ def test_read_toml_names_the_known_configs_when_one_is_missing():
 def test_mp_context_forks_on_linux():
     expected = "fork" if sys.platform.startswith("linux") else "spawn"
     assert utils.mp_context().get_start_method() == expected
+
+
+def test_size_tables_override_the_top_level_key_by_key():
+    raw = {"a": {"x": 1, "y": 2}, "arr": [1, 2], "size": {"small": {"a": {"y": 3}, "arr": [9]}}}
+    over = utils.pop_size(raw, "small", ("small", "full"), "cfg.toml")
+    assert "size" not in raw
+    assert utils.merge_tables(raw, over) == {"a": {"x": 1, "y": 3}, "arr": [9]}
+    assert utils.pop_size({"size": {"small": {"a": 1}}}, "full", ("small", "full"), "cfg.toml") == {}
+    with pytest.raises(utils.UserError, match=r"cfg.toml: no \[size.tiny\] table"):
+        utils.pop_size({}, "tiny", ("tiny", "full"), "cfg.toml")
+    with pytest.raises(utils.UserError, match="--size must be one of tiny, full, not 'huge'"):
+        utils.pop_size({}, "huge", ("tiny", "full"), "cfg.toml")

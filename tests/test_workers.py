@@ -9,10 +9,9 @@ from chessformer.play.engine import find_stockfish
 from chessformer.play.players import PlayerSpec
 from chessformer.play.workers import Workers
 
-needs_stockfish = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
 
 
-@needs_stockfish
+@pytest.mark.stockfish
 def test_engine_killed_mid_game_is_restarted(tmp_path):
 
     workers = Workers(1, str(find_stockfish()))

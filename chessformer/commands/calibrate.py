@@ -9,6 +9,7 @@ import sys
 from chessformer.rating.bootstrap import N_BOOT
 from chessformer.rating.calibrate import (
     DEFAULT_LADDER,
+    DEFAULT_WORKERS,
     calibrate,
     estimate_seconds,
     load_ladder_toml,
@@ -26,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast-games-per-pair", type=int,
                         help="games per pair with no time-limited rung (cheap: milliseconds a "
                         "move; default: the ladder's fast_games_per_pair, else --games-per-pair)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="engines searching at once (default 2; keep <= CPU cores)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help=f"engines searching at once (default {DEFAULT_WORKERS}; keep <= CPU cores)")
     parser.add_argument("--seed", type=int, help="openings and bootstrap seed (default: ladder's)")
     parser.add_argument("--stockfish", help="Stockfish binary (default: search)")
     parser.add_argument("--out", help="ladder file (default stockfish/ladder-<version>.json)")

@@ -11,6 +11,9 @@ from chessformer.play.grid import load_grid, validate_grid
 from chessformer.play.players import PlayerSpec
 from chessformer.utils import UserError, command_line
 
+#: Stockfish's node limit for ``--levels`` when neither ``--nodes`` nor ``--movetime-ms`` is given.
+LEVEL_NODES = 1000
+
 
 def _floats(text: str) -> list[float]:
     try:
@@ -25,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: fast; evals/paper.toml is the paper's protocol)")
     parser.add_argument("--levels", help="Stockfish Skill Levels, e.g. 1,3,5 (replaces the grid's "
                         "opponents; uses --nodes or --movetime-ms)")
-    parser.add_argument("--nodes", type=int, help="node limit for --levels (default 1000)")
+    parser.add_argument("--nodes", type=int, help=f"node limit for --levels (default {LEVEL_NODES})")
     parser.add_argument("--movetime-ms", type=int, help="time limit for --levels (paper: 100)")
     parser.add_argument("--experts", help="also play every expert of this preset (e.g. demo)")
     parser.add_argument("--temperatures", help="comma-separated sampling temperatures")
@@ -52,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     grid = load_grid(args.grid)
     if args.levels:
-        nodes = args.nodes if args.nodes or args.movetime_ms else 1000
+        nodes = args.nodes if args.nodes or args.movetime_ms else LEVEL_NODES
         grid.opponents = [PlayerSpec.stockfish(skill=int(x), nodes=nodes, movetime_ms=args.movetime_ms)
                           for x in args.levels.split(",") if x]
     if args.experts:

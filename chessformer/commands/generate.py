@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from chessformer.core.games import DEFAULT_MAX_PLIES
-from chessformer.play.generate import generate
+from chessformer.play.generate import MAX_DEFAULT_WORKERS, generate
 from chessformer.utils import UserError
 
 
@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output PGN file")
     parser.add_argument("--seed", type=int, default=0, help="seed of every game's randomness")
     parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes (default 4: each waits on its engine's pipe)")
+                        help=f"worker processes (default {MAX_DEFAULT_WORKERS}, at most twice the "
+                             "CPU cores: each waits on its engine's pipe)")
     parser.add_argument("--max-plies", type=int, default=DEFAULT_MAX_PLIES,
                         help="adjudicate a game as a draw after this many plies (recorded in "
                              "Termination)")

@@ -45,7 +45,9 @@ from chessformer.formats.dataset import (
     OFFSETS,
     TOKENS,
     manifest_path,
+    read_games_table,
     read_manifest,
+    read_val_splits,
     write_manifest,
 )
 from chessformer.utils import UserError
@@ -218,14 +220,7 @@ class GameDataset:
                 raise UserError(f"{path}: board encoding version {manifest.get('board_version')} "
                                 f"!= {BOARD_VERSION}; re-run ingest with --boards")
             boards = np.memmap(path / BOARDS, dtype=np.uint8, mode="r", shape=(n_tok, BOARD_BYTES))
-        splits = np.zeros(manifest["n_games"], dtype=bool)
-        with open(path / GAMES_CSV, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader)
-            col = header.index("split")
-            for i, row in enumerate(reader):
-                splits[i] = row[col] == "val"
-        return cls(path, manifest, tokens, offsets, boards, splits)
+        return cls(path, manifest, tokens, offsets, boards, read_val_splits(path, manifest["n_games"]))
 
     @property
     def n_games(self) -> int:
@@ -241,6 +236,5 @@ class GameDataset:
         return np.flatnonzero(self.splits if split == "val" else ~self.splits)
 
     def games_table(self):
-        import pandas as pd
-
-        return pd.read_csv(self.path / GAMES_CSV, keep_default_na=False)
+        """The per-game headers (``games.csv``) as a pandas DataFrame, for analysis by hand."""
+        return read_games_table(self.path)

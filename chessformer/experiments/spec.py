@@ -11,18 +11,20 @@ sets every arm's game count; other tables merge key by key, arrays replace).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chessformer.core.games import DEFAULT_MAX_PLIES
 from chessformer.report.verdict import VERDICT_TEMPERATURE
-from chessformer.utils import UserError, read_toml
+from chessformer.utils import UserError, merge_tables, pop_size, read_toml
 
 KINDS = ("diversity", "selection", "generalization")
 SIZES = ("tiny", "small", "full")
 #: Training seeds per arm: an arm's interval must cover training variance, not only game noise.
 SEEDS = 3
+#: The entropy measure's settings unless ``[entropy]`` overrides them (positions seen this often).
+ENTROPY_DEFAULTS = {"min_count": 5}
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,9 @@ class Experiment:
     train: dict[str, Any]
     eval: dict[str, Any]
     probe: dict[str, Any]
-    entropy: dict[str, Any] = field(default_factory=lambda: {"min_count": 5})
+    entropy: dict[str, Any] = field(default_factory=lambda: dict(ENTROPY_DEFAULTS))
     cap: int = 1000
-    max_plies: int = 400
+    max_plies: int = DEFAULT_MAX_PLIES
     seed: int = 0
     workers: int | None = None
     description: str = ""
@@ -61,31 +63,17 @@ class Experiment:
         return [base + k for k in range(self.seeds)]
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; everything else (arrays included) is replaced."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def load_experiment(path: str | Path, size: str = "full") -> Experiment:
     """Read an experiment TOML (a bare name means ``evals/experiments/<name>.toml``)."""
     p, raw = read_toml(path, folder="evals/experiments", what="experiment")
-    if size not in SIZES:
-        raise UserError(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
-    sizes = raw.pop("size", {})
-    if size != "full":
-        if size not in sizes:
-            raise UserError(f"{p}: no [size.{size}] table")
-        over = dict(sizes[size])
-        games = over.pop("games", None)
-        if {"minutes", "max_steps"} & set(over.get("train", {})):  # the size's budget replaces the top's
-            raw["train"] = {k: v for k, v in raw.get("train", {}).items()
-                            if k not in ("minutes", "max_steps")}
-        raw = _merge(raw, over)
-        if games is not None:
-            raw["arm"] = [{**a, "games": games} for a in raw.get("arm", [])]
+    over = pop_size(raw, size, SIZES, p)
+    games = over.pop("games", None)
+    if {"minutes", "max_steps"} & set(over.get("train", {})):  # the size's budget replaces the top's
+        raw["train"] = {k: v for k, v in raw.get("train", {}).items()
+                        if k not in ("minutes", "max_steps")}
+    raw = merge_tables(raw, over)
+    if games is not None:
+        raw["arm"] = [{**a, "games": games} for a in raw.get("arm", [])]
     known = {"name", "kind", "description", "arm", "train", "eval", "probe", "entropy", "cap",
              "max_plies", "seed", "workers", "seeds", "verdict_temperature"}
     if unknown := set(raw) - known:
@@ -114,11 +102,13 @@ def load_experiment(path: str | Path, size: str = "full") -> Experiment:
         raise UserError(f"{p}: [eval] needs [[eval.opponent]] entries")
     probe = dict(raw.get("probe", {}))
     probe.setdefault("games", 0)
+    # Settings the TOML leaves out keep the Experiment's field defaults (declared once, above).
+    given = {k: convert(raw[k]) for k, convert in (
+        ("cap", int), ("max_plies", int), ("seed", int), ("description", str), ("seeds", int),
+        ("verdict_temperature", float)) if k in raw}
     exp = Experiment(str(raw.get("name", p.stem)), kind, size, arms, train, ev, probe,
-                     {"min_count": 5, **raw.get("entropy", {})}, int(raw.get("cap", 1000)),
-                     int(raw.get("max_plies", 400)), int(raw.get("seed", 0)), raw.get("workers"),
-                     str(raw.get("description", "")), str(p), int(raw.get("seeds", SEEDS)),
-                     float(raw.get("verdict_temperature", VERDICT_TEMPERATURE)))
+                     {**ENTROPY_DEFAULTS, **raw.get("entropy", {})}, workers=raw.get("workers"),
+                     source=str(p), **given)
     if exp.seeds < 1:
         raise UserError(f"{p}: seeds must be >= 1, got {exp.seeds}")
     if kind == "diversity" and probe.get("games") and "focus" not in probe:

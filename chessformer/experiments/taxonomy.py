@@ -52,6 +52,7 @@ from chessformer.experiments.probe import (
     training_overlap,
 )
 from chessformer.experiments.spec import Arm, Experiment
+from chessformer.formats import generated as generated_format
 from chessformer.rating.bootstrap import N_BOOT
 from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
 
@@ -127,7 +128,7 @@ def prepare_arm(exp: Experiment, arm: Arm, out: Path, stage: Stages, *,
 
     pool = _arm_pool(arm)
     pgn = out / "data" / f"{arm.name}.pgn"
-    if not pgn.with_suffix(".pgn.json").exists() or not pgn.exists():
+    if not generated_format.is_complete(pgn):
         with stage(f"generate {arm.name}"):
             generate(pool, arm.games, pgn, seed=exp.seed, workers=workers,
                      max_plies=exp.max_plies, stockfish=stockfish)
@@ -180,8 +181,8 @@ def arm_entropy(exp: Experiment, arms: Mapping[str, Mapping[str, Any]]) -> dict[
 def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path, stage: Stages,
               *, stockfish: str | None, workers: int | None) -> dict[str, Any]:
     """The per-move view on held-out positions (empty when the experiment has no probe)."""
-    from chessformer.model.transformer import load_model
     from chessformer.model.inference import argmax_moves
+    from chessformer.model.transformer import load_model
     from chessformer.play.generate import generate
     from chessformer.play.presets import load_experts, subset_pool
 
@@ -194,7 +195,7 @@ def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path,
     ppgn = out / "probe" / "heldout.pgn"
     max_plies = int(pr.get("max_plies", 200))
     seed = int(pr.get("seed", exp.seed + 1000))
-    if not ppgn.with_suffix(".pgn.json").exists() or not ppgn.exists():
+    if not generated_format.is_complete(ppgn):
         with stage("generate probe"):
             generate(game_pool, int(pr["games"]), ppgn, seed=seed, workers=workers,
                      max_plies=max_plies, stockfish=stockfish)

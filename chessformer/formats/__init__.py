@@ -12,6 +12,7 @@ file                   written by                          format module
 ``EVAL/games.jsonl``   ``eval-vs-stockfish``, ``merge``    :mod:`chessformer.formats.games`
 ``EVAL/eval.json``     ``eval-vs-stockfish``, ``merge``    :mod:`chessformer.formats.games`
 ``EVAL/games.pgn``     ``eval-vs-stockfish``, ``merge``    :mod:`chessformer.formats.games`
+``GAMES.pgn.json``     ``generate`` (beside its PGN)       :mod:`chessformer.formats.generated`
 ``ladder-V.json``      ``calibrate``                       :mod:`chessformer.formats.ladder`
 =====================  ==================================  =====================================
 

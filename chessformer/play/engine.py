@@ -139,7 +139,6 @@ class UciEngine:
         self.name = ""
         self._proc: subprocess.Popen[bytes] | None = None
         self._buf = b""
-        self.restarts = 0
         self.start()
 
     # -- process management ----------------------------------------------------------------
@@ -161,7 +160,6 @@ class UciEngine:
 
     def restart(self) -> None:
         self.kill()
-        self.restarts += 1
         self.start()
 
     def kill(self) -> None:

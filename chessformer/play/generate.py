@@ -7,7 +7,7 @@ Every ordered pair of the preset's experts plays in turn; game ``i`` draws its r
 ``(seed, i)`` and games are written in order, so the PGN depends only on the arguments, not on the
 number of worker processes. Each game's headers carry both experts' names, nominal Elo and full
 settings (:func:`describe_settings`), and a game reaching ``max_plies`` is drawn with a
-Termination saying so. A summary goes to ``<out>.json``.
+Termination saying so. A summary goes to ``<out>.json`` (:mod:`chessformer.formats.generated`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,18 @@ import chess
 import numpy as np
 
 from chessformer.core.games import DEFAULT_MAX_PLIES, game_end, pgn_string
+from chessformer.formats.generated import write_summary
 from chessformer.play.players import make_player
 from chessformer.play.presets import ExpertPool, load_experts
 from chessformer.play.spec import EnginePool, PlayerSpec
-from chessformer.utils import atomic_path, log, mp_context, progress, write_json_atomic
+from chessformer.utils import atomic_path, log, mp_context, progress
 
-__all__ = ["describe_settings", "generate", "play_one"]
+__all__ = ["MAX_DEFAULT_WORKERS", "describe_settings", "generate", "play_one"]
 
+
+#: Worker processes at most when not given (each mostly waits on its engine's pipe): this many,
+#: or twice the CPU cores where there are fewer.
+MAX_DEFAULT_WORKERS = 4
 
 def describe_settings(settings: dict[str, Any], prefix: str = "") -> str:
     """``{"noise": {"kind": "epsilon", "epsilon": 0.8}}`` -> ``"noise.kind=epsilon noise.epsilon=0.8"``.
@@ -100,7 +105,7 @@ def generate(experts: str | os.PathLike[str] | ExpertPool, n_games: int, out: st
     """
     pool = experts if isinstance(experts, ExpertPool) else load_experts(experts)
     out = Path(out)
-    workers = workers or min(4, 2 * (os.cpu_count() or 1))
+    workers = workers or min(MAX_DEFAULT_WORKERS, 2 * (os.cpu_count() or 1))
     pairs = [(w, b) for w in pool.experts for b in pool.experts]
     tasks = [(i, seed, *pairs[i % len(pairs)], max_plies, pool.name) for i in range(n_games)]
     log.info("generate: %d games between %d experts (%s) with %d workers -> %s",
@@ -129,7 +134,7 @@ def generate(experts: str | os.PathLike[str] | ExpertPool, n_games: int, out: st
         "seconds": round(seconds, 1), "games_per_s": round(n_games / max(seconds, 1e-9), 1),
         "experts": [e.to_json() for e in pool.experts],
     }
-    write_json_atomic(out.with_suffix(out.suffix + ".json"), summary)
+    write_summary(out, summary)
     log.info("generate: %d games in %.0f s (%.1f games/s), %.0f plies on average",
              n_games, seconds, summary["games_per_s"], summary["mean_plies"])
     return summary

@@ -31,6 +31,7 @@ from typing import Any
 from chessformer.core.games import DEFAULT_MAX_PLIES, check_line
 from chessformer.model.inference import LEGALITY
 from chessformer.play.players import PlayerSpec, parse_players
+from chessformer.report.verdict import VERDICT_TEMPERATURE
 from chessformer.utils import UserError, log, read_toml
 
 __all__ = ["ADJUDICATION_KINDS", "DEFAULT_ADJUDICATION", "Grid", "grid_json", "load_grid",
@@ -50,7 +51,7 @@ class Grid:
     opponents: list[PlayerSpec] = field(default_factory=list)
     temperatures: list[float] = field(default_factory=lambda: [0.001, 0.3, 1.0])
     #: The temperature whose results the report's verdict reads (recorded in eval.json).
-    verdict_temperature: float = 0.001
+    verdict_temperature: float = VERDICT_TEMPERATURE
     legality: list[str] = field(default_factory=lambda: ["masked"])
     games: int = 20
     matches: list[tuple[list[PlayerSpec], int]] = field(default_factory=list)

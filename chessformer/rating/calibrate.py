@@ -72,6 +72,8 @@ __all__ = ["Ladder", "Rung", "calibrate", "check_connected", "ladder_pairs", "lo
 DEFAULT_LADDER = "ladder"  # evals/ladder.toml among the shipped configs
 #: Bootstrap resamples for the (cheaper) leave-one-anchor-out check.
 N_BOOT_CHECK = 200
+#: Engines searching at once unless told otherwise (keep it at most the CPU cores).
+DEFAULT_WORKERS = 2
 #: Measured on Stockfish 15.1 games between ladder rungs (median 93-103 plies): for time estimates.
 TYPICAL_PLIES = 95
 #: Measured cost of a game with no time-limited player on the shared 2-core machine (seconds).
@@ -514,7 +516,7 @@ def ladder_document(ladder: Ladder, games: Sequence[GameResult], bf: BootstrapFi
 
 def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair: int,
               rungs: Ladder | Sequence[Rung] | str | os.PathLike[str] | None = None,
-              workers: int = 2, seed: int = 0, stockfish: str | None = None,
+              workers: int = DEFAULT_WORKERS, seed: int = 0, stockfish: str | None = None,
               fast_games_per_pair: int | None = None, work: str | os.PathLike[str] | None = None,
               n_boot: int = N_BOOT, command: str = "") -> dict[str, Any]:
     """Play the ladder's games, fit one anchored Elo scale, write the ladder file; returns it.

@@ -2,8 +2,8 @@
 
 A :class:`GameResult` is one finished game (White's score); everything else here maps results or
 count vectors to numbers: each player's win/draw/loss record, pentanomial counts of colour-swapped
-pairs, Elo from a score, the likelihood of superiority, and Elo (or a score) with a 95% interval
-from trinomial or pentanomial counts (the normal approximation fishtest's ``stat_util`` uses).
+pairs, Elo from a score and back, and a score with a 95% interval from trinomial or pentanomial
+counts (the normal approximation fishtest's ``stat_util`` uses), as in a head-to-head table.
 """
 
 from __future__ import annotations
@@ -68,29 +68,8 @@ def elo_from_score(score: float) -> float:
 
 
 def score_from_elo(elo: float) -> float:
+    """The logistic expected score of an Elo difference (the inverse of :func:`elo_from_score`)."""
     return 1.0 / (1.0 + 10.0 ** (-elo / 400.0))
-
-
-def los(wins: float, losses: float) -> float:
-    """Likelihood of superiority from decisive games (draws carry no information here).
-
-    LOS = Phi((W - L) / sqrt(W + L)), the normal approximation used by fishtest and cutechess.
-    """
-    if wins + losses == 0:
-        return 0.5
-    return 0.5 * (1.0 + math.erf((wins - losses) / math.sqrt(2.0 * (wins + losses))))
-
-
-
-
-class EloInterval(NamedTuple):
-    elo: float
-    lo: float
-    hi: float
-    los: float
-
-
-Z95 = 1.959963984540054
 
 
 class ScoreInterval(NamedTuple):
@@ -117,43 +96,6 @@ def score_interval(scores: Sequence[float], counts: Sequence[float], *, z: float
 
 WDL_SCORES = (1.0, 0.5, 0.0)
 PENTANOMIAL_SCORES = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def _elo_from_distribution(scores: Sequence[float], counts: Sequence[float], z: float,
-                           ) -> tuple[float, float, float]:
-    mu, lo, hi = score_interval(scores, counts, z=z)
-    return elo_from_score(mu), elo_from_score(lo), elo_from_score(hi)
-
-
-def elo_from_wdl(wins: int, draws: int, losses: int, *, z: float = Z95) -> EloInterval:
-    """Elo from trinomial counts with a normal-approximation interval on the mean score.
-
-    The interval is computed on the score scale, mu +- z * sd / sqrt(N), then mapped to Elo
-    (fishtest's ``stat_util`` does the same).
-    """
-    elo, lo, hi = _elo_from_distribution(WDL_SCORES, [wins, draws, losses], z)
-    return EloInterval(elo, lo, hi, los(wins, losses))
-
-
-def elo_from_pentanomial(counts: Sequence[int], *, z: float = Z95) -> EloInterval:
-    """Elo from pentanomial counts ``[LL, LD, DD+WL, WD, WW]`` of colour-swapped game pairs.
-
-    Each pair scores 0, 0.25, 0.5, 0.75 or 1 per game; the variance is that of pair scores, so
-    the correlation between the two games of a pair (same opening) is accounted for. LOS here is
-    Phi(mean excess / its standard error), fishtest's pentanomial form.
-    """
-    if len(counts) != 5:
-        raise ValueError(f"pentanomial counts need 5 entries, got {len(counts)}")
-    scores = PENTANOMIAL_SCORES
-    elo, lo, hi = _elo_from_distribution(scores, counts, z)
-    n = float(sum(counts))
-    if n == 0:
-        return EloInterval(elo, lo, hi, 0.5)
-    p = np.asarray(counts, float) / n
-    mu = float(np.sum(p * np.asarray(scores)))
-    sd = math.sqrt(float(np.sum(p * (np.asarray(scores) - mu) ** 2)) / n)
-    los_ = 0.5 if sd == 0 else 0.5 * (1.0 + math.erf((mu - 0.5) / (sd * math.sqrt(2.0))))
-    return EloInterval(elo, lo, hi, los_)
 
 
 def pentanomial(games: Iterable[GameResult], player: str) -> list[int]:

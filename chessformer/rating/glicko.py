@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from chessformer.rating.counts import Z95, GameResult
+from chessformer.rating.counts import GameResult
 
 GLICKO2_SCALE = 173.7178  # Glickman's 400 / ln(10)
 
@@ -26,11 +26,6 @@ class Glicko2:
     rating: float = 1500.0
     rd: float = 350.0
     volatility: float = 0.06
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        """rating +- 1.96 RD (Glickman's approximate 95% interval)."""
-        return self.rating - Z95 * self.rd, self.rating + Z95 * self.rd
 
 
 def glicko2_update(player: Glicko2, results: Sequence[tuple[float, float, float]], *,
