@@ -19,11 +19,10 @@ import pytest
 from chessformer.commands import rate as rate_cmd
 from chessformer.commands import report as report_cmd
 from chessformer.formats import run as run_format
-from chessformer.play.engine import find_stockfish
 from chessformer.report.report import write_report
 from chessformer.report.verdict import DOES_NOT, NOT_SHOWN, TRANSCENDS
 
-pytestmark = pytest.mark.skipif(find_stockfish() is None, reason="Stockfish is not installed")
+pytestmark = pytest.mark.stockfish
 
 DEMO_EXPERTS = {"eps80", "eps85", "eps90"}
 RUNG = "stockfish depth=1 epsilon=0.5"  # a rung of the shipped ladder for Stockfish 15.1

@@ -26,7 +26,6 @@ A player that won or lost every game is rated by the prior only: the verdict say
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -104,17 +103,15 @@ def model_lines(players: dict[str, dict], rated: set[str], caps: dict[str, float
 
 def training_experts(rated: set[str], dataset: Path | None) -> list[str]:
     """The rated players named as White or Black in a dataset's ``games.csv`` (its experts)."""
-    path = Path(dataset) / dataset_format.GAMES_CSV if dataset else None
-    if path is None or not path.is_file():
+    if dataset is None:
         return []
     trained: set[str] = set()
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            for side in ("white", "black"):
-                if row.get(side) in rated:
-                    trained.add(row[side])
-            if trained == rated:
-                break
+    for row in dataset_format.iter_game_rows(dataset):
+        for side in ("white", "black"):
+            if row.get(side) in rated:
+                trained.add(row[side])
+        if trained == rated:
+            break
     return sorted(trained)
 
 
