@@ -48,6 +48,7 @@ def matmul_peak_fn(n: int, dtype, device):
 
 
 def main(argv: list[str] | None = None) -> int:
+    # One straight-line script (arguments, model, timing loop, table), read top to bottom.
     import torch
 
     from chessformer.core import tokenizer
