@@ -48,6 +48,7 @@ def matmul_peak_fn(n: int, dtype, device):
 
 
 def main(argv: list[str] | None = None) -> int:
+    # One straight-line script (arguments, model, timing loop, table), read top to bottom.
     import torch
 
     from chessformer.core import tokenizer
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dtype", choices=("bf16", "fp32"), default="bf16")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--legal-softmax", action="store_true", help="loss over pseudo-legal moves "
+                   "(the mask is computed from the boards every step, as in training)")
+    p.add_argument("--move-head", choices=("flat", "from-to"), default="flat")
+    p.add_argument("--board-features", choices=("basic", "tactics"), default="basic")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--matmul-n", type=int, default=4096)
     p.add_argument("--json", help="also write the results to this file")
@@ -77,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     kw = dict(PRESETS[args.preset])
     if args.block_size:
         kw["block_size"] = args.block_size
+    kw.update(move_head=args.move_head, board_features=args.board_features)
     config = GPTConfig(**kw)
     torch.manual_seed(0)
     model = GPT(config).to(device)
@@ -93,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def step() -> float:
         with autocast():
-            _, loss = step_model(x, boards if config.uses_boards else None, y)
+            _, loss = step_model(x, boards if config.uses_boards or args.legal_softmax else None,
+                                 y, legal_only=args.legal_softmax)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -122,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
          else torch.cuda.get_device_name(device)),
         ("preset", f"{args.preset} ({config.n_layer} layers, {config.n_head} heads, d_model "
                    f"{config.d_model}, {config.input_mode}){' + compile' if args.compile else ''}"),
+        ("options", f"head {config.move_head}, board {config.board_features}"
+                    f"{', legal softmax' if args.legal_softmax else ''}"),
         ("params", f"{n_params / 1e6:.2f} M"),
         ("batch", f"{B} x {T} tokens, {args.dtype}"),
         ("step time", f"{dt_step * 1e3:.0f} ms"),
@@ -137,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({
             "preset": args.preset, "device": str(device), "threads": torch.get_num_threads(),
             "params": n_params, "batch_size": B, "block_size": T, "dtype": args.dtype,
-            "compile": args.compile, "step_s": dt_step, "tokens_per_s": tokens_per_s,
+            "compile": args.compile, "legal_softmax": args.legal_softmax,
+            "move_head": config.move_head, "board_features": config.board_features,
+            "step_s": dt_step, "tokens_per_s": tokens_per_s,
             "model_flops_per_s": flops, "matmul_peak_flops_per_s": peak, "mfu": flops / peak,
         }, indent=2) + "\n")
     return 0

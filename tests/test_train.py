@@ -234,3 +234,14 @@ def test_base_move_probe_is_logged(tiny_dataset, tmp_path):
     assert 0.005 < vals[0]["probe_experts_base"] < 0.15
     assert vals[0]["probe_positions"] == vals[0]["val_legal_positions"] > 100
     assert final["probe_model_base"] == vals[-1]["probe_model_base"]
+
+
+def test_ema_is_evaluated_beside_the_weights_and_changes_no_step(tiny_dataset, tmp_path):
+    opts = dict(max_steps=3, eval_every=3, batch_size=4, dtype="fp32")
+    train(tiny_dataset, tmp_path / "plain", "tiny", **opts)
+    train(tiny_dataset, tmp_path / "ema", "tiny", ema=0.5, **opts)
+    plain = [r["loss"] for r in _read_metrics(tmp_path / "plain", "train")]
+    assert [r["loss"] for r in _read_metrics(tmp_path / "ema", "train")] == plain
+    last = _read_metrics(tmp_path / "ema", "val")[-1]
+    assert last["val_loss"] == _read_metrics(tmp_path / "plain", "val")[-1]["val_loss"]
+    assert last["ema_val_loss"] != last["val_loss"] and "ema_val_legal_top1" in last

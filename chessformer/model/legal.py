@@ -14,7 +14,12 @@ not removed (a pin or a check is not visible in the packed planes): the mask is 
 the legal moves, checked against python-chess in the tests. Special tokens are always allowed
 (``<eos>`` is a target after the last move).
 
-Cost: a few gathers and one [positions, 64] x [64, vocab] matmul per batch, no python-chess.
+How: every condition is linear in a few 0/1 planes of the position (occupied, mine, theirs,
+attacked, the mover's pieces...), so one bf16 matmul [positions, 650] x [650, columns] counts,
+per move token and class of piece (sliders and knights, the king, pawns), what forbids it; a
+token is allowed when one of its counts is 0. No python-chess at training time; measured on
+the demo batches (8 x 512 positions) it costs about as much as a few percent to ~20% of a
+training step of the ``small`` preset (the shared machine's noise dominated the A/B).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def _tables() -> dict[str, np.ndarray]:
         def need(pieces: list[int], w: dict[int, float]) -> tuple[dict[int, float], float]:
             for p in pieces:  # -BIG when one of ``pieces`` stands on the from-square
                 w[_PIECE + 64 * p + f] = w.get(_PIECE + 64 * p + f, 0.0) - _BIG
-            return w, _BIG if pieces else _BIG
+            return w, _BIG
 
         promo_rank = chess.square_rank(s) == 7
         if (move.promotion is not None) == promo_rank and (dr == 1 or (

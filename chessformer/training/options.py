@@ -78,7 +78,8 @@ class TrainOptions:
         "(probe_model_base) beside how often the experts did (probe_experts_base)")
     legal_softmax: bool = _opt(
         False, "train with a softmax over each position's pseudo-legal moves only (needs boards "
-        "in the dataset, in either input mode)", "fixed")
+        "in the dataset, in either input mode); the logits of illegal moves are then untrained: "
+        "play it with legality masked (the default), not raw", "fixed")
     move_head: str | None = _opt(
         None, "output head (default: the preset's, else flat): flat, or from-to (adds a "
         "low-rank from-square x to-square score per move)", "fixed", choices=("flat", "from-to"))
@@ -86,6 +87,9 @@ class TrainOptions:
         None, "board input of moves+board models (default: the preset's, else basic): basic, "
         "or tactics (adds hanging and attacked-piece planes)", "fixed",
         choices=("basic", "tactics"))
+    ema: float = _opt(
+        0.0, "decay of an exponential moving average of the weights, evaluated beside them "
+        "(ema_* keys in metrics.jsonl); 0: none", "fixed")
     keep_checkpoints: int = _opt(
         2, "newest checkpoints to keep (0 keeps all, to choose one by validation loss afterwards)")
     checkpoint_minutes: float = _opt(

@@ -15,9 +15,16 @@ than fp32 on these CPUs), optional ``torch.compile``, DDP when launched by ``tor
 Outputs in ``RUN`` (file names and readers: :mod:`chessformer.formats.run`): ``metrics.jsonl``
 (one line per step and per evaluation), ``run.json`` (command, dataset manifest hash, options),
 ``ckpt-STEP/`` + ``latest`` (:mod:`chessformer.model.checkpoint`) and ``final_metrics.json``.
-``--minutes M`` times a few steps and one evaluation, then fixes the step count so the whole run
-takes about ``M`` minutes; the count is stored in the checkpoint so ``--resume`` keeps the same
-learning-rate schedule.
+``final_metrics.json`` records the wall time (``elapsed_s``) and the steady pace (``step_s``, the
+median step): a run of fixed ``--max-steps`` does not depend on one noisy moment of a shared
+machine, and its pace tells how many steps fit a budget. ``--minutes M`` instead times a few
+steps and one evaluation, then fixes the step count so the whole run takes about ``M`` minutes;
+the count is stored in the checkpoint so ``--resume`` keeps the same learning-rate schedule.
+
+``--resume`` continues from the newest checkpoint; a run that already reached its last step is
+left as it is. ``--keep-best`` points ``latest`` (what loading a run means) at the checkpoint
+with the lowest validation loss. ``--base-move-probe`` labels the val positions once with
+Stockfish depth 1 and logs how often the model's legal argmax plays that move.
 """
 
 from __future__ import annotations
@@ -142,6 +149,8 @@ class Trainer:
         self.last_eval: dict[str, Any] = {}
         self.best: tuple[float, str] | None = None  # (val loss, checkpoint) for --keep-best
         self.step_times: list[float] = []
+        # EMA of the weights (--ema), in memory only: evaluated beside the weights, not saved.
+        self.ema = ([p.detach().clone() for p in model.parameters()] if o.ema > 0 else None)
 
     # -- set-up -------------------------------------------------------------------------------
     def _set_up_processes(self) -> None:
@@ -231,6 +240,9 @@ class Trainer:
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), o.grad_clip).item()
         if update:
             self.optimizer.step()
+            if self.ema is not None:
+                torch._foreach_lerp_(self.ema, [p.detach() for p in self.model.parameters()],
+                                     1.0 - o.ema)
         self.optimizer.zero_grad(set_to_none=True)
         mean = torch.tensor(loss_sum / o.grad_accum)
         if self.ddp:
@@ -283,7 +295,20 @@ class Trainer:
     def evaluate(self) -> dict[str, Any]:
         if self.val is None:
             return {}
-        return evaluate(self.model, self.val, self.device, self.autocast, self.o.batch_size)
+        ev = evaluate(self.model, self.val, self.device, self.autocast, self.o.batch_size)
+        if self.ema is not None:  # the averaged weights, swapped in for one evaluation
+            import torch
+
+            params = list(self.model.parameters())
+            saved = [p.detach().clone() for p in params]
+            with torch.no_grad():
+                torch._foreach_copy_(params, self.ema)
+                ema_ev = evaluate(self.model, self.val, self.device, self.autocast,
+                                  self.o.batch_size)
+                torch._foreach_copy_(params, saved)
+            ev.update({f"ema_{k}": v for k, v in ema_ev.items() if not k.endswith("positions")
+                       and k != "val_tokens" and k != "probe_experts_base"})
+        return ev
 
     def log_eval(self, step: int, ev: dict[str, Any]) -> None:
         if ev:
