@@ -5,7 +5,7 @@
 #
 # Point the same targets at your own data and settings, e.g.
 #   make data DATA=lichess_db_standard_rated_2024-01.pgn.zst CAP=1000 DATASET=data/datasets/cap1000
-#   make train DATASET=data/datasets/cap1000 RUN=runs/cap1000 PRESET=50M MINUTES=600
+#   make train DATASET=data/datasets/cap1000 RUN=runs/cap1000 PRESET=50M STEPS=50000
 #   make eval-vs-stockfish RUN=runs/cap1000 GRID=paper
 #   make report RUN=runs/cap1000 REPORT=reports/cap1000
 
@@ -19,19 +19,39 @@ CUDA_INDEX ?= https://download.pytorch.org/whl/cu124
 
 # The embedded default: games between the simulated experts of data/experts/$(EXPERTS).toml.
 EXPERTS    ?= demo
+# A machine with an NVIDIA GPU (nvidia-smi sees one) gets the recipe that transcended there: 100k
+# games, 10,515 steps of 64 x 512 tokens on the GPU, the checkpoint with the lowest validation
+# loss. Elsewhere, the 2-core CPU recipe: 16k games, 2,000 steps (about 10 minutes on 2 idle
+# cores) with the legal-move softmax, the learner option that raised the base-move probe most.
+# DEMO_GPU=0 forces the CPU recipe.
+DEMO_GPU   ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(DEMO_GPU),1)
+GAMES      ?= 100000
+STEPS      ?= 10515
+DEMO_TRAIN_ARGS := --batch-size 64 --eval-windows 256 --device cuda --keep-best --base-move-probe
+DEMO_SETUP := $(VENV)/.cuda
+else
 GAMES      ?= 16000
+STEPS      ?= 2000
+DEMO_TRAIN_ARGS := --legal-softmax --keep-best --base-move-probe
+DEMO_SETUP :=
+endif
 SEED       ?= 0
 DATA       ?= data/generated/$(EXPERTS)-$(GAMES)-s$(SEED).pgn
 CAP        ?= 1000
 DATA_NAME  := $(firstword $(subst ., ,$(notdir $(DATA))))
 DATASET    ?= data/datasets/$(DATA_NAME)-cap$(CAP)
 PRESET     ?= small
-MINUTES    ?= 10
+# Training length: STEPS optimizer steps (a fixed count, so a busy machine only makes it slower),
+# or MINUTES=M to size the run from a timing of its first steps.
+MINUTES    ?=
+TRAIN_LENGTH = $(if $(MINUTES),--minutes $(MINUTES),--max-steps $(STEPS))
 RUN        ?= runs/$(DATA_NAME)-cap$(CAP)-$(PRESET)
 GRID       ?= demo
 REPORT     ?= reports/$(notdir $(RUN))
 INGEST_ARGS ?=
-TRAIN_ARGS ?=
+# The demo's options apply to the experts' generated games; your own data trains plainly.
+TRAIN_ARGS ?= $(if $(filter data/generated/%,$(DATA)),$(DEMO_TRAIN_ARGS))
 EVAL_ARGS  ?=
 
 BIN  := $(VENV)/bin
@@ -53,10 +73,13 @@ $(STAMP): pyproject.toml
 
 # pip keeps an installed CPU torch that satisfies a looser TORCH_SPEC ("Requirement already
 # satisfied"), so a CUDA build needs a forced reinstall from the CUDA wheel index.
-setup-cuda: setup
+setup-cuda: $(VENV)/.cuda
+
+$(VENV)/.cuda: | setup
 	$(BIN)/python -m pip install --quiet --force-reinstall torch --index-url $(CUDA_INDEX) \
 	    --extra-index-url https://pypi.org/simple
 	@$(MAKE) --no-print-directory check-gpu
+	@touch $@
 
 check-gpu: setup
 	@$(BIN)/python -c "import sys, torch; ok = torch.cuda.is_available(); \
@@ -87,9 +110,9 @@ $(DATASET)/manifest.json: $(DATA) | setup
 data: $(DATASET)/manifest.json
 
 # -- train --------------------------------------------------------------------------------------
-$(RUN)/final_metrics.json: $(DATASET)/manifest.json | setup
-	@echo "== train: preset $(PRESET) for $(MINUTES) minutes on $(DATASET) -> $(RUN)"
-	$(CF) train --data $(DATASET) --preset $(PRESET) --minutes $(MINUTES) --seed $(SEED) --out $(RUN) $(TRAIN_ARGS)
+$(RUN)/final_metrics.json: $(DATASET)/manifest.json | setup $(DEMO_SETUP)
+	@echo "== train: preset $(PRESET), $(TRAIN_LENGTH), on $(DATASET) -> $(RUN)"
+	$(CF) train --data $(DATASET) --preset $(PRESET) $(TRAIN_LENGTH) --seed $(SEED) --out $(RUN) $(TRAIN_ARGS)
 
 train: $(RUN)/final_metrics.json
 

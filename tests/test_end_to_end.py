@@ -52,6 +52,10 @@ def test_pipeline_end_to_end(tmp_path):
     assert 0.0 <= final["val_legal"] <= 1.0 and final["val_loss"] > 0
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert any(m.get("type") == "train" and m["loss"] > 0 for m in metrics)
+    info = json.loads((run / "run.json").read_text())  # provenance: retypeable, with the code
+    assert info["command"] == (f"chessformer train --data {data} --preset tiny --max-steps 6 "
+                               f"--eval-every 3 --out {run}")
+    assert "+g" in info["code_version"]
 
     grid = tmp_path / "grid.toml"
     grid.write_text(

@@ -182,6 +182,20 @@ def test_resume_refuses_another_dataset(tiny_dataset, tmp_path):
         train(other, tmp_path / "r", "tiny", resume=True, max_steps=4)
 
 
+def test_keep_best_with_legal_softmax_ranks_by_the_legal_loss(tiny_dataset, tmp_path):
+    """Trained on legal moves only, the full-vocabulary loss means little: --keep-best ranks the
+    checkpoints by the loss over legal moves."""
+    run = tmp_path / "legal"
+    final = train(tiny_dataset, run, "tiny", max_steps=6, eval_every=1, batch_size=4, lr=0.05,
+                  warmup=1, keep_best=True, legal_softmax=True, checkpoint_minutes=1000,
+                  keep_checkpoints=1)
+    vals = {r["step"]: r["val_legal_loss"] for r in _read_metrics(run, "val") if r["step"] > 0}
+    best = min(vals, key=vals.get)
+    assert final["best"] == {"metric": "val_legal_loss", "value": vals[best],
+                             "checkpoint": f"ckpt-{best:07d}"}
+    assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
+
+
 def test_keep_best_points_latest_at_the_lowest_val_loss(tiny_dataset, tmp_path):
     """A learning rate high enough to make the val loss rise again: `latest` stays on the best
     checkpoint, the newest is kept too, and --resume continues from the newest."""
@@ -193,7 +207,8 @@ def test_keep_best_points_latest_at_the_lowest_val_loss(tiny_dataset, tmp_path):
     best = min(vals, key=vals.get)
     assert best < 3, f"the val loss should rise at this lr: {vals}"  # else the test shows nothing
     assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
-    assert final["best_val_loss"] == vals[best] and final["checkpoint"] == f"ckpt-{best:07d}"
+    assert final["best"] == {"metric": "val_loss", "value": vals[best], "checkpoint": f"ckpt-{best:07d}"}
+    assert final["checkpoint"] == f"ckpt-{best:07d}"
     assert sorted(p.name for p in run.glob("ckpt-*")) == [f"ckpt-{best:07d}", "ckpt-0000003"]
     resumed = train(tiny_dataset, run, "tiny", resume=True)
     assert resumed["step"] == 8 and len(_read_metrics(run, "train")) == 8

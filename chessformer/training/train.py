@@ -42,11 +42,12 @@ from typing import Any
 import numpy as np
 
 from chessformer.data.dataset import GameDataset
+from chessformer.formats import dataset as dataset_format
 from chessformer.formats import run as run_format
 from chessformer.training.batches import build_windows, make_batch, sample_ids
 from chessformer.training.options import TrainOptions, option_fields, resolve_options, resumed_options
 from chessformer.training.validation import build_val_set, evaluate, label_base_moves
-from chessformer.utils import UserError, log, progress, sha256_file
+from chessformer.utils import UserError, code_version, command_line, log, progress
 
 __all__ = ["Trainer", "lr_at", "train"]
 
@@ -147,7 +148,7 @@ class Trainer:
         self.prefetch = ThreadPoolExecutor(max_workers=1) if self.device.type == "cuda" else None
         self.ahead: tuple[tuple[int, int], Any] | None = None  # (key, future) being built
         self.last_eval: dict[str, Any] = {}
-        self.best: tuple[float, str] | None = None  # (val loss, checkpoint) for --keep-best
+        self.best: tuple[float, str] | None = None  # (best_metric, checkpoint) for --keep-best
         self.step_times: list[float] = []
         # EMA of the weights (--ema), in memory only: evaluated beside the weights, not saved.
         self.ema = ([p.detach().clone() for p in model.parameters()] if o.ema > 0 else None)
@@ -188,7 +189,7 @@ class Trainer:
         if state is None:
             return
         saved_hash = state.get("data", {}).get("manifest_sha256")
-        if saved_hash and saved_hash != sha256_file(self.data / "manifest.json"):
+        if saved_hash and saved_hash != dataset_format.manifest_sha256(self.data):
             raise UserError(f"--resume: {self.data} is not the dataset this run was trained on "
                             f"({state['data'].get('path')}); its manifest.json differs")
         if state.get("world_size", 1) != self.world:
@@ -321,17 +322,18 @@ class Trainer:
         run_info = run_format.read_run_info_or_empty(self.run_dir)
         if self.resume_state is None or not run_info:
             run_info = {
-                "command": [sys.executable, *sys.argv],
+                "command": command_line(), "code_version": code_version(),
                 "data": str(self.data.resolve()),
-                "manifest": str((self.data / "manifest.json").resolve()),
-                "manifest_sha256": sha256_file(self.data / "manifest.json"),
+                "manifest": str(dataset_format.manifest_path(self.data).resolve()),
+                "manifest_sha256": dataset_format.manifest_sha256(self.data),
                 "preset": self.preset, "config": self.config.to_dict(), "options": self.o.to_json(),
                 "n_params": self.n_params, "world_size": self.world, "device": str(self.device),
                 "torch": torch.__version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "resumes": [],
             }
         else:
-            run_info["resumes"].append({"step": start_step, "command": [sys.executable, *sys.argv],
+            run_info["resumes"].append({"step": start_step, "command": command_line(),
+                                        "code_version": code_version(),
                                         "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
         run_format.write_run_info(self.run_dir, run_info)
         log.info("%s: %s, %.2fM params, %d train windows of %d tokens, %d tokens/step, "
@@ -344,21 +346,27 @@ class Trainer:
         from chessformer.model.checkpoint import capture_rng, save_checkpoint
 
         o = self.o
-        manifest = self.data / "manifest.json"
         save_checkpoint(self.run_dir, self.model, self.optimizer, {
             "step": step, "preset": self.preset, "options": o.to_json(),
             "data": {"path": str(self.data.resolve()), "next_sample": step * o.grad_accum *
-                     self.world * o.batch_size, "manifest_sha256": sha256_file(manifest)},
+                     self.world * o.batch_size, "manifest_sha256": dataset_format.manifest_sha256(self.data)},
             "world_size": self.world, "rng": capture_rng(), "elapsed_s": elapsed,
         }, keep=o.keep_checkpoints, latest=self.best[1] if self.best is not None else None)
 
+    @property
+    def best_metric(self) -> str:
+        """What --keep-best minimises: the validation loss of the distribution the model is trained
+        on (over legal moves only with --legal-softmax, where the full-vocabulary loss means little)."""
+        return "val_legal_loss" if self.o.legal_softmax else "val_loss"
+
     def is_new_best(self, step: int, ev: dict[str, Any]) -> bool:
         """With --keep-best: whether ``ev`` beats every checkpointed evaluation (it becomes one)."""
-        if not self.o.keep_best or "val_loss" not in ev:
+        key = self.best_metric
+        if not self.o.keep_best or key not in ev:
             return False
-        if self.best is not None and ev["val_loss"] >= self.best[0]:
+        if self.best is not None and ev[key] >= self.best[0]:
             return False
-        self.best = (ev["val_loss"], run_format.checkpoint_name(step))
+        self.best = (ev[key], run_format.checkpoint_name(step))
         return True
 
     # -- the run -------------------------------------------------------------------------------
@@ -498,7 +506,8 @@ class Trainer:
             "checkpoint": run_format.read_latest(self.run_dir),
         }
         if self.best is not None:
-            final["best_val_loss"] = self.best[0]
+            final["best"] = {"metric": self.best_metric, "value": self.best[0],
+                             "checkpoint": self.best[1]}
         if self.master:
             run_format.write_final_metrics(self.run_dir, final)
             if final["val_loss"] is not None:
