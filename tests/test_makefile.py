@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import subprocess
 from pathlib import Path
 
@@ -47,3 +48,22 @@ def test_data_adds_boards_only_for_presets_that_read_them(tmp_path):
     assert "--boards" in ingest_line("small")
     assert "--boards" not in ingest_line("50M")
     assert "--boards" not in ingest_line("small-moves")
+
+
+def test_setup_cuda_forces_a_cuda_build_from_the_cuda_index():
+    """pip keeps an installed CPU torch that satisfies a looser spec: setup-cuda must force it."""
+    out = dry_run("setup-cuda", "VENV=.venv", "CUDA_INDEX=https://example.invalid/cu999")
+    line = next(ln for ln in out.splitlines() if "pip install" in ln and "torch" in ln
+                and "--index-url" in ln)
+    assert "--force-reinstall" in line and "https://example.invalid/cu999" in line
+
+
+def test_check_gpu_says_what_to_do_on_a_machine_without_cuda():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    venv = Path(sys.executable).parent.parent
+    proc = subprocess.run(["make", "--no-print-directory", "check-gpu", f"VENV={venv}"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "CUDA not available" in proc.stdout and "make setup-cuda" in proc.stdout
