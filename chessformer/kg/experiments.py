@@ -60,7 +60,7 @@ from chessformer.utils import (
 )
 
 __all__ = ["KINDS", "SIZES", "Arm", "ArmData", "Experiment", "World", "build_arm", "build_world",
-           "load_experiment", "run_experiment"]
+           "load_experiment", "run_experiment", "run_experiments"]
 
 KINDS = ("denoising", "selection", "walk", "composition", "regularization")
 SIZES = ("tiny", "full")
@@ -251,25 +251,30 @@ def _done(run_dir: Path, recipe: dict[str, Any]) -> bool:
         run_dir / "accuracy.npy").is_file()
 
 
-def train_all(exp: Experiment, world: World, out: Path, workers: int) -> None:
-    """Train every (arm, seed) not done yet, ``workers`` at a time."""
+def pending_jobs(exp: Experiment, world: World, out: Path) -> list[tuple]:
+    """The (arm, seed) trainings of one experiment not done yet, as ``_train_job`` arguments."""
     jobs = []
     for arm in exp.arms:
         for seed in range(exp.seeds):
             run_dir = out / arm.name / f"seed-{seed}"
             recipe = _recipe(exp, arm, seed)
-            if _done(run_dir, recipe):
-                continue
-            jobs.append((out / arm.name / "corpus.npy", run_dir, world.queries, len(world.vocab),
-                         world.vocab.first_entity, arm.train, seed, exp.temperatures, recipe, 1))
+            if not _done(run_dir, recipe):
+                jobs.append((out / arm.name / "corpus.npy", run_dir, world.queries,
+                             len(world.vocab), world.vocab.first_entity, arm.train, seed,
+                             exp.temperatures, recipe, 1))
+    return jobs
+
+
+def train_jobs(jobs: list[tuple], workers: int) -> None:
+    """Run ``jobs`` ``workers`` at a time (one pool for all, so no core idles between arms or
+    experiments), each on ``cores // workers`` threads."""
     if not jobs:
         return
     cores = os.cpu_count() or 1
     workers = max(1, min(workers, len(jobs)))
     threads = max(1, cores // workers)
     jobs = [j[:-1] + (threads,) for j in jobs]
-    log.info("%s: training %d models, %d at a time, %d thread(s) each", exp.name, len(jobs),
-             workers, threads)
+    log.info("training %d models, %d at a time, %d thread(s) each", len(jobs), workers, threads)
     if workers == 1:
         for j in jobs:
             log.info("trained %s", _train_job(j))
@@ -289,12 +294,8 @@ def load_model_accuracy(exp: Experiment, arm: Arm, out: Path) -> tuple[np.ndarra
     return np.stack(accs), results
 
 
-def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int = 1000
-                   ) -> dict[str, Any]:
-    """Data, training, scores, ``summary.json`` and the report; returns the summary."""
-    from chessformer.kg.analysis import summarize
-    from chessformer.kg.report import write_report
-
+def prepare(exp: Experiment, out: Path) -> tuple[World, dict[str, ArmData]]:
+    """The world and every arm's data (corpora written under ``out``)."""
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     world = build_world(exp)
@@ -302,11 +303,32 @@ def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int 
     log.info("%s: data ready in %.1fs (%d entities, %d facts, %d queries)", exp.name,
              time.perf_counter() - t0, world.graph.n_entities, len(world.graph.facts),
              len(world.queries))
-    train_all(exp, world, out, workers)
-    summary = summarize(exp, world, data, {arm.name: load_model_accuracy(exp, arm, out)
-                                           for arm in exp.arms}, n_boot=n_boot)
-    summary["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    write_json_atomic(out / "summary.json", summary)
-    summary["report"] = write_report(exp, summary, out)
-    return summary
+    return world, data
 
+
+def run_experiments(runs: list[tuple[Experiment, Path]], *, workers: int = 2,
+                    n_boot: int = 1000) -> list[dict[str, Any]]:
+    """Data of every experiment, then all their trainings in one pool, then per experiment its
+    ``summary.json`` and report; returns the summaries."""
+    from chessformer.kg.analysis import summarize
+    from chessformer.kg.report import write_report
+
+    t0 = time.perf_counter()
+    prepared = [prepare(exp, out) for exp, out in runs]
+    train_jobs([j for (exp, out), (world, _) in zip(runs, prepared)
+                for j in pending_jobs(exp, world, out)], workers)
+    summaries = []
+    for (exp, out), (world, data) in zip(runs, prepared):
+        models = {arm.name: load_model_accuracy(exp, arm, out) for arm in exp.arms}
+        summary = summarize(exp, world, data, models, n_boot=n_boot)
+        summary["wall_seconds_all"] = round(time.perf_counter() - t0, 1)
+        write_json_atomic(out / "summary.json", summary)
+        summary["report"] = write_report(exp, summary, out)
+        summaries.append(summary)
+    return summaries
+
+
+def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int = 1000
+                   ) -> dict[str, Any]:
+    """Data, training, scores, ``summary.json`` and the report of one experiment."""
+    return run_experiments([(exp, out)], workers=workers, n_boot=n_boot)[0]
