@@ -168,6 +168,7 @@ class World:
     graph: Graph
     vocab: Vocab
     queries: Queries
+    held_out: set[tuple[int, int, int]]  # (head, r1, r2) chains never written whole
 
 
 @dataclass
@@ -183,18 +184,18 @@ def build_world(exp: Experiment) -> World:
     graph = build_graph(exp.graph, exp.seed)
     vocab = Vocab.for_graph(graph)
     held = held_out_chains(graph, exp.holdout, exp.seed)
-    return World(graph, vocab, build_queries(graph, vocab, held, exp.two_hop_queries, exp.seed))
+    return World(graph, vocab, build_queries(graph, vocab, held, exp.two_hop_queries, exp.seed),
+                 held)
 
 
 def build_arm(exp: Experiment, world: World, arm: Arm, out: Path) -> ArmData:
     """Experts, their corpus (written to ``out/ARM/``) and their scores on the queries."""
     g = world.graph
     experts = make_experts(g, arm.experts, exp.seed)
-    held = held_out_chains(g, exp.holdout, exp.seed)
     corpus = arm.corpus
     if corpus.paragraphs <= 0:  # one epoch: as many rows as training will read
         corpus = dataclasses.replace(corpus, paragraphs=arm.train.max_steps * arm.train.batch_size)
-    rows, _ = write_corpus(g, experts, corpus, world.vocab, held, exp.seed)
+    rows, _ = write_corpus(g, experts, corpus, world.vocab, world.held_out, exp.seed)
     d = out / arm.name
     d.mkdir(parents=True, exist_ok=True)
     np.save(d / "corpus.npy", rows)
