@@ -17,9 +17,9 @@ The verdict is pre-registered in the TOML: ``verdict_temperature`` (0.001) and t
 temperature minus the best expert's on that set (the best expert by its accuracy there), 95%
 interval by bootstrap over training seeds and queries (:mod:`chessformer.kg.stats`).
 
-Output folder: ``ARM/corpus.npy`` (token rows), ``ARM/corpus_sample.txt``, ``ARM/seed-S/``
-(checkpoint, ``accuracy.npy`` [queries, temperatures], ``result.json``), ``summary.json``,
-``report.md``, ``report.html``, ``accuracy_vs_temperature.png``. A seed whose ``result.json``
+Output folder: ``ARM/corpus.npy`` (token rows), ``ARM/writer.npy`` (each row's expert),
+``ARM/corpus_sample.txt``, ``ARM/seed-S/`` (checkpoint, ``accuracy.npy`` [queries, temperatures],
+``result.json``), ``summary.json``, ``report.md``, ``report.html`` and the figures. A seed whose ``result.json``
 holds the same recipe is not trained again: an interrupted run goes on where it stopped.
 
 Sizes: ``full`` is the TOML's top level; ``[size.tiny]`` overrides it (tables merge key by key).
@@ -195,10 +195,11 @@ def build_arm(exp: Experiment, world: World, arm: Arm, out: Path) -> ArmData:
     corpus = arm.corpus
     if corpus.paragraphs <= 0:  # one epoch: as many rows as training will read
         corpus = dataclasses.replace(corpus, paragraphs=arm.train.max_steps * arm.train.batch_size)
-    rows, _ = write_corpus(g, experts, corpus, world.vocab, world.held_out, exp.seed)
+    rows, writer = write_corpus(g, experts, corpus, world.vocab, world.held_out, exp.seed)
     d = out / arm.name
     d.mkdir(parents=True, exist_ok=True)
     np.save(d / "corpus.npy", rows)
+    np.save(d / "writer.npy", writer)  # the expert who wrote each row
     write_text_atomic(d / "corpus_sample.txt",
                       "\n".join(world.vocab.decode(r) for r in rows[:30]) + "\n")
     qs = world.queries

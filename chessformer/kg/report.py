@@ -73,10 +73,6 @@ def _ci(lo: float, hi: float, signed: bool = False) -> str:
     return f"[{_p(lo, signed)}, {_p(hi, signed)}]"
 
 
-def _temp_ticks(temps: list[float]) -> list[float]:
-    return sorted(set(temps))
-
-
 def plot_accuracy(path: Path, summary: dict[str, Any]) -> None:
     """One panel per arm: model line and band, experts flat, the vote dashed."""
     from matplotlib.figure import Figure  # no pyplot: no global backend state
@@ -86,7 +82,7 @@ def plot_accuracy(path: Path, summary: dict[str, Any]) -> None:
     rows = math.ceil(len(arms) / cols)
     fig = Figure(figsize=(6.2 * cols, 4.4 * rows), dpi=110)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    ticks = _temp_ticks(summary["temperatures"])
+    ticks = sorted(set(summary["temperatures"]))
     for ax, arm in zip(axes, arms):
         xs = [c["temperature"] for c in arm["curve"]]
         ys = [c["model"] for c in arm["curve"]]
