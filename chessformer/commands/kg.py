@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chessformer.kg.experiments import load_experiment, run_experiment
+    from chessformer.kg.experiments import load_experiment, run_experiments
 
     if args.kg_command == "list":
         for p in sorted((ROOT / "evals" / "kg").glob("*.toml")):
@@ -42,15 +42,14 @@ def main(args: argparse.Namespace) -> int:
         return 0
     exps = [load_experiment(name, args.size) for name in args.experiments]  # all checked first
     suffix = "" if args.size == "full" else f"-{args.size}"
-    for exp in exps:
-        if args.out and len(exps) == 1:
-            out = Path(args.out)
-        else:
-            out = Path(args.out or "runs/kg") / f"{exp.name}{suffix}"
-        summary = run_experiment(exp, out, workers=args.workers, n_boot=args.boot)
+    if args.out and len(exps) == 1:
+        runs = [(exps[0], Path(args.out))]
+    else:
+        runs = [(exp, Path(args.out or "runs/kg") / f"{exp.name}{suffix}") for exp in exps]
+    for summary in run_experiments(runs, workers=args.workers, n_boot=args.boot):
         for arm in summary["arms"]:
             v = arm["verdict"]
-            print(f"{exp.name}/{arm['name']}: {v['word']} ({v['diff']:+.3f} "
+            print(f"{summary['name']}/{arm['name']}: {v['word']} ({v['diff']:+.3f} "
                   f"[{v['lo']:+.3f}, {v['hi']:+.3f}] against {v['best_expert']})")
         print(summary["report"]["md"])
     return 0

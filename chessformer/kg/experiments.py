@@ -17,9 +17,9 @@ The verdict is pre-registered in the TOML: ``verdict_temperature`` (0.001) and t
 temperature minus the best expert's on that set (the best expert by its accuracy there), 95%
 interval by bootstrap over training seeds and queries (:mod:`chessformer.kg.stats`).
 
-Output folder: ``ARM/corpus.npy`` (token rows), ``ARM/corpus_sample.txt``, ``ARM/seed-S/``
-(checkpoint, ``accuracy.npy`` [queries, temperatures], ``result.json``), ``summary.json``,
-``report.md``, ``report.html``, ``accuracy_vs_temperature.png``. A seed whose ``result.json``
+Output folder: ``ARM/corpus.npy`` (token rows), ``ARM/writer.npy`` (each row's expert),
+``ARM/corpus_sample.txt``, ``ARM/seed-S/`` (checkpoint, ``accuracy.npy`` [queries, temperatures],
+``result.json``), ``summary.json``, ``report.md``, ``report.html`` and the figures. A seed whose ``result.json``
 holds the same recipe is not trained again: an interrupted run goes on where it stopped.
 
 Sizes: ``full`` is the TOML's top level; ``[size.tiny]`` overrides it (tables merge key by key).
@@ -60,7 +60,7 @@ from chessformer.utils import (
 )
 
 __all__ = ["KINDS", "SIZES", "Arm", "ArmData", "Experiment", "World", "build_arm", "build_world",
-           "load_experiment", "run_experiment"]
+           "load_experiment", "run_experiment", "run_experiments"]
 
 KINDS = ("denoising", "selection", "walk", "composition", "regularization")
 SIZES = ("tiny", "full")
@@ -168,6 +168,7 @@ class World:
     graph: Graph
     vocab: Vocab
     queries: Queries
+    held_out: set[tuple[int, int, int]]  # (head, r1, r2) chains never written whole
 
 
 @dataclass
@@ -183,21 +184,22 @@ def build_world(exp: Experiment) -> World:
     graph = build_graph(exp.graph, exp.seed)
     vocab = Vocab.for_graph(graph)
     held = held_out_chains(graph, exp.holdout, exp.seed)
-    return World(graph, vocab, build_queries(graph, vocab, held, exp.two_hop_queries, exp.seed))
+    return World(graph, vocab, build_queries(graph, vocab, held, exp.two_hop_queries, exp.seed),
+                 held)
 
 
 def build_arm(exp: Experiment, world: World, arm: Arm, out: Path) -> ArmData:
     """Experts, their corpus (written to ``out/ARM/``) and their scores on the queries."""
     g = world.graph
     experts = make_experts(g, arm.experts, exp.seed)
-    held = held_out_chains(g, exp.holdout, exp.seed)
     corpus = arm.corpus
     if corpus.paragraphs <= 0:  # one epoch: as many rows as training will read
         corpus = dataclasses.replace(corpus, paragraphs=arm.train.max_steps * arm.train.batch_size)
-    rows, _ = write_corpus(g, experts, corpus, world.vocab, held, exp.seed)
+    rows, writer = write_corpus(g, experts, corpus, world.vocab, world.held_out, exp.seed)
     d = out / arm.name
     d.mkdir(parents=True, exist_ok=True)
     np.save(d / "corpus.npy", rows)
+    np.save(d / "writer.npy", writer)  # the expert who wrote each row
     write_text_atomic(d / "corpus_sample.txt",
                       "\n".join(world.vocab.decode(r) for r in rows[:30]) + "\n")
     qs = world.queries
@@ -251,25 +253,30 @@ def _done(run_dir: Path, recipe: dict[str, Any]) -> bool:
         run_dir / "accuracy.npy").is_file()
 
 
-def train_all(exp: Experiment, world: World, out: Path, workers: int) -> None:
-    """Train every (arm, seed) not done yet, ``workers`` at a time."""
+def pending_jobs(exp: Experiment, world: World, out: Path) -> list[tuple]:
+    """The (arm, seed) trainings of one experiment not done yet, as ``_train_job`` arguments."""
     jobs = []
     for arm in exp.arms:
         for seed in range(exp.seeds):
             run_dir = out / arm.name / f"seed-{seed}"
             recipe = _recipe(exp, arm, seed)
-            if _done(run_dir, recipe):
-                continue
-            jobs.append((out / arm.name / "corpus.npy", run_dir, world.queries, len(world.vocab),
-                         world.vocab.first_entity, arm.train, seed, exp.temperatures, recipe, 1))
+            if not _done(run_dir, recipe):
+                jobs.append((out / arm.name / "corpus.npy", run_dir, world.queries,
+                             len(world.vocab), world.vocab.first_entity, arm.train, seed,
+                             exp.temperatures, recipe, 1))
+    return jobs
+
+
+def train_jobs(jobs: list[tuple], workers: int) -> None:
+    """Run ``jobs`` ``workers`` at a time (one pool for all, so no core idles between arms or
+    experiments), each on ``cores // workers`` threads."""
     if not jobs:
         return
     cores = os.cpu_count() or 1
     workers = max(1, min(workers, len(jobs)))
     threads = max(1, cores // workers)
     jobs = [j[:-1] + (threads,) for j in jobs]
-    log.info("%s: training %d models, %d at a time, %d thread(s) each", exp.name, len(jobs),
-             workers, threads)
+    log.info("training %d models, %d at a time, %d thread(s) each", len(jobs), workers, threads)
     if workers == 1:
         for j in jobs:
             log.info("trained %s", _train_job(j))
@@ -289,12 +296,8 @@ def load_model_accuracy(exp: Experiment, arm: Arm, out: Path) -> tuple[np.ndarra
     return np.stack(accs), results
 
 
-def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int = 1000
-                   ) -> dict[str, Any]:
-    """Data, training, scores, ``summary.json`` and the report; returns the summary."""
-    from chessformer.kg.analysis import summarize
-    from chessformer.kg.report import write_report
-
+def prepare(exp: Experiment, out: Path) -> tuple[World, dict[str, ArmData]]:
+    """The world and every arm's data (corpora written under ``out``)."""
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     world = build_world(exp)
@@ -302,11 +305,32 @@ def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int 
     log.info("%s: data ready in %.1fs (%d entities, %d facts, %d queries)", exp.name,
              time.perf_counter() - t0, world.graph.n_entities, len(world.graph.facts),
              len(world.queries))
-    train_all(exp, world, out, workers)
-    summary = summarize(exp, world, data, {arm.name: load_model_accuracy(exp, arm, out)
-                                           for arm in exp.arms}, n_boot=n_boot)
-    summary["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    write_json_atomic(out / "summary.json", summary)
-    summary["report"] = write_report(exp, summary, out)
-    return summary
+    return world, data
 
+
+def run_experiments(runs: list[tuple[Experiment, Path]], *, workers: int = 2,
+                    n_boot: int = 1000) -> list[dict[str, Any]]:
+    """Data of every experiment, then all their trainings in one pool, then per experiment its
+    ``summary.json`` and report; returns the summaries."""
+    from chessformer.kg.analysis import summarize
+    from chessformer.kg.report import write_report
+
+    t0 = time.perf_counter()
+    prepared = [prepare(exp, out) for exp, out in runs]
+    train_jobs([j for (exp, out), (world, _) in zip(runs, prepared)
+                for j in pending_jobs(exp, world, out)], workers)
+    summaries = []
+    for (exp, out), (world, data) in zip(runs, prepared):
+        models = {arm.name: load_model_accuracy(exp, arm, out) for arm in exp.arms}
+        summary = summarize(exp, world, data, models, n_boot=n_boot)
+        summary["wall_seconds_all"] = round(time.perf_counter() - t0, 1)
+        write_json_atomic(out / "summary.json", summary)
+        summary["report"] = write_report(exp, summary, out)
+        summaries.append(summary)
+    return summaries
+
+
+def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int = 1000
+                   ) -> dict[str, Any]:
+    """Data, training, scores, ``summary.json`` and the report of one experiment."""
+    return run_experiments([(exp, out)], workers=workers, n_boot=n_boot)[0]

@@ -36,7 +36,7 @@ its confidence in the entity's cluster (``walk``: ``floor + 1`` inside its regio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -79,7 +79,6 @@ class Expert:
     weights: np.ndarray
     expertise: np.ndarray | None = None  # [clusters]; None for walk experts
     region: np.ndarray | None = None      # walk: [F] bool, the facts it knows exactly
-    info: dict = field(default_factory=dict)
 
     def region_facts(self, graph: Graph) -> np.ndarray:
         """[F] bool: the facts it knows for certain (confidence 1, or its walk)."""

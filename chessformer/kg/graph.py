@@ -2,8 +2,8 @@
 
     >>> from chessformer.kg.graph import GraphSpec, build_graph
     >>> g = build_graph(GraphSpec(clusters=4), seed=0)
-    >>> g.sentence(0)                                   # doctest: +SKIP
-    'the birthplace of Bakor is Tuvim .'
+    >>> h, r, t = g.facts[0]; g.names[h], RELATIONS[r].phrase, g.names[t]   # doctest: +SKIP
+    ('Bakor', 'birthplace', 'Tuvim')
 
 Entities are people, companies and cities; each cluster holds ``people`` + ``companies`` +
 ``cities`` of them (a community: most facts stay inside it, a fraction ``cross`` points to another
@@ -119,10 +119,6 @@ class Graph:
                 if t >= 0 and t != h:  # "the mentor of the mentor of X is X" is no question
                     rows.append((h, r1, b, r2, t))
         return np.asarray(rows, np.int64).reshape(-1, 5)
-
-    def sentence(self, i: int) -> str:
-        h, r, t = self.facts[i]
-        return f"the {RELATIONS[r].phrase} of {self.names[h]} is {self.names[t]} ."
 
 
 def build_graph(spec: GraphSpec, seed: int) -> Graph:

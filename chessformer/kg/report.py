@@ -73,10 +73,6 @@ def _ci(lo: float, hi: float, signed: bool = False) -> str:
     return f"[{_p(lo, signed)}, {_p(hi, signed)}]"
 
 
-def _temp_ticks(temps: list[float]) -> list[float]:
-    return sorted(set(temps))
-
-
 def plot_accuracy(path: Path, summary: dict[str, Any]) -> None:
     """One panel per arm: model line and band, experts flat, the vote dashed."""
     from matplotlib.figure import Figure  # no pyplot: no global backend state
@@ -86,7 +82,7 @@ def plot_accuracy(path: Path, summary: dict[str, Any]) -> None:
     rows = math.ceil(len(arms) / cols)
     fig = Figure(figsize=(6.2 * cols, 4.4 * rows), dpi=110)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    ticks = _temp_ticks(summary["temperatures"])
+    ticks = sorted(set(summary["temperatures"]))
     for ax, arm in zip(axes, arms):
         xs = [c["temperature"] for c in arm["curve"]]
         ys = [c["model"] for c in arm["curve"]]
@@ -189,8 +185,10 @@ def _regions_section(s: dict[str, Any]) -> Section | None:
     if not rows:
         return None
     return Section("Inside each expert's region", [
-        ("One-hop facts each expert knows for certain (confidence 1, or its walk): the expert is "
-        "right on all of them; does the model match it there?")],
+        ("One-hop facts each expert knows for certain (confidence 1 on the head's or the tail's "
+         "cluster, or its walk): does the model match the expert there? (An expert scores below "
+         "1 only where a corrupted statement about the head contradicts a fact it knows through "
+         "the tail's cluster.)")],
         ["arm", "expert", "facts", "expert", "model [95%]", "model - expert", "verdict"], rows)
 
 
@@ -230,17 +228,21 @@ def _training_section(s: dict[str, Any]) -> Section:
     for a in s["arms"]:
         tr = a["train"]
         sps = a["steps_per_second"]
+        cpu = [x for x in a["steps_per_cpu_second"] if x]
         rows.append([a["label"], str(tr["max_steps"]), str(tr["batch_size"]), str(a["rows"]),
                      f"{a['n_params']:,}", f"{sum(a['train_seconds']) / len(sps):.0f}",
-                     f"{sum(sps) / len(sps):.2f}", str(a["threads"]), f"{a['final_loss']:.3f}"])
+                     f"{sum(sps) / len(sps):.2f}",
+                     f"{sum(cpu) / len(cpu):.2f}" if cpu else "n/a", str(a["threads"]),
+                     f"{a['final_loss']:.3f}"])
     g = s["graph"]
     return Section("Training and data", [
         (f"Graph: {g['entities']} entities in {g['clusters']} clusters, {g['facts']} facts, "
         f"{g['chains']} two-hop chains ({s['queries']['holdout']:.0%} held out); "
         f"{s['queries']['total']} queries. Seconds and steps/s are as measured on this machine "
-        "while it ran whatever else it ran (a step count fixes the work, not the time).")],
+        "while it ran whatever else it ran (a step count fixes the work, not the time); steps "
+        "per CPU second is the rate of one idle core.")],
         ["arm", "steps", "batch", "corpus rows", "parameters", "seconds per seed", "steps/s",
-         "threads", "final loss"], rows, image=PLOT_TRAINING)
+         "steps per CPU s", "threads", "final loss"], rows, image=PLOT_TRAINING)
 
 
 def _md(sections: list[Section], title: str) -> str:
