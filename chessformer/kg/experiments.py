@@ -53,7 +53,9 @@ from chessformer.kg.train import TrainSpec, query_accuracy, train_model
 from chessformer.utils import (
     UserError,
     log,
+    merge_tables,
     mp_context,
+    pop_size,
     read_toml,
     write_json_atomic,
     write_text_atomic,
@@ -94,14 +96,6 @@ class Experiment:
     source: str = ""
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; everything else (arrays included) is replaced."""
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def _spec(cls: type, table: Mapping[str, Any], where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(table) - names)
@@ -113,13 +107,7 @@ def _spec(cls: type, table: Mapping[str, Any], where: str) -> Any:
 def load_experiment(path: str | Path, size: str = "full") -> Experiment:
     """Read an experiment TOML (a bare name means ``evals/kg/<name>.toml``)."""
     p, raw = read_toml(path, folder="evals/kg", what="KG experiment")
-    if size not in SIZES:
-        raise UserError(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
-    sizes = raw.pop("size", {})
-    if size != "full":
-        if size not in sizes:
-            raise UserError(f"{p}: no [size.{size}] table")
-        raw = _merge(raw, sizes[size])
+    raw = merge_tables(raw, pop_size(raw, size, SIZES, p))
     kind = raw.get("kind")
     if kind not in KINDS:
         raise UserError(f"{p}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -139,7 +127,7 @@ def load_experiment(path: str | Path, size: str = "full") -> Experiment:
         for key, cls in TABLES.items():
             if key == "graph":
                 continue
-            tables[key] = _spec(cls, _merge(raw.get(key, {}), a.pop(key, {})), f"{p} arm {name} [{key}]")
+            tables[key] = _spec(cls, merge_tables(raw.get(key, {}), a.pop(key, {})), f"{p} arm {name} [{key}]")
         if a:
             raise UserError(f"{p}: arm {name}: unknown keys {sorted(a)}")
         arms.append(Arm(name=name, label=label, **tables))

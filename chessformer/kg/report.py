@@ -11,13 +11,11 @@ weight decay and model size).
 
 from __future__ import annotations
 
-import base64
-import html
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chessformer.report.document import Section, render_html, render_markdown
 from chessformer.utils import write_text_atomic
 
 __all__ = ["KIND_TEXT", "write_report"]
@@ -52,15 +50,6 @@ KIND_TEXT = {
                       "and model size: which recipe turns the plurality into the model's argmax "
                       "(the transcendence margin), and which composes two-hop chains.",
 }
-
-
-@dataclass
-class Section:
-    title: str
-    paragraphs: list[str]
-    headers: list[str] | None = None
-    rows: list[list[str]] | None = None
-    image: str | None = None
 
 
 def _p(x: float | None, signed: bool = False) -> str:
@@ -245,53 +234,6 @@ def _training_section(s: dict[str, Any]) -> Section:
          "steps per CPU s", "threads", "final loss"], rows, image=PLOT_TRAINING)
 
 
-def _md(sections: list[Section], title: str) -> str:
-    out = [f"# {title}", ""]
-    for s in sections:
-        out += [f"## {s.title}", ""]
-        for p in s.paragraphs:
-            out += [p, ""]
-        if s.image:
-            out += [f"![{s.title}]({s.image})", ""]
-        if s.headers and s.rows:
-            out.append("| " + " | ".join(s.headers) + " |")
-            out.append("|" + "---|" * len(s.headers))
-            out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in s.rows]
-            out.append("")
-    return "\n".join(out)
-
-
-_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 2em auto; padding: 0 1em;
-       color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.88em; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; } .verdict { font-size: 1.05em; font-weight: 600; }
-"""
-
-
-def _html(sections: list[Section], title: str, out_dir: Path) -> str:
-    e = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
-    for s in sections:
-        out.append(f"<h2>{e(s.title)}</h2>")
-        for p in s.paragraphs:
-            cls = ' class="verdict"' if p.startswith("**") else ""
-            out.append(f"<p{cls}>{e(p.replace('**', ''))}</p>")
-        if s.image:
-            data = base64.b64encode((out_dir / s.image).read_bytes()).decode("ascii")
-            out.append(f'<img alt="{e(s.title)}" src="data:image/png;base64,{data}">')
-        if s.headers and s.rows:
-            out.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in s.headers)
-                       + "</tr></thead><tbody>")
-            out += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in s.rows]
-            out.append("</tbody></table>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
 def write_report(exp: Any, summary: dict[str, Any], out: Path) -> dict[str, str]:
     """Write ``out/report.md``, ``out/report.html`` and their figures; returns their paths."""
     plot_accuracy(out / PLOT_ACCURACY, summary)
@@ -306,6 +248,6 @@ def write_report(exp: Any, summary: dict[str, Any], out: Path) -> dict[str, str]
     if regions is not None:
         sections.append(regions)
     sections += [_experts_section(summary), _training_section(summary)]
-    write_text_atomic(out / "report.md", _md(sections, title) + "\n")
-    write_text_atomic(out / "report.html", _html(sections, title, out))
+    write_text_atomic(out / "report.md", render_markdown(sections, title) + "\n")
+    write_text_atomic(out / "report.html", render_html(sections, title, out))
     return {"md": str(out / "report.md"), "html": str(out / "report.html")}
