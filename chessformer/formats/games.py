@@ -13,13 +13,14 @@ Evaluations live in ``RUN/eval/<grid>/``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from chessformer.core.games import pgn_string
-from chessformer.formats import json_line, read_json, read_json_or_empty
+from chessformer.formats import json_line, read_json
 from chessformer.formats import run as run_format
 from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
 
@@ -37,8 +38,6 @@ def games_path(folder: str | os.PathLike[str]) -> Path:
 
 def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Finished games in ``games.jsonl``; a torn last line (killed mid-write) is cut off."""
-    import json
-
     path = games_path(path)
     if not path.exists():
         return []
@@ -75,10 +74,6 @@ def write_results(path: str | os.PathLike[str], records: Sequence[dict[str, Any]
 
 def read_eval_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return read_json(Path(folder) / EVAL_JSON, "evaluation info")
-
-
-def read_eval_info_or_empty(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    return read_json_or_empty(Path(folder) / EVAL_JSON, "evaluation info")
 
 
 def has_eval_info(folder: str | os.PathLike[str]) -> bool:

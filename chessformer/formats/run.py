@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.formats import dataset as dataset_format
-from chessformer.formats import read_json, read_json_or_empty, read_jsonl
+from chessformer.formats import read_json_or_empty, read_jsonl
 from chessformer.utils import UserError, write_json_atomic, write_text_atomic
 
 RUN_JSON = "run.json"
@@ -50,10 +50,6 @@ def read_latest(run: str | os.PathLike[str]) -> str | None:
 
 def write_latest(run: str | os.PathLike[str], name: str) -> None:
     write_text_atomic(Path(run) / LATEST, name + "\n")
-
-
-def read_run_info(run: str | os.PathLike[str]) -> dict[str, Any]:
-    return read_json(Path(run) / RUN_JSON, "run info")
 
 
 def read_run_info_or_empty(run: str | os.PathLike[str]) -> dict[str, Any]:
