@@ -78,7 +78,7 @@ def test_board_mode_works_in_the_movers_frame():
 @pytest.mark.parametrize("mode,extra", [
     ("moves", {}), ("moves+board", {}),
     ("moves+board", {"move_head": "from-to", "board_features": "tactics"}),
-    ("moves", {"move_head": "from-to"})])
+    ("moves", {"move_head": "from-to"}), ("moves+board", {"move_head": "tactics"})])
 def test_kv_cache_decoding_matches_full_forward(mode, extra):
     model = _model(mode, seed=1, **extra)
     B, T = 3, 17
@@ -126,6 +126,8 @@ def test_config_rejects_bad_values():
         GPTConfig(input_mode="pixels")
     with pytest.raises(ValueError):
         GPTConfig(d_model=100, n_head=3)
+    with pytest.raises(ValueError, match="moves\\+board"):
+        GPTConfig(input_mode="moves", move_head="tactics")
 
 
 def _saved(tmp_path, mode="moves+board"):

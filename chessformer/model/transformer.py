@@ -45,6 +45,7 @@ from chessformer.core.boards import BOARD_BYTES, BOARD_FEATURES, BOARD_VERSION, 
 from chessformer.formats import run as run_format
 from chessformer.model.features import TACTIC_FEATURES, tactic_planes
 from chessformer.model.legal import legal_mask
+from chessformer.model.move_features import N_MOVE_CLASSES, move_classes
 from chessformer.utils import UserError
 
 __all__ = ["GPT", "GPTConfig", "IGNORE", "KVCache", "PRESETS", "PRESET_TABLE", "Preset", "load_model",
@@ -54,7 +55,7 @@ __all__ = ["GPT", "GPTConfig", "IGNORE", "KVCache", "PRESETS", "PRESET_TABLE", "
 #: ``targets`` value that contributes no loss.
 IGNORE = -1
 INPUT_MODES = ("moves", "moves+board")
-MOVE_HEADS = ("flat", "from-to")
+MOVE_HEADS = ("flat", "from-to", "tactics")
 BOARD_FEATURE_SETS = ("basic", "tactics")
 #: Byte of a packed board row that holds the flags; bit 4 is "Black to move".
 _FLAG_BYTE, _BLACK_BIT = 112, 4
@@ -71,7 +72,8 @@ class GPTConfig:
     input_mode: str = "moves"  # "moves" | "moves+board"
     bias: bool = False  # biases in Linear/LayerNorm: a little slower, no better (nanoGPT)
     #: "flat": one tied layer over the move vocabulary; "from-to": plus a low-rank from-square x
-    #: to-square score per move (see ``FromToHead``)
+    #: to-square score per move (see ``FromToHead``); "tactics": plus a score per class of what
+    #: the move does on the board (see ``TacticsHead``; needs ``moves+board``)
     move_head: str = "flat"
     #: "basic": the packed board's bits; "tactics": plus ``features.tactic_planes`` (moves+board)
     board_features: str = "basic"
@@ -81,6 +83,9 @@ class GPTConfig:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
         if self.move_head not in MOVE_HEADS:
             raise ValueError(f"move_head must be one of {MOVE_HEADS}, got {self.move_head!r}")
+        if self.move_head == "tactics" and not self.uses_boards:
+            raise ValueError("move_head 'tactics' reads the board: it needs input_mode "
+                             "'moves+board'")
         if self.board_features not in BOARD_FEATURE_SETS:
             raise ValueError(f"board_features must be one of {BOARD_FEATURE_SETS}, got "
                              f"{self.board_features!r}")
@@ -246,6 +251,21 @@ class FromToHead(nn.Module):
         return scores[..., self.index]
 
 
+class TacticsHead(nn.Module):
+    """Scores for what a move does: each position's vector gives one number per move class
+    (``move_features``: the piece moved, the piece taken, the cheapest enemy attacker of the
+    to-square, defended, threatened, check), added to the flat head's logit of every move of that
+    class. "Take the undefended queen" is learnt once, not once per move token."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.proj = nn.Linear(config.d_model, N_MOVE_CLASSES, bias=True)
+
+    def forward(self, h: torch.Tensor, boards: torch.Tensor) -> torch.Tensor:
+        scores = F.pad(self.proj(h), (0, 1))  # class N_MOVE_CLASSES (special tokens) scores 0
+        return torch.gather(scores, -1, move_classes(boards))
+
+
 class GPT(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -261,6 +281,7 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # tied: a move's input and output vectors are one
         self.from_to = FromToHead(config) if config.move_head == "from-to" else None
+        self.tactics = TacticsHead(config) if config.move_head == "tactics" else None
         mirror = torch.arange(config.vocab_size)
         mirror[: len(tokenizer.MIRROR)] = torch.as_tensor(tokenizer.MIRROR)
         self.register_buffer("mirror", mirror, persistent=False)
@@ -341,6 +362,8 @@ class GPT(nn.Module):
         logits = self.lm_head(h)  # in the mover's frame where black is set
         if self.from_to is not None:
             logits = logits + self.from_to(h)
+        if self.tactics is not None:
+            logits = logits + self.tactics(h, boards)
         loss = None
         if targets is not None:
             # The loss compares frame-relative logits with frame-relative targets: the same value

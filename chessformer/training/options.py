@@ -65,6 +65,9 @@ class TrainOptions:
     threads: int | None = _opt(
         None, "CPU threads for torch (default: all cores; on a busy shared machine 1 can be "
         "faster than 2)", "fresh")
+    auto_threads: bool = _opt(
+        False, "on a CPU, time a few steps with 1 thread every 100 steps and keep the faster "
+        "count (1 can be several times faster when another process holds a core)", "fresh")
     resume: bool = _opt(False, "continue the run in --out exactly from its newest checkpoint",
                         "fresh")
     stop_after: int | None = _opt(None, "stop after this step (checkpointed); --resume continues",
@@ -82,7 +85,10 @@ class TrainOptions:
         "play it with legality masked (the default), not raw", "fixed")
     move_head: str | None = _opt(
         None, "output head (default: the preset's, else flat): flat, or from-to (adds a "
-        "low-rank from-square x to-square score per move)", "fixed", choices=("flat", "from-to"))
+        "low-rank from-square x to-square score per move), or tactics (adds a score per class of "
+        "what the move does: piece moved and taken, cheapest enemy attacker of the to-square, "
+        "defended, threatened, check; moves+board only)", "fixed",
+        choices=("flat", "from-to", "tactics"))
     board_features: str | None = _opt(
         None, "board input of moves+board models (default: the preset's, else basic): basic, "
         "or tactics (adds hanging and attacked-piece planes)", "fixed",

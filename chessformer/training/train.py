@@ -46,6 +46,7 @@ from chessformer.formats import dataset as dataset_format
 from chessformer.formats import run as run_format
 from chessformer.training.batches import build_windows, make_batch, sample_ids
 from chessformer.training.options import TrainOptions, option_fields, resolve_options, resumed_options
+from chessformer.training.threads import ThreadTuner
 from chessformer.training.validation import build_val_set, evaluate, label_base_moves
 from chessformer.utils import UserError, code_version, command_line, log, progress
 
@@ -172,6 +173,10 @@ class Trainer:
         self.master = self.rank == 0
         if self.o.threads:
             torch.set_num_threads(self.o.threads)
+        self.tuner = None
+        if self.o.auto_threads and device.type == "cpu" and not self.ddp \
+                and torch.get_num_threads() > 1:
+            self.tuner = ThreadTuner((torch.get_num_threads(), 1))
         self.autocast = _autocast_factory(device, self.o.dtype)
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -435,9 +440,13 @@ class Trainer:
         tokens_done = 0
         while step < stop_at:
             lr = lr_at(step, lr=o.lr, min_lr=o.min_lr, warmup=warmup, max_steps=max_steps)
+            if self.tuner is not None:
+                torch.set_num_threads(self.tuner.threads_for(step))
             t0 = time.perf_counter()
             loss, norm = self.train_step(step, lr)
             self.step_times.append(time.perf_counter() - t0)
+            if self.tuner is not None:
+                self.tuner.record(step, self.step_times[-1])
             step += 1
             tokens_done += self.tokens_per_step
             tps = tokens_done / (time.perf_counter() - t_loop)
@@ -446,7 +455,8 @@ class Trainer:
                 run_format.append_metrics(self.run_dir, {
                     "type": "train", "step": step, "loss": loss, "lr": lr, "grad_norm": norm,
                     "tokens_per_s": tps, "tokens": step * self.tokens_per_step,
-                    "elapsed_s": elapsed_before + time.perf_counter() - t_start})
+                    "elapsed_s": elapsed_before + time.perf_counter() - t_start,
+                    **({"threads": torch.get_num_threads()} if self.tuner is not None else {})})
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tps:,.0f}", refresh=False)
             overrun = deadline is not None and time.perf_counter() > deadline
@@ -505,6 +515,8 @@ class Trainer:
             "world_size": self.world, "dtype": self.o.dtype, "device": str(self.device),
             "checkpoint": run_format.read_latest(self.run_dir),
         }
+        if self.tuner is not None:  # --auto-threads: (step, thread count) from then on
+            final["thread_switches"] = self.tuner.switches
         if self.best is not None:
             final["best"] = {"metric": self.best_metric, "value": self.best[0],
                              "checkpoint": self.best[1]}
