@@ -21,8 +21,9 @@ CUDA_INDEX ?= https://download.pytorch.org/whl/cu124
 EXPERTS    ?= demo
 # A machine with an NVIDIA GPU (nvidia-smi sees one) gets the recipe that transcended there: 100k
 # games, 10,515 steps of 64 x 512 tokens on the GPU, the checkpoint with the lowest validation
-# loss. Elsewhere, the 2-core CPU recipe: 16k games, 2,000 steps (about 10 minutes on 2 idle
-# cores) with the legal-move softmax, the learner option that raised the base-move probe most.
+# loss. Elsewhere, the 2-core CPU recipe: 16k games, 1,000 steps with the legal-move softmax and
+# the tactics move head (the learner options that raised the base-move probe most), torch's thread
+# count re-measured as the run goes (1 thread is faster when another process holds a core).
 # DEMO_GPU=0 forces the CPU recipe.
 DEMO_GPU   ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo 0)
 ifeq ($(DEMO_GPU),1)
@@ -32,8 +33,8 @@ DEMO_TRAIN_ARGS := --batch-size 64 --eval-windows 256 --device cuda --keep-best 
 DEMO_SETUP := $(VENV)/.cuda
 else
 GAMES      ?= 16000
-STEPS      ?= 2000
-DEMO_TRAIN_ARGS := --legal-softmax --keep-best --base-move-probe
+STEPS      ?= 1000
+DEMO_TRAIN_ARGS := --legal-softmax --move-head tactics --auto-threads --keep-best --base-move-probe
 DEMO_SETUP :=
 endif
 SEED       ?= 0
