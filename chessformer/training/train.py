@@ -523,8 +523,17 @@ class Trainer:
         if self.master:
             run_format.write_final_metrics(self.run_dir, final)
             if final["val_loss"] is not None:
-                log.info("final: val loss %.3f, top-1 %.3f, legal %.3f, %.0f tokens/s",
-                         final["val_loss"], final["val_top1"], final["val_legal"], tps)
+                # With --legal-softmax the loss over all moves is not what was trained (illegal
+                # logits are untrained): report the loss and top-1 over legal moves instead.
+                legal = self.o.legal_softmax and "val_legal_loss" in self.last_eval
+                loss, top1 = ((self.last_eval["val_legal_loss"], self.last_eval["val_legal_top1"])
+                              if legal else (final["val_loss"], final["val_top1"]))
+                probe = (f", base move {final['probe_model_base']:.3f} (experts "
+                         f"{final['probe_experts_base']:.3f})" if "probe_model_base" in final
+                         else "")
+                log.info("final: val loss %.3f, top-1 %.3f%s, legal argmax %.3f%s, "
+                         "%.0f tokens/s, %.0f s", loss, top1, " (over legal moves)" if legal
+                         else "", final["val_legal"], probe, tps, elapsed)
         return final
 
 
