@@ -3,8 +3,12 @@ joint Elo fit, computed against opponents held at fixed ratings with deviation 0
 
 The transcendence paper updates Glicko-2 game by game, so its number depends on the order the
 games are fed: the same games gave 2084 in the arena's order and 1547 reversed, each with a
-claimed +-119. Here every player's games against the fixed opponents form one rating period
-(:func:`glicko2_ratings`), which no reordering changes.
+claimed +-119. Feeding all of a player's games as one rating period removes the order but breaks
+when the opponents are far from the 1500 start (one linearised step: a player with its games
+against the random mover came out at -6833). :func:`glicko2_ratings` therefore updates game by
+game, as the paper does, in ``orders`` seeded random orders of the games sorted canonically, and
+reports the mean of the final ratings and deviations with the spread (standard deviation) of the
+ratings over the orders: the same games in any file order give the same numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class Glicko2:
     rating: float = 1500.0
     rd: float = 350.0
     volatility: float = 0.06
+    #: how much ``rating`` moved with the order of the games (see :func:`glicko2_ratings`)
+    spread: float = 0.0
 
 
 def glicko2_update(player: Glicko2, results: Sequence[tuple[float, float, float]], *,
@@ -93,14 +99,32 @@ def glicko2_update(player: Glicko2, results: Sequence[tuple[float, float, float]
 
 
 def glicko2_ratings(games: Iterable[GameResult], fixed: Mapping[str, float], *,
-                    start: Glicko2 = Glicko2(), tau: float = 0.5) -> dict[str, Glicko2]:
-    """Glicko-2 of every player not in ``fixed``: its games against players in ``fixed`` (held at
-    their ratings with RD 0) as one rating period from ``start`` (1500 / 350 / 0.06), so the
-    order of the games does not matter. Games between two unfixed players are ignored."""
+                    start: Glicko2 = Glicko2(), tau: float = 0.5, orders: int = 32,
+                    seed: int = 0) -> dict[str, Glicko2]:
+    """Glicko-2 of every player not in ``fixed`` from its games against players in ``fixed``
+    (held at their ratings with RD 0), updated game by game from ``start`` (1500 / 350 / 0.06):
+    the mean over ``orders`` seeded random orders, with the ratings' standard deviation over the
+    orders as ``spread``. Games between two unfixed players are ignored."""
+    import numpy as np
+
     per: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for g in games:
         if g.white not in fixed and g.black in fixed:
             per[g.white].append((fixed[g.black], 0.0, g.score))
         elif g.black not in fixed and g.white in fixed:
             per[g.black].append((fixed[g.white], 0.0, 1.0 - g.score))
-    return {p: glicko2_update(start, sorted(res), tau=tau) for p, res in per.items()}
+    out = {}
+    for player in sorted(per):
+        results = sorted(per[player])  # canonical: the file's order plays no part
+        rng = np.random.default_rng(seed)
+        finals = []
+        for _ in range(orders):
+            r = start
+            for k in rng.permutation(len(results)):
+                r = glicko2_update(r, [results[k]], tau=tau)
+            finals.append(r)
+        ratings = [f.rating for f in finals]
+        out[player] = Glicko2(float(np.mean(ratings)), float(np.mean([f.rd for f in finals])),
+                              float(np.mean([f.volatility for f in finals])),
+                              float(np.std(ratings)))
+    return out

@@ -33,6 +33,7 @@ def table_rows(bf: BootstrapFit, glicko_fixed: dict[str, float] | None = None,
             "prior_only": r.prior_only,
             "glicko2": None if g is None else round(g.rating, 1),
             "glicko2_rd": None if g is None else round(g.rd, 1),
+            "glicko2_spread": None if g is None else round(g.spread, 1),
         })
     return rows
 
