@@ -360,45 +360,6 @@ def test_boards_command_names_a_corrupt_game(tmp_path):
     assert not json.loads((ds.path / "manifest.json").read_text())["boards"]
 
 
-def test_fastchess_path_agrees_with_python_chess():
-    """Random games; at each position every pseudo-legal move in several SAN spellings, and
-    castling attempts: the fast path must accept and convert exactly what python-chess does."""
-    rng = random.Random(1)
-    checked = 0
-    for _ in range(6):
-        board = chess.Board()
-        hist: list[str] = []
-        for _ in range(rng.randrange(20, 90)):
-            if board.is_game_over():
-                break
-            cands = {"O-O", "O-O-O", "0-0", "0-0-0"} | {board.san(m) for m in board.legal_moves}
-            for m in board.pseudo_legal_moves:
-                p = board.piece_at(m.from_square)
-                letter = "" if p.piece_type == chess.PAWN else p.symbol().upper()
-                fr, to = chess.square_name(m.from_square), chess.square_name(m.to_square)
-                promo = "=" + chess.piece_symbol(m.promotion).upper() if m.promotion else ""
-                x = "x" if board.is_capture(m) else ""
-                cands.add(letter + fr + x + to + promo)
-                cands.add(letter + fr + (x or "-") + to + promo.lower())
-                cands.add(letter + fr[0] + x + to + promo.replace("=", ""))
-                cands.add(letter.lower() + x + to + promo + "\ufffd")
-            for s in cands:
-                try:
-                    want = board.parse_san(s).uci()
-                except ValueError:
-                    want = None
-                try:
-                    got = pgn.replay_san(hist + [s])[0][-1]
-                except pgn.IllegalMove:
-                    got = None
-                assert got == want, (board.fen(), s)
-                checked += 1
-            m = rng.choice(list(board.legal_moves))
-            hist.append(board.san(m))
-            board.push(m)
-    assert checked > 1000
-
-
 def test_utf8_byte_order_mark_is_not_a_game(tmp_path):
     # One at the start of the file, one where a second file was appended with `cat`.
     text = "\ufeff" + game(Event="Casual Blitz game") + game() + "\ufeff" + game()

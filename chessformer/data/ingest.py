@@ -75,8 +75,9 @@ from typing import Any
 
 import numpy as np
 
+from chessformer.core import san
 from chessformer.core.boards import BOARD_BYTES
-from chessformer.core.tokenizer import BOS, UCI_TO_ID
+from chessformer.core.tokenizer import MOVES, SPECIALS
 from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import read_manifest
@@ -99,6 +100,7 @@ _MAX_WARNING_CHARS = 240
 _START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
 _LICHESS_SITE = re.compile(rb"^https?://(?:www\.)?lichess\.org/([A-Za-z0-9]{8})(?:[/?#].*)?$")
 _VALID_RESULTS = frozenset((b"1-0", b"0-1", b"1/2-1/2"))
+_TOKEN_NAMES = SPECIALS + MOVES  # token id -> UCI move
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class FilterOptions:
     drop_terminations: tuple[str, ...] = ("Abandoned", "Rules infraction")
     min_plies: int = 10
     dedupe: bool = True
-    engine: str = "auto"  # "auto" (fastchess + python-chess reference) or "python-chess"
+    engine: str = "auto"  # "auto" (compiled resolver + python-chess reference) or "python-chess"
 
     def __post_init__(self) -> None:
         bad = set(self.time_controls) - set(TIME_CONTROL_CLASSES)
@@ -299,19 +301,12 @@ def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
     return _Game(text, h, movetext, sans, res)
 
 
-def _replay(sans: list[str], o: FilterOptions, boards: list | None) -> tuple[list[str], list[int], bool]:
-    """(UCI moves, token ids with ``<bos>``, whether python-chess had to be the reference).
-    ``boards`` (a list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
-    fallback = False
+def _replay(sans: list[str], o: FilterOptions, boards: list | None) -> tuple[np.ndarray, bool]:
+    """(token ids with ``<bos>``, whether python-chess had to be the reference). ``boards`` (a
+    list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
     if boards is not None:  # python-chess does the replay that yields the positions
-        ucis = pgn.replay_python_chess(sans, boards=boards)
-    else:
-        ucis, fallback = pgn.replay_san(sans, engine=o.engine)
-    try:
-        ids = [BOS, *map(UCI_TO_ID.__getitem__, ucis)]
-    except KeyError as e:  # cannot happen for standard chess; kept as a guard
-        raise pgn.IllegalMove(len(ucis), f"move without a token: {e}") from None
-    return ucis, ids, fallback
+        return pgn.uci_ids(pgn.replay_python_chess(sans, boards=boards)), False
+    return pgn.replay_san(sans, engine=o.engine)
 
 
 _META_TAGS = (("white", b"White"), ("black", b"Black"), ("termination", b"Termination"),
@@ -346,7 +341,7 @@ def _known(value: str) -> bool:
 
 
 def _dedupe_key(o: FilterOptions, site_id: str | None, meta: dict[str, Any], date: str,
-                ucis: list[str], header_digest: str) -> int:
+                ids: np.ndarray, header_digest: str) -> int:
     """The duplicate-detection key: the lichess game id, else players, date and moves. Where a
     player or the date is unknown, all the tags count too (so only an exact copy is a
     duplicate): two games of unknown players can share a short sequence of moves."""
@@ -354,7 +349,8 @@ def _dedupe_key(o: FilterOptions, site_id: str | None, meta: dict[str, Any], dat
         return 0
     if site_id is not None:
         return _h64(b"site\0" + site_id.encode())
-    fields = [meta["white"], meta["black"], date, " ".join(ucis)]
+    moves = " ".join(map(_TOKEN_NAMES.__getitem__, ids[1:].tolist()))
+    fields = [meta["white"], meta["black"], date, moves]
     if not (_known(meta["white"]) and _known(meta["black"]) and _known(date)):
         fields.append(header_digest)
     return _h64("\0".join(fields).encode("utf-8", "surrogatepass"))
@@ -375,25 +371,25 @@ def process_chunk(chunk: bytes) -> ChunkResult:
             continue
         boards_rows: list | None = [] if with_boards else None
         try:
-            ucis, ids, fallback = _replay(g.sans, o, boards_rows)
+            ids, fallback = _replay(g.sans, o, boards_rows)
         except pgn.IllegalMove as e:
             out.reject(i, "null_move" if e.san in pgn.NULL_MOVES else "illegal_move", str(e))
             continue
         out.fallbacks += fallback
-        meta, date, nonutf = _game_meta(g.headers, g.result, len(ucis))
+        meta, date, nonutf = _game_meta(g.headers, g.result, len(ids) - 1)
         if nonutf:
             out.notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
         m = _LICHESS_SITE.match(g.headers.get(b"Site", b"").strip())
         site_id = m.group(1).decode() if m else None
         header_digest = hashlib.blake2b(text[:len(text) - len(g.movetext)], digest_size=8).hexdigest()
-        key = _dedupe_key(o, site_id, meta, date, ucis, header_digest)
+        key = _dedupe_key(o, site_id, meta, date, ids, header_digest)
         out.kept.append((site_id, key, header_digest, meta))
         out.status.append(None)
         out.lengths.append(len(ids))
-        tok_parts.append(np.asarray(ids, dtype="<u2"))
+        tok_parts.append(ids)
         if with_boards:
             board_parts.append(b"".join(r.tobytes() for r in boards_rows))
-    out.tokens = np.concatenate(tok_parts).tobytes() if tok_parts else b""
+    out.tokens = np.concatenate(tok_parts).astype("<u2", copy=False).tobytes() if tok_parts else b""
     out.boards = b"".join(board_parts)
     return out
 
@@ -600,8 +596,8 @@ class _Run:
             "command": command if command is not None else ["python-api", "ingest"],
             "options": {**asdict(o), "boards": self.boards, "val_fraction": val_fraction,
                         "limit": self.limit},
-            "move_checker": ("fastchess, python-chess as the reference"
-                             if pgn.FASTCHESS_AVAILABLE and o.engine == "auto" and not self.boards
+            "move_checker": ("chessformer SAN resolver (numba), python-chess as the reference"
+                             if san.AVAILABLE and o.engine == "auto" and not self.boards
                              else "python-chess"),
             "sources": [{"path": st.source.path, "name": st.source.name,
                          "size": st.stats.raw_bytes, "sha256": st.stats.sha256,
@@ -665,6 +661,8 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
     bar = progress(total=total_bytes or None, desc="ingest", unit="B", unit_scale=True)
     pool = None
     try:
+        if opts.engine == "auto" and not boards:
+            san.warm_up()  # before the fork: the workers inherit the compiled resolver
         if n_workers > 0:
             pool = mp_context().Pool(n_workers, initializer=_init_worker, initargs=(opts, boards))
         else:

@@ -28,8 +28,9 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
 
 Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
 thousands of games per second; only games that pass them are replayed, by :func:`replay_san`,
-with ``fastchess`` when it is installed and python-chess as the reference whenever the fast
-library refuses a move (so a game is rejected only when python-chess rejects it too).
+with the compiled resolver of :mod:`chessformer.core.san` when ``numba`` is installed and
+python-chess as the reference whenever the resolver refuses a move (so a game is rejected only
+when python-chess rejects it too).
 """
 
 from __future__ import annotations
@@ -51,9 +52,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import chess
+import numpy as np
+
+from chessformer.core import san
+from chessformer.core.tokenizer import BOS, UCI_TO_ID
 
 __all__ = [
-    "FASTCHESS_AVAILABLE",
     "MAX_CHUNK_BYTES",
     "NULL_MOVES",
     "IllegalMove",
@@ -69,6 +73,7 @@ __all__ = [
     "replay_python_chess",
     "replay_san",
     "split_games",
+    "uci_ids",
 ]
 
 PGN_SUFFIXES = (".pgn", ".pgn.zst", ".pgn.bz2", ".pgn.gz")
@@ -564,14 +569,6 @@ class IllegalMove(ValueError):
         self.ply, self.san = ply, san
 
 
-try:  # optional accelerator; python-chess stays the reference (see replay_san)
-    import fastchess as _fastchess
-except Exception:  # pragma: no cover - depends on the environment
-    _fastchess = None
-
-FASTCHESS_AVAILABLE = _fastchess is not None
-
-
 def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[str]:
     """SAN -> UCI by replaying with python-chess; ``boards`` (if given) gets every position's
     encoding (start position first). Raises :class:`IllegalMove`."""
@@ -581,13 +578,13 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
         from chessformer.core.boards import encode_board
 
         boards.append(encode_board(board))
-    for i, san in enumerate(sans):
+    for i, token in enumerate(sans):
         try:
-            move = board.parse_san(san)
+            move = board.parse_san(token)
         except ValueError:
-            raise IllegalMove(i, san) from None
+            raise IllegalMove(i, token) from None
         if not move:  # a null move ("--") is not a chess move and has no token
-            raise IllegalMove(i, san)
+            raise IllegalMove(i, token)
         out.append(move.uci())
         board.push(move)
         if boards is not None:
@@ -598,66 +595,30 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
 #: The null moves python-chess reads ("--", ChessBase's "Z0", "0000", "@@@@"): no chess move.
 NULL_MOVES = frozenset(("--", "Z0", "0000", "@@@@"))
 
-_CASTLE_UCI = frozenset(("e1g1", "e1c1", "e8g8", "e8c8"))
 
+def replay_san(sans: list[str], *, engine: str = "auto") -> tuple[np.ndarray, bool]:
+    """SAN moves -> ``uint16`` token ids with ``<bos>`` first, checking legality. Returns
+    ``(ids, used_reference)``.
 
-class _NeedsReference(Exception):
-    pass
-
-
-_SQ = {f"{f}{r}": (r - 1) * 8 + "abcdefgh".index(f) for f in "abcdefgh" for r in range(1, 9)}
-
-
-def _king_moved_from(b, uci: str) -> bool:
-    """After fastchess pushed ``uci``: is a king now on its target square (so it was castling)?"""
-    piece = b.piece_at(_SQ[uci[2:4]])
-    return piece is not None and piece[0] == 6  # fastchess.KING
-
-
-def _replay_fastchess(sans: list[str]) -> list[str]:
-    """SAN -> UCI with fastchess, raising :class:`_NeedsReference` wherever fastchess is known to
-    differ from python-chess: fastchess 0.1.2 accepts castling without checking that it is legal
-    (rights, empty and unattacked squares) and accepts a king's two-square move written as a king
-    move ("Ke1g1"). Castling is therefore checked against fastchess's own legal move list."""
-    b = _fastchess.Board()
-    push = b.push_san
-    out: list[str] = []
-    append = out.append
-    for san in sans:
-        c = san[0]
-        if c == "O" or c == "0":
-            legal = b.legal_moves_uci()
-            uci = push(san)
-            # A queen or rook on e1 can also make "e1c1": only a king's move there is castling.
-            if uci not in _CASTLE_UCI or uci not in legal or _king_moved_from(b, uci) is False:
-                raise _NeedsReference
-        else:
-            uci = push(san)
-            if c == "K" and uci in _CASTLE_UCI:
-                raise _NeedsReference
-        append(uci)
-    return out
-
-
-# python-chess's SAN syntax (chess.SAN_REGEX) plus castling; fastchess only sees games whose every
-# token matches, because it is laxer than python-chess about stray characters.
-_SAN_GAME = re.compile(r"(?:(?:[NBKRQ]?[a-h]?[1-8]?[\-x]?[a-h][1-8](?:=?[nbrqkNBRQK])?"
-                       r"|O-O(?:-O)?|0-0(?:-0)?) )*")
-
-
-def replay_san(sans: list[str], *, engine: str = "auto") -> tuple[list[str], bool]:
-    """SAN moves -> UCI moves, checking legality. Returns ``(uci, used_reference)``.
-
-    ``engine="auto"`` uses ``fastchess`` when installed and replays the whole game with
-    python-chess as soon as fastchess refuses a move or makes one it is known to get wrong, so a
-    game is rejected only when python-chess rejects it (:class:`IllegalMove`);
+    ``engine="auto"`` uses the compiled resolver (:mod:`chessformer.core.san`) when ``numba`` is
+    installed and replays the game with python-chess whenever the resolver refuses a move
+    (``used_reference``: an ambiguous, illegal or unusual move), so a game is rejected only when
+    python-chess rejects it (:class:`IllegalMove`). A token that is not SAN at all (a null move,
+    a typo) goes to python-chess too, without counting as a reference replay.
     ``"python-chess"`` always uses the reference.
     """
-    if (engine != "python-chess" and _fastchess is not None
-            and _SAN_GAME.fullmatch(" ".join(sans) + " " if sans else "")):
-        try:
-            return _replay_fastchess(sans), False
-        except (ValueError, _NeedsReference):
-            pass
-        return replay_python_chess(sans), True
-    return replay_python_chess(sans), False
+    if engine != "python-chess" and san.AVAILABLE:
+        r = san.resolve(" ".join(sans).encode())
+        if not isinstance(r, int):
+            return r, False
+        return uci_ids(replay_python_chess(sans)), r == san.REFUSED
+    return uci_ids(replay_python_chess(sans)), False
+
+
+def uci_ids(ucis: list[str]) -> np.ndarray:
+    """UCI moves -> ``uint16`` token ids with ``<bos>`` first; :class:`IllegalMove` for a move
+    outside the vocabulary (impossible in standard chess: a guard)."""
+    try:
+        return np.array([BOS, *map(UCI_TO_ID.__getitem__, ucis)], dtype=np.uint16)
+    except KeyError as e:  # cannot happen for standard chess; kept as a guard
+        raise IllegalMove(len(ucis), f"move without a token: {e}") from None
