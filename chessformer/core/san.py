@@ -25,7 +25,8 @@ import numpy as np
 
 from chessformer.core.tokenizer import BOS, MOVES, SPECIALS
 
-__all__ = ["AVAILABLE", "MOVE_TABLE", "REFUSED", "SYNTAX", "resolve", "resolve_into", "warm_up"]
+__all__ = ["AVAILABLE", "MOVE_TABLE", "REFUSED", "SYNTAX", "jit", "resolve", "resolve_into",
+           "warm_up"]
 
 try:  # optional accelerator (pyproject's "fast" extra)
     import numba as _numba
@@ -66,7 +67,8 @@ _DIR_DF = np.array([1, -1, 0, 0, 1, 1, -1, -1], dtype=np.int64)
 _DIR_DR = np.array([0, 0, 1, -1, 1, -1, 1, -1], dtype=np.int64)
 
 
-def _jit(fn):
+def jit(fn):
+    """``fn`` compiled by numba (cached on disk), or ``fn`` itself when numba is absent."""
     if _numba is None:
         return fn
     try:
@@ -75,7 +77,7 @@ def _jit(fn):
         return _numba.njit(nogil=True)(fn)
 
 
-@_jit
+@jit
 def _attacked(board, sq, s):
     """Whether square ``sq`` is attacked by the side of sign ``s`` (1 white, -1 black)."""
     f = sq & 7
@@ -110,7 +112,7 @@ def _attacked(board, sq, s):
     return False
 
 
-@_jit
+@jit
 def _is_legal(board, frm, to, ep_victim, s, king):
     """Whether moving ``board[frm]`` to ``to`` (capturing on ``ep_victim`` too when >= 0)
     leaves the mover's king (on ``king``, or ``to`` when the king moves) unattacked."""
@@ -130,7 +132,7 @@ def _is_legal(board, frm, to, ep_victim, s, king):
     return safe
 
 
-@_jit
+@jit
 def _castle(board, st, queen_side, table):
     """Castle for the side to move if legal; the token id, or ``REFUSED``."""
     s = st[0]
@@ -162,7 +164,7 @@ def _castle(board, st, queen_side, table):
     return table[(base + 4) * 64 + to]
 
 
-@_jit
+@jit
 def _parse(san, i, j, out):
     """Read token ``san[i:j]`` as python-chess's ``SAN_REGEX`` (suffixes already removed):
     ``out`` = piece (0 pawn or 2-6), from file, from rank (-1 when absent), target, promotion
@@ -211,7 +213,7 @@ def _parse(san, i, j, out):
     return True
 
 
-@_jit
+@jit
 def _piece_move(board, st, piece, ff, fr, to, cand):
     """The legal moves of a piece (2-6) of the side to move to ``to`` whose from-square matches
     the hints; their from-squares go into ``cand``. Returns how many."""
@@ -255,7 +257,7 @@ def _piece_move(board, st, piece, ff, fr, to, cand):
     return n
 
 
-@_jit
+@jit
 def _pawn_move(board, st, ff, fr, to, cand):
     """The legal pawn moves to ``to`` from file ``ff`` (and rank ``fr`` when >= 0): from-squares
     into ``cand``, ``cand[4]`` = the en-passant victim's square or -1. Returns how many."""
@@ -298,7 +300,7 @@ def _pawn_move(board, st, ff, fr, to, cand):
     return n
 
 
-@_jit
+@jit
 def _play(board, st, san, i, j, parsed, cand, table):
     """Play token ``san[i:j]`` for the side to move: its token id, ``SYNTAX`` or ``REFUSED``."""
     length = j - i
@@ -364,7 +366,7 @@ def _play(board, st, san, i, j, parsed, cand, table):
     return tid
 
 
-@_jit
+@jit
 def resolve_into(san, out, table):
     """Replay ``san`` (ASCII SAN tokens separated by single spaces, no suffixes) from the
     start position, writing ``<bos>`` and one token id per move into ``out`` (at least one more

@@ -276,7 +276,7 @@ class _Game:
     text: bytes
     headers: dict[bytes, bytes]
     movetext: bytes
-    sans: list[str]
+    moves: pgn.Moves
     result: bytes
 
 
@@ -290,23 +290,23 @@ def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
     if rej is not None:
         return rej
     try:
-        sans, marker = pgn.parse_movetext(movetext)
+        moves = pgn.read_moves(movetext)
     except pgn.MovetextError as e:
         return e.reason, str(e)
-    res = h.get(b"Result", b"").strip() or marker.encode()
+    res = h.get(b"Result", b"").strip() or moves.marker.encode()
     if res not in _VALID_RESULTS:
         return ("unfinished" if res == b"*" else "bad_result"), f"result {res.decode('latin-1')!r}"
-    if len(sans) < o.min_plies:
-        return "too_few_plies", f"{len(sans)} plies < {o.min_plies}"
-    return _Game(text, h, movetext, sans, res)
+    if moves.count < o.min_plies:
+        return "too_few_plies", f"{moves.count} plies < {o.min_plies}"
+    return _Game(text, h, movetext, moves, res)
 
 
-def _replay(sans: list[str], o: FilterOptions, boards: list | None) -> tuple[np.ndarray, bool]:
+def _replay(moves: pgn.Moves, o: FilterOptions, boards: list | None) -> tuple[np.ndarray, bool]:
     """(token ids with ``<bos>``, whether python-chess had to be the reference). ``boards`` (a
     list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
     if boards is not None:  # python-chess does the replay that yields the positions
-        return pgn.uci_ids(pgn.replay_python_chess(sans, boards=boards)), False
-    return pgn.replay_san(sans, engine=o.engine)
+        return pgn.uci_ids(pgn.replay_python_chess(moves.sans(), boards=boards)), False
+    return pgn.replay_san(moves.text, engine=o.engine)
 
 
 _META_TAGS = (("white", b"White"), ("black", b"Black"), ("termination", b"Termination"),
@@ -371,7 +371,7 @@ def process_chunk(chunk: bytes) -> ChunkResult:
             continue
         boards_rows: list | None = [] if with_boards else None
         try:
-            ids, fallback = _replay(g.sans, o, boards_rows)
+            ids, fallback = _replay(g.moves, o, boards_rows)
         except pgn.IllegalMove as e:
             out.reject(i, "null_move" if e.san in pgn.NULL_MOVES else "illegal_move", str(e))
             continue

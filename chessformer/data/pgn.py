@@ -61,6 +61,7 @@ __all__ = [
     "MAX_CHUNK_BYTES",
     "NULL_MOVES",
     "IllegalMove",
+    "Moves",
     "MovetextError",
     "ReadStats",
     "Source",
@@ -70,6 +71,7 @@ __all__ = [
     "parse_headers",
     "parse_movetext",
     "read_chunks",
+    "read_moves",
     "replay_python_chess",
     "replay_san",
     "split_games",
@@ -560,6 +562,134 @@ def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
     raise MovetextError("truncated_game", "the movetext has no result marker (truncated game?)")
 
 
+# The compiled scanner below reads the usual movetext (ASCII; no comment, variation, NAG or
+# escape line) exactly as parse_movetext does; anything else goes to parse_movetext.
+_SPECIAL = np.zeros(256, dtype=np.bool_)
+_SPECIAL[128:] = True
+_SPECIAL[list(b"{};%()$")] = True
+# str.split()'s and the regex \s's ASCII white space.
+_SPACE = np.zeros(256, dtype=np.bool_)
+_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_RESULT_MARKERS = ("1-0", "0-1", "1/2-1/2", "*")
+
+
+@san.jit
+def _result_code(buf, a, b):
+    """Index in ``_RESULT_MARKERS`` of token ``buf[a:b]``, or -1."""
+    n = b - a
+    if n == 1:
+        return 3 if buf[a] == 42 else -1
+    if n == 3 and buf[a + 1] == 45:
+        if buf[a] == 49 and buf[a + 2] == 48:
+            return 0
+        if buf[a] == 48 and buf[a + 2] == 49:
+            return 1
+        return -1
+    if n == 7 and buf[a] == 49 and buf[a + 1] == 47 and buf[a + 2] == 50 and buf[a + 3] == 45 \
+            and buf[a + 4] == 49 and buf[a + 5] == 47 and buf[a + 6] == 50:
+        return 2
+    return -1
+
+
+@san.jit
+def _scan_movetext(raw, special, space, out, info):
+    """The usual movetext -> its SAN tokens joined by single spaces in ``out`` (the result
+    marker left out); ``info`` = (length written, number of moves, result marker index).
+    False when the text needs :func:`parse_movetext` (a special character; no result marker
+    last or one before: the errors are worded there)."""
+    n = len(raw)
+    filt = np.empty(n, dtype=np.uint8)  # 1. without the suffixes "+#!?"
+    m = 0
+    for i in range(n):
+        c = raw[i]
+        if special[c]:
+            return False
+        if c != 43 and c != 35 and c != 33 and c != 63:
+            filt[m] = c
+            m += 1
+    # 2. move numbers (a digit run, white space, dots: r"\d+\s*\.+") become white space;
+    # 3. tokens split at white space.
+    w = 0
+    ntok = 0
+    last_a = -1
+    last_b = -1
+    i = 0
+    tok_start = -1
+    while i <= m:
+        c = filt[i] if i < m else 32
+        nxt = i + 1
+        if 48 <= c <= 57:
+            j = i
+            while j < m and 48 <= filt[j] <= 57:
+                j += 1
+            k = j
+            while k < m and space[filt[k]]:
+                k += 1
+            if k < m and filt[k] == 46:
+                while k < m and filt[k] == 46:
+                    k += 1
+                c = 32  # the whole match reads as one white-space character
+                nxt = k
+            else:  # ordinary digits: part of a token
+                if tok_start < 0:
+                    tok_start = i
+                i = j
+                continue
+        if space[c]:
+            if tok_start >= 0:  # token filt[tok_start:i] ends; write the one before it
+                if last_a >= 0:
+                    if _result_code(filt, last_a, last_b) >= 0:
+                        return False  # text after a result marker
+                    if w > 0:
+                        out[w] = 32
+                        w += 1
+                    for q in range(last_a, last_b):
+                        out[w] = filt[q]
+                        w += 1
+                    ntok += 1
+                last_a = tok_start
+                last_b = i
+                tok_start = -1
+        elif tok_start < 0:
+            tok_start = i
+        i = nxt
+    if last_a < 0:
+        return False
+    code = _result_code(filt, last_a, last_b)
+    if code < 0:
+        return False
+    info[0] = w
+    info[1] = ntok
+    info[2] = code
+    return True
+
+
+@dataclass
+class Moves:
+    """A game's moves as read from its movetext: the SAN tokens joined by single spaces (the
+    form :func:`replay_san` takes), their number and the game-termination marker."""
+
+    text: bytes
+    count: int
+    marker: str
+
+    def sans(self) -> list[str]:
+        return self.text.decode().split(" ") if self.text else []
+
+
+def read_moves(movetext: bytes) -> Moves:
+    """:func:`parse_movetext` as :class:`Moves`; the usual movetext is read by compiled code
+    when ``numba`` is installed (same tokens, same errors)."""
+    if san.AVAILABLE:
+        raw = np.frombuffer(movetext, dtype=np.uint8)
+        out = np.empty(raw.size, dtype=np.uint8)
+        info = np.empty(3, dtype=np.int64)
+        if _scan_movetext(raw, _SPECIAL, _SPACE, out, info):
+            return Moves(out[: info[0]].tobytes(), int(info[1]), _RESULT_MARKERS[info[2]])
+    sans, marker = parse_movetext(movetext)
+    return Moves(" ".join(sans).encode(), len(sans), marker)
+
+
 # ----------------------------------------------------------------------------- replay
 
 
@@ -596,9 +726,9 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
 NULL_MOVES = frozenset(("--", "Z0", "0000", "@@@@"))
 
 
-def replay_san(sans: list[str], *, engine: str = "auto") -> tuple[np.ndarray, bool]:
-    """SAN moves -> ``uint16`` token ids with ``<bos>`` first, checking legality. Returns
-    ``(ids, used_reference)``.
+def replay_san(moves: list[str] | bytes, *, engine: str = "auto") -> tuple[np.ndarray, bool]:
+    """SAN moves (a list, or :attr:`Moves.text`) -> ``uint16`` token ids with ``<bos>`` first,
+    checking legality. Returns ``(ids, used_reference)``.
 
     ``engine="auto"`` uses the compiled resolver (:mod:`chessformer.core.san`) when ``numba`` is
     installed and replays the game with python-chess whenever the resolver refuses a move
@@ -607,8 +737,10 @@ def replay_san(sans: list[str], *, engine: str = "auto") -> tuple[np.ndarray, bo
     a typo) goes to python-chess too, without counting as a reference replay.
     ``"python-chess"`` always uses the reference.
     """
+    text = moves if isinstance(moves, bytes) else " ".join(moves).encode()
+    sans = moves if isinstance(moves, list) else (text.decode().split(" ") if text else [])
     if engine != "python-chess" and san.AVAILABLE:
-        r = san.resolve(" ".join(sans).encode())
+        r = san.resolve(text)
         if not isinstance(r, int):
             return r, False
         return uci_ids(replay_python_chess(sans)), r == san.REFUSED

@@ -1,0 +1,57 @@
+"""chessformer.data.pgn's movetext reading: the compiled scanner reads what parse_movetext reads."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from chessformer.core import san
+from chessformer.data import pgn
+
+
+def _read(read, text: bytes):
+    try:
+        m = read(text)
+    except pgn.MovetextError as e:
+        return "error", e.reason, str(e)
+    return m if isinstance(m, tuple) else (m.sans(), m.marker, m.count)
+
+
+def _reference(text: bytes):
+    try:
+        sans, marker = pgn.parse_movetext(text)
+    except pgn.MovetextError as e:
+        return "error", e.reason, str(e)
+    return sans, marker, len(sans)
+
+
+@pytest.mark.skipif(not san.AVAILABLE, reason="numba is not installed")
+def test_read_moves_agrees_with_parse_movetext_on_random_text():
+    """Random movetext made of move numbers, suffixes, white space of every kind, results in
+    and out of place: the same moves, marker and errors (with their wording)."""
+    rng = random.Random(0)
+    pieces = list("e4Nf3xO-0=Q.1 2\t\n\r+#!?*/abc8") + [
+        "1-0", "0-1", "1/2-1/2", "*", "12.", "3...", " 4 . ", "\x0b", "\x1c", "\x00", "}", "é"]
+    compiled = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14)))
+        if rng.random() < 0.7:
+            text += rng.choice([" 1-0", "1-0", " *", "\n1/2-1/2\n", " 0-1 "])
+        got = _read(pgn.read_moves, text.encode())
+        assert got == _reference(text.encode()), text
+        compiled += got[0] != "error"
+    assert compiled > 5000
+
+
+@pytest.mark.parametrize("text", [
+    b"1. e4 e5 2. Nf3 Nc6 3. Bb5 a6 1-0",
+    b"1.e4 e5 2.Nf3! Nc6?! 3.Bb5+ a6# 1/2-1/2",
+    b"1. e4 1... e5 2 . Nf3 { a comment } Nc6 (2... d6) $1 *",  # the Python path
+    b"1. e4 e5 1-0 2. Nf3 1-0",
+    b"1. e4 e5",
+    b"",
+    b"12.e4\r\n12...e5\r\n0-1\r\n",
+])
+def test_read_moves_examples(text):
+    assert _read(pgn.read_moves, text) == _reference(text)
