@@ -55,3 +55,21 @@ def test_read_moves_agrees_with_parse_movetext_on_random_text():
 ])
 def test_read_moves_examples(text):
     assert _read(pgn.read_moves, text) == _reference(text)
+
+
+def test_tag_value_reads_what_parse_headers_reads():
+    """Random header sections (repeated, malformed, indented and CRLF tag lines, a name that
+    begins another's): the first well-formed value of a tag, as parse_headers gives it."""
+    rng = random.Random(2)
+    lines = ['[WhiteElo "1500"]', '[WhiteElo "2100"]', '[WhiteElo  "x" ]\r', '[WhiteElo"1"]',
+             '[WhiteEloX "3"]', ' [WhiteElo "4"]', '[BlackElo "1900"]', '[BlackElo "a"b"]',
+             '[BlackElo ""]', '[Event "Rated [WhiteElo "5"]"]', '[WhiteElo "6"] x', "",
+             '[White "a"]']
+    names = (b"WhiteElo", b"BlackElo", b"WhiteEloX", b"White", b"Black")
+    for _ in range(3000):
+        text = "\n".join(rng.choice(lines) for _ in range(rng.randrange(0, 6)))
+        text = (text + "\n\n1. e4 e5 *\n").encode()
+        end = pgn.header_end(text)
+        headers, _ = pgn.parse_headers(text, end)
+        for name in names:
+            assert pgn.tag_value(text, end, name) == headers.get(name), (text, name)

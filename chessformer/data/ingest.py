@@ -77,7 +77,6 @@ import numpy as np
 
 from chessformer.core import san
 from chessformer.core.boards import BOARD_BYTES
-from chessformer.core.tokenizer import MOVES, SPECIALS
 from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import read_manifest
@@ -100,7 +99,6 @@ _MAX_WARNING_CHARS = 240
 _START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
 _LICHESS_SITE = re.compile(rb"^https?://(?:www\.)?lichess\.org/([A-Za-z0-9]{8})(?:[/?#].*)?$")
 _VALID_RESULTS = frozenset((b"1-0", b"0-1", b"1/2-1/2"))
-_TOKEN_NAMES = SPECIALS + MOVES  # token id -> UCI move
 
 
 @dataclass(frozen=True)
@@ -171,17 +169,27 @@ def _elo(v: bytes | None) -> int | None:
     return int(v) if v.isdigit() else None
 
 
+def _elo_reject_reason(white: bytes | None, black: bytes | None,
+                       o: FilterOptions) -> tuple[str, str] | None:
+    """The Elo filters of :func:`header_reject_reason`, given the two tags' raw values."""
+    w, b = _elo(white), _elo(black)
+    if w is None or b is None:
+        none = b"(none)"
+        return "elo_missing", (f"WhiteElo {(none if white is None else white).decode('latin-1')!r}, "
+                               f"BlackElo {(none if black is None else black).decode('latin-1')!r}")
+    if o.elo_cap is not None and max(w, b) > o.elo_cap:
+        return "elo_above_cap", f"max Elo {max(w, b)} > {o.elo_cap}"
+    if o.elo_floor is not None and min(w, b) < o.elo_floor:
+        return "elo_below_floor", f"min Elo {min(w, b)} < {o.elo_floor}"
+    return None
+
+
 def header_reject_reason(h: dict[bytes, bytes], o: FilterOptions) -> tuple[str, str] | None:
     """(reason, detail) of the first header filter that rejects the game, or ``None``."""
     if o.elo_cap is not None or o.elo_floor is not None:
-        w, b = _elo(h.get(b"WhiteElo")), _elo(h.get(b"BlackElo"))
-        if w is None or b is None:
-            return "elo_missing", (f"WhiteElo {h.get(b'WhiteElo', b'(none)').decode('latin-1')!r}, "
-                                   f"BlackElo {h.get(b'BlackElo', b'(none)').decode('latin-1')!r}")
-        if o.elo_cap is not None and max(w, b) > o.elo_cap:
-            return "elo_above_cap", f"max Elo {max(w, b)} > {o.elo_cap}"
-        if o.elo_floor is not None and min(w, b) < o.elo_floor:
-            return "elo_below_floor", f"min Elo {min(w, b)} < {o.elo_floor}"
+        rej = _elo_reject_reason(h.get(b"WhiteElo"), h.get(b"BlackElo"), o)
+        if rej is not None:
+            return rej
     if o.standard_only:
         v = h.get(b"Variant")
         if v is not None and v.strip().lower() not in (b"standard", b"chess", b""):
@@ -283,7 +291,16 @@ class _Game:
 def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
     """The game's headers and SAN moves, or (reason, detail) of the first filter that rejects it
     before replay: headers, movetext syntax, result, length."""
-    h, movetext = pgn.parse_headers(text)
+    end = pgn.header_end(text)
+    if o.elo_cap is not None or o.elo_floor is not None:
+        # Most games of a big file fail the Elo filters: decide them on two tags (the same
+        # answer as header_reject_reason's, which checks them first) before reading all tags.
+        white, black = pgn.tag_value(text, end, b"WhiteElo"), pgn.tag_value(text, end, b"BlackElo")
+        if white is not None and black is not None:
+            rej = _elo_reject_reason(white, black, o)
+            if rej is not None:
+                return rej
+    h, movetext = pgn.parse_headers(text, end)
     if not h:
         return "no_headers", f"text that is not a game: {text[:60]!r}"
     rej = header_reject_reason(h, o)
@@ -342,18 +359,18 @@ def _known(value: str) -> bool:
 
 def _dedupe_key(o: FilterOptions, site_id: str | None, meta: dict[str, Any], date: str,
                 ids: np.ndarray, header_digest: str) -> int:
-    """The duplicate-detection key: the lichess game id, else players, date and moves. Where a
-    player or the date is unknown, all the tags count too (so only an exact copy is a
-    duplicate): two games of unknown players can share a short sequence of moves."""
+    """The duplicate-detection key: the lichess game id, else players, date and moves (their
+    token ids, one to one with the UCI moves). Where a player or the date is unknown, all the
+    tags count too (so only an exact copy is a duplicate): two games of unknown players can
+    share a short sequence of moves."""
     if not o.dedupe:
         return 0
     if site_id is not None:
         return _h64(b"site\0" + site_id.encode())
-    moves = " ".join(map(_TOKEN_NAMES.__getitem__, ids[1:].tolist()))
-    fields = [meta["white"], meta["black"], date, moves]
+    fields = [meta["white"], meta["black"], date]
     if not (_known(meta["white"]) and _known(meta["black"]) and _known(date)):
         fields.append(header_digest)
-    return _h64("\0".join(fields).encode("utf-8", "surrogatepass"))
+    return _h64("\0".join(fields).encode("utf-8", "surrogatepass") + b"\0" + ids.tobytes())
 
 
 def process_chunk(chunk: bytes) -> ChunkResult:

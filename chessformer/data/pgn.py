@@ -67,6 +67,7 @@ __all__ = [
     "Source",
     "decode",
     "expand_sources",
+    "header_end",
     "last_boundary",
     "parse_headers",
     "parse_movetext",
@@ -75,6 +76,7 @@ __all__ = [
     "replay_python_chess",
     "replay_san",
     "split_games",
+    "tag_value",
     "uci_ids",
 ]
 
@@ -427,7 +429,7 @@ def split_games(chunk: bytes) -> list[bytes]:
         if out and piece[:1] == b"[" and _continues_tags(out[-1], piece):
             piece = out.pop() + b"\n" + piece
         while piece.strip():
-            end = _header_end(piece)
+            end = header_end(piece)
             if odd(piece, end) is None:  # the usual game: one paragraph of moves, no tag after
                 out.append(piece)
                 break
@@ -453,13 +455,13 @@ def _continues_tags(before: bytes, piece: bytes) -> bool:
     if before[before.rfind(b"\n") + 1:][:1] != b"[":  # the usual case: it ends with moves
         return False
     before = before.strip()
-    if _header_end(before) < len(before):
+    if header_end(before) < len(before):
         return False
     tags = _HEADER.findall(before)
     if not tags or len(tags) != before.count(b"\n") + 1:  # a line that is not a well-formed tag
         return False
     names = {k for k, _ in tags}
-    return names.isdisjoint(k for k, _ in _HEADER.findall(piece, 0, _header_end(piece)))
+    return names.isdisjoint(k for k, _ in _HEADER.findall(piece, 0, header_end(piece)))
 
 _RESULT_PARAGRAPH_END = re.compile(rb"(?:1-0|0-1|1/2-1/2|\*)[ \t]*\r?\n[ \t]*\r?\n")
 
@@ -479,18 +481,41 @@ def _after_result(piece: bytes, start: int, stop: int) -> int | None:
 _HEADER_BLOCK = re.compile(rb"(?:[ \t\r\n]*\[[^\n]*(?:\n|\Z))*")
 
 
-def _header_end(text: bytes) -> int:
+def header_end(text: bytes) -> int:
     """Index where the header section ends (the first line that does not start with ``[``)."""
     return _HEADER_BLOCK.match(text).end()
 
 
-def parse_headers(text: bytes) -> tuple[dict[bytes, bytes], bytes]:
-    """A game's text -> (tag -> raw value bytes, movetext bytes). The first value of a tag wins."""
-    end = _header_end(text)
-    headers: dict[bytes, bytes] = {}
-    for k, v in _HEADER.findall(text, 0, end):
-        headers.setdefault(k, v)
-    return headers, text[end:]
+def parse_headers(text: bytes, end: int | None = None) -> tuple[dict[bytes, bytes], bytes]:
+    """A game's text -> (tag -> raw value bytes, movetext bytes). The first value of a tag wins.
+    ``end`` is :func:`header_end` of ``text`` when the caller has it."""
+    if end is None:
+        end = header_end(text)
+    tags = _HEADER.findall(text, 0, end)
+    tags.reverse()  # so that the first value of a tag is the one left in the dict
+    return dict(tags), text[end:]
+
+
+_TAG_PATTERNS: dict[bytes, re.Pattern] = {}
+
+
+def tag_value(text: bytes, end: int, name: bytes) -> bytes | None:
+    """The value :func:`parse_headers` would give tag ``name`` (its first well-formed line in
+    the header section ``text[:end]``), or ``None``; without reading the other tags, which
+    takes a few times longer."""
+    pattern = _TAG_PATTERNS.get(name)
+    if pattern is None:  # _HEADER with the name fixed (and "^" checked by hand below)
+        pattern = _TAG_PATTERNS[name] = re.compile(
+            rb"\[" + re.escape(name) + rb'[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.MULTILINE)
+    key = b"[" + name
+    i = text.find(key, 0, end)
+    while i >= 0:
+        if i == 0 or text[i - 1] == 10:  # at the start of a line
+            m = pattern.match(text, i, end)
+            if m is not None:
+                return m.group(1)
+        i = text.find(key, i + 1, end)
+    return None
 
 
 def decode(value: bytes) -> tuple[str, bool]:
