@@ -288,9 +288,10 @@ class _Game:
     result: bytes
 
 
-def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
-    """The game's headers and SAN moves, or (reason, detail) of the first filter that rejects it
-    before replay: headers, movetext syntax, result, length."""
+def _screen(text: bytes, o: FilterOptions, resolve: bool) -> _Game | tuple[str, str]:
+    """The game's headers and SAN moves (with their token ids when ``resolve`` and the compiled
+    resolver could), or (reason, detail) of the first filter that rejects it before replay:
+    headers, movetext syntax, result, length."""
     end = pgn.header_end(text)
     if o.elo_cap is not None or o.elo_floor is not None:
         # Most games of a big file fail the Elo filters: decide them on two tags (the same
@@ -307,7 +308,7 @@ def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
     if rej is not None:
         return rej
     try:
-        moves = pgn.read_moves(movetext)
+        moves = pgn.read_moves(movetext, resolve=resolve)
     except pgn.MovetextError as e:
         return e.reason, str(e)
     res = h.get(b"Result", b"").strip() or moves.marker.encode()
@@ -323,6 +324,8 @@ def _replay(moves: pgn.Moves, o: FilterOptions, boards: list | None) -> tuple[np
     list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
     if boards is not None:  # python-chess does the replay that yields the positions
         return pgn.uci_ids(pgn.replay_python_chess(moves.sans(), boards=boards)), False
+    if moves.ids is not None:
+        return moves.ids, False
     return pgn.replay_san(moves.text, engine=o.engine)
 
 
@@ -380,9 +383,10 @@ def process_chunk(chunk: bytes) -> ChunkResult:
     out = ChunkResult()
     tok_parts: list[np.ndarray] = []
     board_parts: list[bytes] = []
+    resolve = o.engine == "auto" and not with_boards
     for i, text in enumerate(pgn.split_games(chunk)):
         text = text.lstrip(b" \t\r\n")
-        g = _screen(text, o)
+        g = _screen(text, o, resolve)
         if isinstance(g, tuple):
             out.reject(i, *g)
             continue
@@ -679,7 +683,7 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
     pool = None
     try:
         if opts.engine == "auto" and not boards:
-            san.warm_up()  # before the fork: the workers inherit the compiled resolver
+            pgn.warm_up()  # before the fork: the workers inherit the compiled readers
         if n_workers > 0:
             pool = mp_context().Pool(n_workers, initializer=_init_worker, initargs=(opts, boards))
         else:

@@ -78,6 +78,7 @@ __all__ = [
     "split_games",
     "tag_value",
     "uci_ids",
+    "warm_up",
 ]
 
 PGN_SUFFIXES = (".pgn", ".pgn.zst", ".pgn.bz2", ".pgn.gz")
@@ -689,30 +690,61 @@ def _scan_movetext(raw, special, space, out, info):
     return True
 
 
+@san.jit
+def _scan_and_resolve(raw, special, space, out, info, ids, table):
+    """:func:`_scan_movetext`, then the resolver on its tokens: ``info[3]`` = its answer."""
+    if not _scan_movetext(raw, special, space, out, info):
+        return False
+    info[3] = san.resolve_into(out[: info[0]], ids, table)
+    return True
+
+
 @dataclass
 class Moves:
     """A game's moves as read from its movetext: the SAN tokens joined by single spaces (the
-    form :func:`replay_san` takes), their number and the game-termination marker."""
+    form :func:`replay_san` takes), their number, the game-termination marker and, when
+    :func:`read_moves` was asked to resolve them and could, their token ids (``<bos>`` first)."""
 
     text: bytes
     count: int
     marker: str
+    ids: np.ndarray | None = None
 
     def sans(self) -> list[str]:
         return self.text.decode().split(" ") if self.text else []
 
 
-def read_moves(movetext: bytes) -> Moves:
+def read_moves(movetext: bytes, *, resolve: bool = False) -> Moves:
     """:func:`parse_movetext` as :class:`Moves`; the usual movetext is read by compiled code
-    when ``numba`` is installed (same tokens, same errors)."""
+    when ``numba`` is installed (same tokens, same errors), which with ``resolve`` also runs the
+    resolver of :mod:`chessformer.core.san` in the same call (one call per game, not two).
+    ``ids`` stays ``None`` when the resolver did not run or refused a move: then
+    :func:`replay_san` decides."""
     if san.AVAILABLE:
         raw = np.frombuffer(movetext, dtype=np.uint8)
         out = np.empty(raw.size, dtype=np.uint8)
-        info = np.empty(3, dtype=np.int64)
-        if _scan_movetext(raw, _SPECIAL, _SPACE, out, info):
-            return Moves(out[: info[0]].tobytes(), int(info[1]), _RESULT_MARKERS[info[2]])
+        info = np.zeros(4, dtype=np.int64)
+        if resolve:
+            ids = np.empty(raw.size // 2 + 2, dtype=np.uint16)
+            ok = _scan_and_resolve(raw, _SPECIAL, _SPACE, out, info, ids, san.MOVE_TABLE)
+        else:
+            ok = _scan_movetext(raw, _SPECIAL, _SPACE, out, info)
+        if ok:
+            moves = Moves(out[: info[0]].tobytes(), int(info[1]), _RESULT_MARKERS[info[2]])
+            if resolve and info[3] >= 0:
+                moves.ids = ids[: info[3] + 1]
+            return moves
     sans, marker = parse_movetext(movetext)
     return Moves(" ".join(sans).encode(), len(sans), marker)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every compiled reader now, e.g. before worker
+    processes are forked, rather than in each of them at its first game."""
+    if san.AVAILABLE:
+        san.warm_up()
+        read_moves(b"1. e4 1-0")
+        read_moves(b"1. e4 1-0", resolve=True)
 
 
 # ----------------------------------------------------------------------------- replay
