@@ -599,7 +599,7 @@ _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _RESULT_MARKERS = ("1-0", "0-1", "1/2-1/2", "*")
 
 
-@san.jit
+@san.leaf_jit
 def _result_code(buf, a, b):
     """Index in ``_RESULT_MARKERS`` of token ``buf[a:b]``, or -1."""
     n = b - a
