@@ -88,6 +88,21 @@ def leaf_jit(fn):
 
 
 @leaf_jit
+def _ray_end(board, sq, d):
+    """The first occupied square from ``sq`` in direction ``d`` (``_DIR_DF``/``_DIR_DR``), or -1."""
+    df = _DIR_DF[d]
+    dr = _DIR_DR[d]
+    f = (sq & 7) + df
+    r = (sq >> 3) + dr
+    while 0 <= f < 8 and 0 <= r < 8:
+        if board[r * 8 + f] != 0:
+            return r * 8 + f
+        f += df
+        r += dr
+    return -1
+
+
+@leaf_jit
 def _attacked(board, sq, s):
     """Whether square ``sq`` is attacked by the side of sign ``s`` (1 white, -1 black)."""
     f = sq & 7
@@ -104,21 +119,13 @@ def _attacked(board, sq, s):
         if 0 <= ff < 8 and 0 <= rr < 8 and board[rr * 8 + ff] == 2 * s:
             return True
     for d in range(8):
-        df = _DIR_DF[d]
-        dr = _DIR_DR[d]
-        ff = f + df
-        rr = r + dr
-        if 0 <= ff < 8 and 0 <= rr < 8 and board[rr * 8 + ff] == 6 * s:
-            return True
-        slider = 4 * s if d < 4 else 3 * s
-        while 0 <= ff < 8 and 0 <= rr < 8:
-            pc = board[rr * 8 + ff]
-            if pc != 0:
-                if pc == slider or pc == 5 * s:
-                    return True
-                break
-            ff += df
-            rr += dr
+        t = _ray_end(board, sq, d)
+        if t >= 0:
+            pc = board[t]
+            if pc == 5 * s or pc == (4 * s if d < 4 else 3 * s):
+                return True
+            if pc == 6 * s and abs((t & 7) - f) <= 1 and abs((t >> 3) - (sq >> 3)) <= 1:
+                return True
     return False
 
 
@@ -250,20 +257,11 @@ def _piece_move(board, st, piece, ff, fr, to, cand):
     d0 = 4 if piece == 3 else 0
     d1 = 4 if piece == 4 else 8
     for d in range(d0, d1):
-        df = _DIR_DF[d]
-        dr = _DIR_DR[d]
-        sf = f + df
-        sr = r + dr
-        while 0 <= sf < 8 and 0 <= sr < 8:
-            pc = board[sr * 8 + sf]
-            if pc != 0:
-                if (pc == want and (ff < 0 or sf == ff) and (fr < 0 or sr == fr)
-                        and _is_legal(board, sr * 8 + sf, to, -1, s, king)):
-                    cand[n] = sr * 8 + sf
-                    n += 1
-                break
-            sf += df
-            sr += dr
+        t = _ray_end(board, to, d)
+        if (t >= 0 and board[t] == want and (ff < 0 or (t & 7) == ff) and (fr < 0 or (t >> 3) == fr)
+                and _is_legal(board, t, to, -1, s, king)):
+            cand[n] = t
+            n += 1
     return n
 
 
