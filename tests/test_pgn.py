@@ -73,3 +73,19 @@ def test_tag_value_reads_what_parse_headers_reads():
         headers, _ = pgn.parse_headers(text, end)
         for name in names:
             assert pgn.tag_value(text, end, name) == headers.get(name), (text, name)
+
+
+def test_split_games_gives_each_game_its_header_end():
+    """Random chunks of tags, moves, blank lines, CRLF, byte-order marks and garbage: every game
+    comes without leading white space and with the header end parse_headers would compute."""
+    rng = random.Random(3)
+    parts = [b'[Event "x"]\n', b'[White "a"]\r\n', b"\n", b"\r\n", b"  ", b"1. e4 e5 1-0", b"*",
+             b"\n\n", b"garbage", b"\xef\xbb\xbf", b'[Black "b"]\n', b"{c}", b" \t"]
+    games = 0
+    for _ in range(5000):
+        chunk = b"".join(rng.choice(parts) for _ in range(rng.randrange(1, 15)))
+        for text, end in pgn.split_games(chunk):
+            assert text == text.lstrip(b" \t\r\n") and text.strip()
+            assert end == pgn.header_end(text), chunk
+            games += 1
+    assert games > 5000

@@ -178,9 +178,9 @@ def test_every_real_game_agrees_with_python_chess(name):
         pytest.skip("../shared/data is absent")
     games = refused = 0
     for chunk in pgn.read_chunks(pgn.Source(str(path)), pgn.ReadStats()):
-        for text in pgn.split_games(chunk):
+        for text, end in pgn.split_games(chunk):
             try:
-                sans, _ = pgn.parse_movetext(pgn.parse_headers(text.lstrip())[1])
+                sans, _ = pgn.parse_movetext(pgn.parse_headers(text, end)[1])
             except pgn.MovetextError:
                 continue
             got = resolved(sans)

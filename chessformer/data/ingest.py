@@ -288,11 +288,10 @@ class _Game:
     result: bytes
 
 
-def _screen(text: bytes, o: FilterOptions, resolve: bool) -> _Game | tuple[str, str]:
+def _screen(text: bytes, end: int, o: FilterOptions, resolve: bool) -> _Game | tuple[str, str]:
     """The game's headers and SAN moves (with their token ids when ``resolve`` and the compiled
     resolver could), or (reason, detail) of the first filter that rejects it before replay:
-    headers, movetext syntax, result, length."""
-    end = pgn.header_end(text)
+    headers, movetext syntax, result, length. ``end`` is the :func:`pgn.header_end` of ``text``."""
     if o.elo_cap is not None or o.elo_floor is not None:
         # Most games of a big file fail the Elo filters: decide them on two tags (the same
         # answer as header_reject_reason's, which checks them first) before reading all tags.
@@ -384,9 +383,8 @@ def process_chunk(chunk: bytes) -> ChunkResult:
     tok_parts: list[np.ndarray] = []
     board_parts: list[bytes] = []
     resolve = o.engine == "auto" and not with_boards
-    for i, text in enumerate(pgn.split_games(chunk)):
-        text = text.lstrip(b" \t\r\n")
-        g = _screen(text, o, resolve)
+    for i, (text, end) in enumerate(pgn.split_games(chunk)):
+        g = _screen(text, end, o, resolve)
         if isinstance(g, tuple):
             out.reject(i, *g)
             continue

@@ -3,8 +3,8 @@
     >>> from chessformer.data import pgn
     >>> src = pgn.expand_sources(["games/*.pgn.zst"])              # doctest: +SKIP
     >>> for chunk in pgn.read_chunks(src[0], pgn.ReadStats()):     # doctest: +SKIP
-    ...     for text in pgn.split_games(chunk):
-    ...         headers, movetext = pgn.parse_headers(text)
+    ...     for text, end in pgn.split_games(chunk):
+    ...         headers, movetext = pgn.parse_headers(text, end)
 
 The reader never holds a whole file: it decompresses (``.pgn.zst`` with ``zstandard``,
 ``.pgn.bz2``, ``.pgn.gz``, plain ``.pgn`` or ``-`` for stdin) a block at a time and cuts the
@@ -415,8 +415,9 @@ _NEWLINE_HEADER = re.compile(rb"\n(?=\[[A-Za-z0-9_]+\s+\")")
 _HEADER = re.compile(rb'^\[([A-Za-z0-9_]+)[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.M)
 
 
-def split_games(chunk: bytes) -> list[bytes]:
-    """Cut a chunk into the text of each game (headers + movetext); blank pieces are dropped.
+def split_games(chunk: bytes) -> list[tuple[bytes, int]]:
+    """Cut a chunk into the text of each game (headers + movetext, leading white space
+    removed), each with its :func:`header_end` (computed here anyway); blank pieces are dropped.
 
     A header line that follows movetext without the usual blank line still starts a new game.
     UTF-8 byte-order marks (at the start of a file, or of each file in a concatenation) are
@@ -424,29 +425,37 @@ def split_games(chunk: bytes) -> list[bytes]:
     """
     if _BOM in chunk:
         chunk = chunk.replace(_BOM, b"")
-    out: list[bytes] = []
+    out: list[tuple[bytes, int]] = []
+    keep = out.append
     odd = _ODD_MOVETEXT.search
     for piece in _GAME_SPLIT.split(chunk):
-        if out and piece[:1] == b"[" and _continues_tags(out[-1], piece):
-            piece = out.pop() + b"\n" + piece
+        if out and piece[:1] == b"[" and _continues_tags(out[-1][0], piece):
+            piece = out.pop()[0] + b"\n" + piece
         while piece.strip():
             end = header_end(piece)
             if odd(piece, end) is None:  # the usual game: one paragraph of moves, no tag after
-                out.append(piece)
+                keep((piece, end))
                 break
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
             stop = len(piece) if m is None else m.start()
             cut = _after_result(piece, end, stop)
             if cut is not None:  # text after the game's last paragraph: a piece of its own
-                out.append(piece[:cut])
+                keep((piece[:cut], end))
                 piece = piece[cut:]
             elif m is None:
-                out.append(piece)
+                keep((piece, end))
                 break
             else:
-                out.append(piece[: m.start()])
+                keep((piece[: m.start()], end))
                 piece = piece[m.end():]
-    return out
+    return [_lstrip(piece, end) for piece, end in out]
+
+
+def _lstrip(piece: bytes, end: int) -> tuple[bytes, int]:
+    """``piece`` without leading white space, and its header end moved along (the header
+    section's pattern begins with the same white space)."""
+    text = piece.lstrip(b" \t\r\n")
+    return text, max(0, end - (len(piece) - len(text)))
 
 
 def _continues_tags(before: bytes, piece: bytes) -> bool:
