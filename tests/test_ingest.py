@@ -509,3 +509,32 @@ def test_elo_filters_read_the_first_tag_of_the_tag_section(tmp_path):
             + game(WhiteElo="2500"))
     m, _ = run(tmp_path, text + game(), elo_cap=2000)
     assert m["rejected"] == {"elo_missing": 3, "elo_above_cap": 2} and m["kept"] == 1
+
+
+def test_the_same_dataset_with_and_without_the_compiled_readers(tmp_path, monkeypatch):
+    """numba present or not (python-chess and parse_movetext then do all the work), the same
+    files; only the manifest's move_checker differs. The games hold en passant, promotions,
+    castling, a comment, an illegal and a null move."""
+    from chessformer.core import san
+
+    if not san.AVAILABLE:
+        pytest.skip("numba is not installed")
+    text = "".join([
+        game(), game("1. e4 a6 2. e5 d5 3. exd6 { en passant } e6 4. Nf3 Nf6 5. Bc4 Be7 6. O-O O-O"),
+        game("1. h4 g5 2. hxg5 Nf6 3. gxf6 h6 4. fxe7 h5 5. exf8=N Kxf8 6. Rxh5 Rxh5"),
+        game(MOVES + " Qxh7"), game(MOVES + " --"), game(MOVES, Site="y", White="?"),
+    ])
+    out = {}
+    for available in (True, False):
+        monkeypatch.setattr(san, "AVAILABLE", available)
+        m, _ = run(tmp_path, text, min_plies=1)
+        out[available] = {p.name: p.read_bytes() for p in sorted((tmp_path / "out").iterdir())}
+        assert m["kept"] == 4 and m["rejected"] == {"illegal_move": 1, "null_move": 1}
+    manifests = [json.loads(out[a].pop("manifest.json")) for a in (True, False)]
+    assert out[True] == out[False]
+    assert manifests[0]["move_checker"].startswith("chessformer SAN resolver")
+    assert manifests[1]["move_checker"] == "python-chess"
+    for m in manifests:
+        for k in ("move_checker", "out", "created", "seconds", "command", "versions"):
+            m.pop(k, None)
+    assert manifests[0].keys() == manifests[1].keys()
