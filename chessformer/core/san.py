@@ -75,15 +75,16 @@ def jit(fn, **options):
         return _numba.njit(cache=True, nogil=True, **options)(fn)
     except RuntimeError:  # pragma: no cover - no cache folder can be written: compile per process
         return _numba.njit(nogil=True, **options)(fn)
-    except KeyError:  # pragma: no cover - a numba without the option: compile without it
-        return jit(fn)
 
 
 def leaf_jit(fn):
     """:func:`jit` for a function that allocates nothing: compiled without numba's reference
     counting, which otherwise makes every array argument of every call an atomic increment and
     decrement; the resolver was 4x slower with it (167 against 45 ns a move on knight moves,
-    measured). Callers hold the references for the time of the call."""
+    measured). Callers hold the references for the time of the call. (``_nrt`` is numba's own
+    option for this; a numba without it compiles the function the usual way.)"""
+    if _numba is not None and not hasattr(_numba.core.cpu.CPUTargetOptions, "_nrt"):
+        return jit(fn)  # pragma: no cover - depends on the numba version
     return jit(fn, _nrt=False)
 
 
