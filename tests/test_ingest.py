@@ -17,7 +17,6 @@ import zstandard
 
 from chessformer.core import tokenizer as tok
 from chessformer.core.boards import encode_board
-from chessformer.data import pgn
 from chessformer.data.dataset import DatasetWriter, GameDataset
 from chessformer.data.ingest import classify_time_control, ingest
 from chessformer.formats import dataset as dataset_format

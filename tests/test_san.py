@@ -61,9 +61,9 @@ def agree(sans: list[str]) -> None:
     "d4 e5 dxe5 Bb4+ Nd2 Nc6 Ngf3",  # the c3-pinned knight: check, then a file hint
     "e4 e5 Nc3 Bb4 Nge2 d6 d3 Bg4 f3 Bh5 g4 Bg6 Ng3",  # pinned knight makes "Ng3" unique
     # Two queens on the d-file and one on the 5th rank: "Qd8d5" needs file and rank.
-    "e4 Nf6 g4 Nd5 a3 Nf6 c3 Nd5 b4 Nf6 d3 Nxe4 h4 Nd2 f4 Nc4 a4 Nb6 d4 Nc4 g5 Na6 a5 Nxb4 h5 f5 "
-    "g6 Nb2 d5 N2d3+ Kd2 Nxc1 a6 e5 d6 Ncd3 fxe5 Qg5+ Ke2 Nf2 cxb4 hxg6 axb7 Nd3 dxc7 Ne1 h6 Nd3 "
-    "bxa8=Q Nf4+ Kf3 Nh5 e6 Ng3 exd7+ Ke7 d8=Q+ Kf7 Qd8d5+",
+    ("e4 Nf6 g4 Nd5 a3 Nf6 c3 Nd5 b4 Nf6 d3 Nxe4 h4 Nd2 f4 Nc4 a4 Nb6 d4 Nc4 g5 Na6 a5 Nxb4 h5 f5 "
+     "g6 Nb2 d5 N2d3+ Kd2 Nxc1 a6 e5 d6 Ncd3 fxe5 Qg5+ Ke2 Nf2 cxb4 hxg6 axb7 Nd3 dxc7 Ne1 h6 Nd3 "
+     "bxa8=Q Nf4+ Kf3 Nh5 e6 Ng3 exd7+ Ke7 d8=Q+ Kf7 Qd8d5+"),
     "e4 f5 Qh5#",  # suffixes
     "f3 e5 g4 Qh4#",  # mate
 ])
@@ -74,7 +74,7 @@ def test_tricky_games_agree_with_python_chess(moves):
 
 
 def test_illegal_and_odd_tokens_are_refused():
-    start = "e4 e5 Nf3 Nc6 Bc4 Bc5".split()
+    start = ["e4", "e5", "Nf3", "Nc6", "Bc4", "Bc5"]
     assert resolved(start + ["Nd5"]) == san.REFUSED  # no knight reaches d5
     assert resolved(["e4", "e5", "Ke2", "Ke7", "Ke1", "Ke8", "Nf3", "Nf6", "Bc4", "Bc5", "O-O"]) \
         == san.REFUSED  # the right to castle is gone

@@ -52,7 +52,10 @@ duplicate           the same game seen before in this run: same lichess game id 
 A run that keeps no game at all is an error (exit 2) that names the largest reject reasons, and
 writes no dataset; so are numbers no filter can use (``--elo-cap 0``, ``--min-plies -1``).
 
-Headers are scanned with a regex and moves replayed only for games that pass the header filters.
+Headers are scanned with a regex (the Elo tags first: they reject most games of a big file) and
+moves replayed only for games that pass the header filters: by the compiled resolver of
+:mod:`chessformer.core.san` when ``numba`` is installed, with python-chess as the reference for
+every move it refuses, else by python-chess alone; the output is the same either way.
 Non-UTF-8 header bytes are decoded as Latin-1 and counted under ``notes`` (the game is kept).
 
 Scale: the reader streams (memory bounded by a 64 MiB chunk limit per worker); duplicate

@@ -30,7 +30,9 @@ Parsing is a line/regex scanner (no python-chess) so the header filters run at t
 thousands of games per second; only games that pass them are replayed, by :func:`replay_san`,
 with the compiled resolver of :mod:`chessformer.core.san` when ``numba`` is installed and
 python-chess as the reference whenever the resolver refuses a move (so a game is rejected only
-when python-chess rejects it too).
+when python-chess rejects it too). The usual movetext (ASCII, no comment, variation or NAG) is
+read by compiled code as well (:func:`read_moves`); :func:`parse_movetext` reads the rest and
+words every error.
 """
 
 from __future__ import annotations
