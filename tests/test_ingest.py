@@ -410,6 +410,19 @@ def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
     assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}
 
 
+def test_the_first_warnings_of_a_reason_name_their_game_across_chunks(tmp_path, caplog):
+    """Workers keep the details of only the first rejects of each reason in a chunk: the run
+    still shows the first 20 of a reason, each with its game and detail, then counts the rest."""
+    text = "".join(game(WhiteElo=str(2100 + i)) for i in range(60))
+    with caplog.at_level("WARNING"):
+        m, _ = run(tmp_path, text + game(), elo_cap=2000, workers=2, chunk_bytes=2048)
+    assert m["rejected"] == {"elo_above_cap": 60}
+    shown = [r.getMessage() for r in caplog.records if "max Elo" in r.getMessage()]
+    assert shown == [f"elo_above_cap: in.pgn game {i + 1}: max Elo {2100 + i} > 2000"
+                     for i in range(20)]
+    assert any("elo_above_cap: 60 in all (40 not shown)" in r.getMessage() for r in caplog.records)
+
+
 def test_warnings_are_shortened(tmp_path, caplog):
     huge = "N" + "x" * 200_000
     text = game(MOVES + " " + huge) + game(MOVES + " 1-0 " + huge) + "[Event" + "y" * 200_000

@@ -243,11 +243,14 @@ class ChunkResult:
     """What a worker returns for one chunk, in game order.
 
     ``status[i]`` is ``None`` for a kept game (its data is the next entry of ``kept``) or the
-    reject reason; ``details`` maps local index -> message for rejects and notes.
+    reject reason; ``details`` maps local index -> message for the first ``_MAX_WARNINGS``
+    rejects of each reason (the run shows no more of a reason than that, so a later one of this
+    chunk can never be shown: most games of a big file are rejected, silently).
     """
 
     status: list[str | None] = field(default_factory=list)
     details: dict[int, str] = field(default_factory=dict)
+    reject_counts: dict[str, int] = field(default_factory=dict)
     notes: list[tuple[int, str, str]] = field(default_factory=list)
     kept: list[tuple] = field(default_factory=list)  # (site_id, dedupe_key, header_digest, meta)
     lengths: list[int] = field(default_factory=list)
@@ -257,7 +260,9 @@ class ChunkResult:
 
     def reject(self, i: int, reason: str, detail: str) -> None:
         self.status.append(reason)
-        self.details[i] = _shorten(detail)
+        n = self.reject_counts[reason] = self.reject_counts.get(reason, 0) + 1
+        if n <= _MAX_WARNINGS:
+            self.details[i] = _shorten(detail)
 
 
 _OPTS: FilterOptions | None = None
