@@ -134,6 +134,7 @@ def main() -> int:
         print(f"CPU-time ratio chessformer/pgn-extract: {med(cf, 1) / max(med(pe, 1), 1e-9):.2f}")
         print(f"chessformer peak RSS (process tree): {max(r[2] for r in cf) / 2**20:.0f} MiB "
               "(target < 1024)")
+        print(f"chessformer move checker: {man.get('move_checker', '?')}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -17,7 +17,6 @@ import zstandard
 
 from chessformer.core import tokenizer as tok
 from chessformer.core.boards import encode_board
-from chessformer.data import pgn
 from chessformer.data.dataset import DatasetWriter, GameDataset
 from chessformer.data.ingest import classify_time_control, ingest
 from chessformer.formats import dataset as dataset_format
@@ -360,45 +359,6 @@ def test_boards_command_names_a_corrupt_game(tmp_path):
     assert not json.loads((ds.path / "manifest.json").read_text())["boards"]
 
 
-def test_fastchess_path_agrees_with_python_chess():
-    """Random games; at each position every pseudo-legal move in several SAN spellings, and
-    castling attempts: the fast path must accept and convert exactly what python-chess does."""
-    rng = random.Random(1)
-    checked = 0
-    for _ in range(6):
-        board = chess.Board()
-        hist: list[str] = []
-        for _ in range(rng.randrange(20, 90)):
-            if board.is_game_over():
-                break
-            cands = {"O-O", "O-O-O", "0-0", "0-0-0"} | {board.san(m) for m in board.legal_moves}
-            for m in board.pseudo_legal_moves:
-                p = board.piece_at(m.from_square)
-                letter = "" if p.piece_type == chess.PAWN else p.symbol().upper()
-                fr, to = chess.square_name(m.from_square), chess.square_name(m.to_square)
-                promo = "=" + chess.piece_symbol(m.promotion).upper() if m.promotion else ""
-                x = "x" if board.is_capture(m) else ""
-                cands.add(letter + fr + x + to + promo)
-                cands.add(letter + fr + (x or "-") + to + promo.lower())
-                cands.add(letter + fr[0] + x + to + promo.replace("=", ""))
-                cands.add(letter.lower() + x + to + promo + "\ufffd")
-            for s in cands:
-                try:
-                    want = board.parse_san(s).uci()
-                except ValueError:
-                    want = None
-                try:
-                    got = pgn.replay_san(hist + [s])[0][-1]
-                except pgn.IllegalMove:
-                    got = None
-                assert got == want, (board.fen(), s)
-                checked += 1
-            m = rng.choice(list(board.legal_moves))
-            hist.append(board.san(m))
-            board.push(m)
-    assert checked > 1000
-
-
 def test_utf8_byte_order_mark_is_not_a_game(tmp_path):
     # One at the start of the file, one where a second file was appended with `cat`.
     text = "\ufeff" + game(Event="Casual Blitz game") + game() + "\ufeff" + game()
@@ -448,6 +408,19 @@ def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
     junk = bytes(random.Random(4).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
     m, _ = run(tmp_path, (game() + game()).encode() + junk + b"{ (\n")
     assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}
+
+
+def test_the_first_warnings_of_a_reason_name_their_game_across_chunks(tmp_path, caplog):
+    """Workers keep the details of only the first rejects of each reason in a chunk: the run
+    still shows the first 20 of a reason, each with its game and detail, then counts the rest."""
+    text = "".join(game(WhiteElo=str(2100 + i)) for i in range(60))
+    with caplog.at_level("WARNING"):
+        m, _ = run(tmp_path, text + game(), elo_cap=2000, workers=2, chunk_bytes=2048)
+    assert m["rejected"] == {"elo_above_cap": 60}
+    shown = [r.getMessage() for r in caplog.records if "max Elo" in r.getMessage()]
+    assert shown == [f"elo_above_cap: in.pgn game {i + 1}: max Elo {2100 + i} > 2000"
+                     for i in range(20)]
+    assert any("elo_above_cap: 60 in all (40 not shown)" in r.getMessage() for r in caplog.records)
 
 
 def test_warnings_are_shortened(tmp_path, caplog):
@@ -548,3 +521,32 @@ def test_elo_filters_read_the_first_tag_of_the_tag_section(tmp_path):
             + game(WhiteElo="2500"))
     m, _ = run(tmp_path, text + game(), elo_cap=2000)
     assert m["rejected"] == {"elo_missing": 3, "elo_above_cap": 2} and m["kept"] == 1
+
+
+def test_the_same_dataset_with_and_without_the_compiled_readers(tmp_path, monkeypatch):
+    """numba present or not (python-chess and parse_movetext then do all the work), the same
+    files; only the manifest's move_checker differs. The games hold en passant, promotions,
+    castling, a comment, an illegal and a null move."""
+    from chessformer.core import san
+
+    if not san.AVAILABLE:
+        pytest.skip("numba is not installed")
+    text = "".join([
+        game(), game("1. e4 a6 2. e5 d5 3. exd6 { en passant } e6 4. Nf3 Nf6 5. Bc4 Be7 6. O-O O-O"),
+        game("1. h4 g5 2. hxg5 Nf6 3. gxf6 h6 4. fxe7 h5 5. exf8=N Kxf8 6. Rxh5 Rxh5"),
+        game(MOVES + " Qxh7"), game(MOVES + " --"), game(MOVES, Site="y", White="?"),
+    ])
+    out = {}
+    for available in (True, False):
+        monkeypatch.setattr(san, "AVAILABLE", available)
+        m, _ = run(tmp_path, text, min_plies=1)
+        out[available] = {p.name: p.read_bytes() for p in sorted((tmp_path / "out").iterdir())}
+        assert m["kept"] == 4 and m["rejected"] == {"illegal_move": 1, "null_move": 1}
+    manifests = [json.loads(out[a].pop("manifest.json")) for a in (True, False)]
+    assert out[True] == out[False]
+    assert manifests[0]["move_checker"].startswith("chessformer SAN resolver")
+    assert manifests[1]["move_checker"] == "python-chess"
+    for m in manifests:
+        for k in ("move_checker", "out", "created", "seconds", "command", "versions"):
+            m.pop(k, None)
+    assert manifests[0].keys() == manifests[1].keys()

@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--include-bots", action="store_true", help="keep BOT players' games")
     p.add_argument("--no-dedupe", action="store_true", help="do not drop duplicate games")
     p.add_argument("--move-checker", choices=("auto", "python-chess"), default=_DEFAULT.engine,
-                   help="auto: fastchess when installed, python-chess as the reference")
+                   help="auto: the compiled SAN resolver when numba is installed, python-chess "
+                        "as the reference")
     p.add_argument("--boards", action="store_true",
                    help="also store the board after every move (boards.u8, 114 bytes a token)")
     p.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,

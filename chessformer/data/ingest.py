@@ -52,7 +52,10 @@ duplicate           the same game seen before in this run: same lichess game id 
 A run that keeps no game at all is an error (exit 2) that names the largest reject reasons, and
 writes no dataset; so are numbers no filter can use (``--elo-cap 0``, ``--min-plies -1``).
 
-Headers are scanned with a regex and moves replayed only for games that pass the header filters.
+Headers are scanned with a regex (the Elo tags first: they reject most games of a big file) and
+moves replayed only for games that pass the header filters: by the compiled resolver of
+:mod:`chessformer.core.san` when ``numba`` is installed, with python-chess as the reference for
+every move it refuses, else by python-chess alone; the output is the same either way.
 Non-UTF-8 header bytes are decoded as Latin-1 and counted under ``notes`` (the game is kept).
 
 Scale: the reader streams (memory bounded by a 64 MiB chunk limit per worker); duplicate
@@ -75,8 +78,8 @@ from typing import Any
 
 import numpy as np
 
+from chessformer.core import san
 from chessformer.core.boards import BOARD_BYTES
-from chessformer.core.tokenizer import BOS, UCI_TO_ID
 from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import read_manifest
@@ -114,7 +117,7 @@ class FilterOptions:
     drop_terminations: tuple[str, ...] = ("Abandoned", "Rules infraction")
     min_plies: int = 10
     dedupe: bool = True
-    engine: str = "auto"  # "auto" (fastchess + python-chess reference) or "python-chess"
+    engine: str = "auto"  # "auto" (compiled resolver + python-chess reference) or "python-chess"
 
     def __post_init__(self) -> None:
         bad = set(self.time_controls) - set(TIME_CONTROL_CLASSES)
@@ -169,17 +172,27 @@ def _elo(v: bytes | None) -> int | None:
     return int(v) if v.isdigit() else None
 
 
+def _elo_reject_reason(white: bytes | None, black: bytes | None,
+                       o: FilterOptions) -> tuple[str, str] | None:
+    """The Elo filters of :func:`header_reject_reason`, given the two tags' raw values."""
+    w, b = _elo(white), _elo(black)
+    if w is None or b is None:
+        none = b"(none)"
+        return "elo_missing", (f"WhiteElo {(none if white is None else white).decode('latin-1')!r}, "
+                               f"BlackElo {(none if black is None else black).decode('latin-1')!r}")
+    if o.elo_cap is not None and max(w, b) > o.elo_cap:
+        return "elo_above_cap", f"max Elo {max(w, b)} > {o.elo_cap}"
+    if o.elo_floor is not None and min(w, b) < o.elo_floor:
+        return "elo_below_floor", f"min Elo {min(w, b)} < {o.elo_floor}"
+    return None
+
+
 def header_reject_reason(h: dict[bytes, bytes], o: FilterOptions) -> tuple[str, str] | None:
     """(reason, detail) of the first header filter that rejects the game, or ``None``."""
     if o.elo_cap is not None or o.elo_floor is not None:
-        w, b = _elo(h.get(b"WhiteElo")), _elo(h.get(b"BlackElo"))
-        if w is None or b is None:
-            return "elo_missing", (f"WhiteElo {h.get(b'WhiteElo', b'(none)').decode('latin-1')!r}, "
-                                   f"BlackElo {h.get(b'BlackElo', b'(none)').decode('latin-1')!r}")
-        if o.elo_cap is not None and max(w, b) > o.elo_cap:
-            return "elo_above_cap", f"max Elo {max(w, b)} > {o.elo_cap}"
-        if o.elo_floor is not None and min(w, b) < o.elo_floor:
-            return "elo_below_floor", f"min Elo {min(w, b)} < {o.elo_floor}"
+        rej = _elo_reject_reason(h.get(b"WhiteElo"), h.get(b"BlackElo"), o)
+        if rej is not None:
+            return rej
     if o.standard_only:
         v = h.get(b"Variant")
         if v is not None and v.strip().lower() not in (b"standard", b"chess", b""):
@@ -230,11 +243,14 @@ class ChunkResult:
     """What a worker returns for one chunk, in game order.
 
     ``status[i]`` is ``None`` for a kept game (its data is the next entry of ``kept``) or the
-    reject reason; ``details`` maps local index -> message for rejects and notes.
+    reject reason; ``details`` maps local index -> message for the first ``_MAX_WARNINGS``
+    rejects of each reason (the run shows no more of a reason than that, so a later one of this
+    chunk can never be shown: most games of a big file are rejected, silently).
     """
 
     status: list[str | None] = field(default_factory=list)
     details: dict[int, str] = field(default_factory=dict)
+    reject_counts: dict[str, int] = field(default_factory=dict)
     notes: list[tuple[int, str, str]] = field(default_factory=list)
     kept: list[tuple] = field(default_factory=list)  # (site_id, dedupe_key, header_digest, meta)
     lengths: list[int] = field(default_factory=list)
@@ -244,7 +260,9 @@ class ChunkResult:
 
     def reject(self, i: int, reason: str, detail: str) -> None:
         self.status.append(reason)
-        self.details[i] = _shorten(detail)
+        n = self.reject_counts[reason] = self.reject_counts.get(reason, 0) + 1
+        if n <= _MAX_WARNINGS:
+            self.details[i] = _shorten(detail)
 
 
 _OPTS: FilterOptions | None = None
@@ -274,44 +292,48 @@ class _Game:
     text: bytes
     headers: dict[bytes, bytes]
     movetext: bytes
-    sans: list[str]
+    moves: pgn.Moves
     result: bytes
 
 
-def _screen(text: bytes, o: FilterOptions) -> _Game | tuple[str, str]:
-    """The game's headers and SAN moves, or (reason, detail) of the first filter that rejects it
-    before replay: headers, movetext syntax, result, length."""
-    h, movetext = pgn.parse_headers(text)
+def _screen(text: bytes, end: int, o: FilterOptions, resolve: bool) -> _Game | tuple[str, str]:
+    """The game's headers and SAN moves (with their token ids when ``resolve`` and the compiled
+    resolver could), or (reason, detail) of the first filter that rejects it before replay:
+    headers, movetext syntax, result, length. ``end`` is the :func:`pgn.header_end` of ``text``."""
+    if o.elo_cap is not None or o.elo_floor is not None:
+        # Most games of a big file fail the Elo filters: decide them on two tags (the same
+        # answer as header_reject_reason's, which checks them first) before reading all tags.
+        white, black = pgn.tag_value(text, end, b"WhiteElo"), pgn.tag_value(text, end, b"BlackElo")
+        if white is not None and black is not None:
+            rej = _elo_reject_reason(white, black, o)
+            if rej is not None:
+                return rej
+    h, movetext = pgn.parse_headers(text, end)
     if not h:
         return "no_headers", f"text that is not a game: {text[:60]!r}"
     rej = header_reject_reason(h, o)
     if rej is not None:
         return rej
     try:
-        sans, marker = pgn.parse_movetext(movetext)
+        moves = pgn.read_moves(movetext, resolve=resolve)
     except pgn.MovetextError as e:
         return e.reason, str(e)
-    res = h.get(b"Result", b"").strip() or marker.encode()
+    res = h.get(b"Result", b"").strip() or moves.marker.encode()
     if res not in _VALID_RESULTS:
         return ("unfinished" if res == b"*" else "bad_result"), f"result {res.decode('latin-1')!r}"
-    if len(sans) < o.min_plies:
-        return "too_few_plies", f"{len(sans)} plies < {o.min_plies}"
-    return _Game(text, h, movetext, sans, res)
+    if moves.count < o.min_plies:
+        return "too_few_plies", f"{moves.count} plies < {o.min_plies}"
+    return _Game(text, h, movetext, moves, res)
 
 
-def _replay(sans: list[str], o: FilterOptions, boards: list | None) -> tuple[list[str], list[int], bool]:
-    """(UCI moves, token ids with ``<bos>``, whether python-chess had to be the reference).
-    ``boards`` (a list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
-    fallback = False
+def _replay(moves: pgn.Moves, o: FilterOptions, boards: list | None) -> tuple[np.ndarray, bool]:
+    """(token ids with ``<bos>``, whether python-chess had to be the reference). ``boards`` (a
+    list, or ``None``) receives every position. Raises :class:`pgn.IllegalMove`."""
     if boards is not None:  # python-chess does the replay that yields the positions
-        ucis = pgn.replay_python_chess(sans, boards=boards)
-    else:
-        ucis, fallback = pgn.replay_san(sans, engine=o.engine)
-    try:
-        ids = [BOS, *map(UCI_TO_ID.__getitem__, ucis)]
-    except KeyError as e:  # cannot happen for standard chess; kept as a guard
-        raise pgn.IllegalMove(len(ucis), f"move without a token: {e}") from None
-    return ucis, ids, fallback
+        return pgn.uci_ids(pgn.replay_python_chess(moves.sans(), boards=boards)), False
+    if moves.ids is not None:
+        return moves.ids, False
+    return pgn.replay_san(moves.text, engine=o.engine)
 
 
 _META_TAGS = (("white", b"White"), ("black", b"Black"), ("termination", b"Termination"),
@@ -346,18 +368,19 @@ def _known(value: str) -> bool:
 
 
 def _dedupe_key(o: FilterOptions, site_id: str | None, meta: dict[str, Any], date: str,
-                ucis: list[str], header_digest: str) -> int:
-    """The duplicate-detection key: the lichess game id, else players, date and moves. Where a
-    player or the date is unknown, all the tags count too (so only an exact copy is a
-    duplicate): two games of unknown players can share a short sequence of moves."""
+                ids: np.ndarray, header_digest: str) -> int:
+    """The duplicate-detection key: the lichess game id, else players, date and moves (their
+    token ids, one to one with the UCI moves). Where a player or the date is unknown, all the
+    tags count too (so only an exact copy is a duplicate): two games of unknown players can
+    share a short sequence of moves."""
     if not o.dedupe:
         return 0
     if site_id is not None:
         return _h64(b"site\0" + site_id.encode())
-    fields = [meta["white"], meta["black"], date, " ".join(ucis)]
+    fields = [meta["white"], meta["black"], date]
     if not (_known(meta["white"]) and _known(meta["black"]) and _known(date)):
         fields.append(header_digest)
-    return _h64("\0".join(fields).encode("utf-8", "surrogatepass"))
+    return _h64("\0".join(fields).encode("utf-8", "surrogatepass") + b"\0" + ids.tobytes())
 
 
 def process_chunk(chunk: bytes) -> ChunkResult:
@@ -367,33 +390,33 @@ def process_chunk(chunk: bytes) -> ChunkResult:
     out = ChunkResult()
     tok_parts: list[np.ndarray] = []
     board_parts: list[bytes] = []
-    for i, text in enumerate(pgn.split_games(chunk)):
-        text = text.lstrip(b" \t\r\n")
-        g = _screen(text, o)
+    resolve = o.engine == "auto" and not with_boards
+    for i, (text, end) in enumerate(pgn.split_games(chunk)):
+        g = _screen(text, end, o, resolve)
         if isinstance(g, tuple):
             out.reject(i, *g)
             continue
         boards_rows: list | None = [] if with_boards else None
         try:
-            ucis, ids, fallback = _replay(g.sans, o, boards_rows)
+            ids, fallback = _replay(g.moves, o, boards_rows)
         except pgn.IllegalMove as e:
             out.reject(i, "null_move" if e.san in pgn.NULL_MOVES else "illegal_move", str(e))
             continue
         out.fallbacks += fallback
-        meta, date, nonutf = _game_meta(g.headers, g.result, len(ucis))
+        meta, date, nonutf = _game_meta(g.headers, g.result, len(ids) - 1)
         if nonutf:
             out.notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
         m = _LICHESS_SITE.match(g.headers.get(b"Site", b"").strip())
         site_id = m.group(1).decode() if m else None
         header_digest = hashlib.blake2b(text[:len(text) - len(g.movetext)], digest_size=8).hexdigest()
-        key = _dedupe_key(o, site_id, meta, date, ucis, header_digest)
+        key = _dedupe_key(o, site_id, meta, date, ids, header_digest)
         out.kept.append((site_id, key, header_digest, meta))
         out.status.append(None)
         out.lengths.append(len(ids))
-        tok_parts.append(np.asarray(ids, dtype="<u2"))
+        tok_parts.append(ids)
         if with_boards:
             board_parts.append(b"".join(r.tobytes() for r in boards_rows))
-    out.tokens = np.concatenate(tok_parts).tobytes() if tok_parts else b""
+    out.tokens = np.concatenate(tok_parts).astype("<u2", copy=False).tobytes() if tok_parts else b""
     out.boards = b"".join(board_parts)
     return out
 
@@ -600,8 +623,8 @@ class _Run:
             "command": command if command is not None else ["python-api", "ingest"],
             "options": {**asdict(o), "boards": self.boards, "val_fraction": val_fraction,
                         "limit": self.limit},
-            "move_checker": ("fastchess, python-chess as the reference"
-                             if pgn.FASTCHESS_AVAILABLE and o.engine == "auto" and not self.boards
+            "move_checker": ("chessformer SAN resolver (numba), python-chess as the reference"
+                             if san.AVAILABLE and o.engine == "auto" and not self.boards
                              else "python-chess"),
             "sources": [{"path": st.source.path, "name": st.source.name,
                          "size": st.stats.raw_bytes, "sha256": st.stats.sha256,
@@ -665,6 +688,8 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
     bar = progress(total=total_bytes or None, desc="ingest", unit="B", unit_scale=True)
     pool = None
     try:
+        if opts.engine == "auto" and not boards:
+            pgn.warm_up()  # before the fork: the workers inherit the compiled readers
         if n_workers > 0:
             pool = mp_context().Pool(n_workers, initializer=_init_worker, initargs=(opts, boards))
         else:

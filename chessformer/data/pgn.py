@@ -3,8 +3,8 @@
     >>> from chessformer.data import pgn
     >>> src = pgn.expand_sources(["games/*.pgn.zst"])              # doctest: +SKIP
     >>> for chunk in pgn.read_chunks(src[0], pgn.ReadStats()):     # doctest: +SKIP
-    ...     for text in pgn.split_games(chunk):
-    ...         headers, movetext = pgn.parse_headers(text)
+    ...     for text, end in pgn.split_games(chunk):
+    ...         headers, movetext = pgn.parse_headers(text, end)
 
 The reader never holds a whole file: it decompresses (``.pgn.zst`` with ``zstandard``,
 ``.pgn.bz2``, ``.pgn.gz``, plain ``.pgn`` or ``-`` for stdin) a block at a time and cuts the
@@ -28,8 +28,11 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
 
 Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
 thousands of games per second; only games that pass them are replayed, by :func:`replay_san`,
-with ``fastchess`` when it is installed and python-chess as the reference whenever the fast
-library refuses a move (so a game is rejected only when python-chess rejects it too).
+with the compiled resolver of :mod:`chessformer.core.san` when ``numba`` is installed and
+python-chess as the reference whenever the resolver refuses a move (so a game is rejected only
+when python-chess rejects it too). The usual movetext (ASCII, no comment, variation or NAG) is
+read by compiled code as well (:func:`read_moves`); :func:`parse_movetext` reads the rest and
+words every error.
 """
 
 from __future__ import annotations
@@ -51,24 +54,33 @@ from pathlib import Path
 from typing import BinaryIO
 
 import chess
+import numpy as np
+
+from chessformer.core import san
+from chessformer.core.tokenizer import BOS, UCI_TO_ID
 
 __all__ = [
-    "FASTCHESS_AVAILABLE",
     "MAX_CHUNK_BYTES",
     "NULL_MOVES",
     "IllegalMove",
+    "Moves",
     "MovetextError",
     "ReadStats",
     "Source",
     "decode",
     "expand_sources",
+    "header_end",
     "last_boundary",
     "parse_headers",
     "parse_movetext",
     "read_chunks",
+    "read_moves",
     "replay_python_chess",
     "replay_san",
     "split_games",
+    "tag_value",
+    "uci_ids",
+    "warm_up",
 ]
 
 PGN_SUFFIXES = (".pgn", ".pgn.zst", ".pgn.bz2", ".pgn.gz")
@@ -405,8 +417,9 @@ _NEWLINE_HEADER = re.compile(rb"\n(?=\[[A-Za-z0-9_]+\s+\")")
 _HEADER = re.compile(rb'^\[([A-Za-z0-9_]+)[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.M)
 
 
-def split_games(chunk: bytes) -> list[bytes]:
-    """Cut a chunk into the text of each game (headers + movetext); blank pieces are dropped.
+def split_games(chunk: bytes) -> list[tuple[bytes, int]]:
+    """Cut a chunk into the text of each game (headers + movetext, leading white space
+    removed), each with its :func:`header_end` (computed here anyway); blank pieces are dropped.
 
     A header line that follows movetext without the usual blank line still starts a new game.
     UTF-8 byte-order marks (at the start of a file, or of each file in a concatenation) are
@@ -414,29 +427,37 @@ def split_games(chunk: bytes) -> list[bytes]:
     """
     if _BOM in chunk:
         chunk = chunk.replace(_BOM, b"")
-    out: list[bytes] = []
+    out: list[tuple[bytes, int]] = []
+    keep = out.append
     odd = _ODD_MOVETEXT.search
     for piece in _GAME_SPLIT.split(chunk):
-        if out and piece[:1] == b"[" and _continues_tags(out[-1], piece):
-            piece = out.pop() + b"\n" + piece
+        if out and piece[:1] == b"[" and _continues_tags(out[-1][0], piece):
+            piece = out.pop()[0] + b"\n" + piece
         while piece.strip():
-            end = _header_end(piece)
+            end = header_end(piece)
             if odd(piece, end) is None:  # the usual game: one paragraph of moves, no tag after
-                out.append(piece)
+                keep((piece, end))
                 break
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
             stop = len(piece) if m is None else m.start()
             cut = _after_result(piece, end, stop)
             if cut is not None:  # text after the game's last paragraph: a piece of its own
-                out.append(piece[:cut])
+                keep((piece[:cut], end))
                 piece = piece[cut:]
             elif m is None:
-                out.append(piece)
+                keep((piece, end))
                 break
             else:
-                out.append(piece[: m.start()])
+                keep((piece[: m.start()], end))
                 piece = piece[m.end():]
-    return out
+    return [_lstrip(piece, end) for piece, end in out]
+
+
+def _lstrip(piece: bytes, end: int) -> tuple[bytes, int]:
+    """``piece`` without leading white space, and its header end moved along (the header
+    section's pattern begins with the same white space)."""
+    text = piece.lstrip(b" \t\r\n")
+    return text, max(0, end - (len(piece) - len(text)))
 
 
 def _continues_tags(before: bytes, piece: bytes) -> bool:
@@ -446,13 +467,13 @@ def _continues_tags(before: bytes, piece: bytes) -> bool:
     if before[before.rfind(b"\n") + 1:][:1] != b"[":  # the usual case: it ends with moves
         return False
     before = before.strip()
-    if _header_end(before) < len(before):
+    if header_end(before) < len(before):
         return False
     tags = _HEADER.findall(before)
     if not tags or len(tags) != before.count(b"\n") + 1:  # a line that is not a well-formed tag
         return False
     names = {k for k, _ in tags}
-    return names.isdisjoint(k for k, _ in _HEADER.findall(piece, 0, _header_end(piece)))
+    return names.isdisjoint(k for k, _ in _HEADER.findall(piece, 0, header_end(piece)))
 
 _RESULT_PARAGRAPH_END = re.compile(rb"(?:1-0|0-1|1/2-1/2|\*)[ \t]*\r?\n[ \t]*\r?\n")
 
@@ -472,18 +493,41 @@ def _after_result(piece: bytes, start: int, stop: int) -> int | None:
 _HEADER_BLOCK = re.compile(rb"(?:[ \t\r\n]*\[[^\n]*(?:\n|\Z))*")
 
 
-def _header_end(text: bytes) -> int:
+def header_end(text: bytes) -> int:
     """Index where the header section ends (the first line that does not start with ``[``)."""
     return _HEADER_BLOCK.match(text).end()
 
 
-def parse_headers(text: bytes) -> tuple[dict[bytes, bytes], bytes]:
-    """A game's text -> (tag -> raw value bytes, movetext bytes). The first value of a tag wins."""
-    end = _header_end(text)
-    headers: dict[bytes, bytes] = {}
-    for k, v in _HEADER.findall(text, 0, end):
-        headers.setdefault(k, v)
-    return headers, text[end:]
+def parse_headers(text: bytes, end: int | None = None) -> tuple[dict[bytes, bytes], bytes]:
+    """A game's text -> (tag -> raw value bytes, movetext bytes). The first value of a tag wins.
+    ``end`` is :func:`header_end` of ``text`` when the caller has it."""
+    if end is None:
+        end = header_end(text)
+    tags = _HEADER.findall(text, 0, end)
+    tags.reverse()  # so that the first value of a tag is the one left in the dict
+    return dict(tags), text[end:]
+
+
+_TAG_PATTERNS: dict[bytes, re.Pattern] = {}
+
+
+def tag_value(text: bytes, end: int, name: bytes) -> bytes | None:
+    """The value :func:`parse_headers` would give tag ``name`` (its first well-formed line in
+    the header section ``text[:end]``), or ``None``; without reading the other tags, which
+    takes a few times longer."""
+    pattern = _TAG_PATTERNS.get(name)
+    if pattern is None:  # _HEADER with the name fixed (and "^" checked by hand below)
+        pattern = _TAG_PATTERNS[name] = re.compile(
+            rb"\[" + re.escape(name) + rb'[ \t]+"(.*)"[ \t]*\][ \t]*\r?$', re.MULTILINE)
+    key = b"[" + name
+    i = text.find(key, 0, end)
+    while i >= 0:
+        if i == 0 or text[i - 1] == 10:  # at the start of a line
+            m = pattern.match(text, i, end)
+            if m is not None:
+                return m.group(1)
+        i = text.find(key, i + 1, end)
+    return None
 
 
 def decode(value: bytes) -> tuple[str, bool]:
@@ -555,6 +599,165 @@ def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
     raise MovetextError("truncated_game", "the movetext has no result marker (truncated game?)")
 
 
+# The compiled scanner below reads the usual movetext (ASCII; no comment, variation, NAG or
+# escape line) exactly as parse_movetext does; anything else goes to parse_movetext.
+_SPECIAL = np.zeros(256, dtype=np.bool_)
+_SPECIAL[128:] = True
+_SPECIAL[list(b"{};%()$")] = True
+# str.split()'s and the regex \s's ASCII white space.
+_SPACE = np.zeros(256, dtype=np.bool_)
+_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_RESULT_MARKERS = ("1-0", "0-1", "1/2-1/2", "*")
+
+
+@san.leaf_jit
+def _result_code(buf, a, b):
+    """Index in ``_RESULT_MARKERS`` of token ``buf[a:b]``, or -1."""
+    n = b - a
+    if n == 1:
+        return 3 if buf[a] == 42 else -1
+    if n == 3 and buf[a + 1] == 45:
+        if buf[a] == 49 and buf[a + 2] == 48:
+            return 0
+        if buf[a] == 48 and buf[a + 2] == 49:
+            return 1
+        return -1
+    if n == 7 and buf[a] == 49 and buf[a + 1] == 47 and buf[a + 2] == 50 and buf[a + 3] == 45 \
+            and buf[a + 4] == 49 and buf[a + 5] == 47 and buf[a + 6] == 50:
+        return 2
+    return -1
+
+
+@san.jit
+def _scan_movetext(raw, special, space, out, info):
+    """The usual movetext -> its SAN tokens joined by single spaces in ``out`` (the result
+    marker left out); ``info`` = (length written, number of moves, result marker index).
+    False when the text needs :func:`parse_movetext` (a special character; no result marker
+    last or one before: the errors are worded there)."""
+    n = len(raw)
+    filt = np.empty(n, dtype=np.uint8)  # 1. without the suffixes "+#!?"
+    m = 0
+    for i in range(n):
+        c = raw[i]
+        if special[c]:
+            return False
+        if c != 43 and c != 35 and c != 33 and c != 63:
+            filt[m] = c
+            m += 1
+    # 2. move numbers (a digit run, white space, dots: r"\d+\s*\.+") become white space;
+    # 3. tokens split at white space.
+    w = 0
+    ntok = 0
+    last_a = -1
+    last_b = -1
+    i = 0
+    tok_start = -1
+    while i <= m:
+        c = filt[i] if i < m else 32
+        nxt = i + 1
+        if 48 <= c <= 57:
+            j = i
+            while j < m and 48 <= filt[j] <= 57:
+                j += 1
+            k = j
+            while k < m and space[filt[k]]:
+                k += 1
+            if k < m and filt[k] == 46:
+                while k < m and filt[k] == 46:
+                    k += 1
+                c = 32  # the whole match reads as one white-space character
+                nxt = k
+            else:  # ordinary digits: part of a token
+                if tok_start < 0:
+                    tok_start = i
+                i = j
+                continue
+        if space[c]:
+            if tok_start >= 0:  # token filt[tok_start:i] ends; write the one before it
+                if last_a >= 0:
+                    if _result_code(filt, last_a, last_b) >= 0:
+                        return False  # text after a result marker
+                    if w > 0:
+                        out[w] = 32
+                        w += 1
+                    for q in range(last_a, last_b):
+                        out[w] = filt[q]
+                        w += 1
+                    ntok += 1
+                last_a = tok_start
+                last_b = i
+                tok_start = -1
+        elif tok_start < 0:
+            tok_start = i
+        i = nxt
+    if last_a < 0:
+        return False
+    code = _result_code(filt, last_a, last_b)
+    if code < 0:
+        return False
+    info[0] = w
+    info[1] = ntok
+    info[2] = code
+    return True
+
+
+@san.jit
+def _scan_and_resolve(raw, special, space, out, info, ids, table):
+    """:func:`_scan_movetext`, then the resolver on its tokens: ``info[3]`` = its answer."""
+    if not _scan_movetext(raw, special, space, out, info):
+        return False
+    info[3] = san.resolve_into(out[: info[0]], ids, table)
+    return True
+
+
+@dataclass
+class Moves:
+    """A game's moves as read from its movetext: the SAN tokens joined by single spaces (the
+    form :func:`replay_san` takes), their number, the game-termination marker and, when
+    :func:`read_moves` was asked to resolve them and could, their token ids (``<bos>`` first)."""
+
+    text: bytes
+    count: int
+    marker: str
+    ids: np.ndarray | None = None
+
+    def sans(self) -> list[str]:
+        return self.text.decode().split(" ") if self.text else []
+
+
+def read_moves(movetext: bytes, *, resolve: bool = False) -> Moves:
+    """:func:`parse_movetext` as :class:`Moves`; the usual movetext is read by compiled code
+    when ``numba`` is installed (same tokens, same errors), which with ``resolve`` also runs the
+    resolver of :mod:`chessformer.core.san` in the same call (one call per game, not two).
+    ``ids`` stays ``None`` when the resolver did not run or refused a move: then
+    :func:`replay_san` decides."""
+    if san.AVAILABLE:
+        raw = np.frombuffer(movetext, dtype=np.uint8)
+        out = np.empty(raw.size, dtype=np.uint8)
+        info = np.zeros(4, dtype=np.int64)
+        if resolve:
+            ids = np.empty(raw.size // 2 + 2, dtype=np.uint16)
+            ok = _scan_and_resolve(raw, _SPECIAL, _SPACE, out, info, ids, san.MOVE_TABLE)
+        else:
+            ok = _scan_movetext(raw, _SPECIAL, _SPACE, out, info)
+        if ok:
+            moves = Moves(out[: info[0]].tobytes(), int(info[1]), _RESULT_MARKERS[info[2]])
+            if resolve and info[3] >= 0:
+                moves.ids = ids[: info[3] + 1]
+            return moves
+    sans, marker = parse_movetext(movetext)
+    return Moves(" ".join(sans).encode(), len(sans), marker)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every compiled reader now, e.g. before worker
+    processes are forked, rather than in each of them at its first game."""
+    if san.AVAILABLE:
+        san.warm_up()
+        read_moves(b"1. e4 1-0")
+        read_moves(b"1. e4 1-0", resolve=True)
+
+
 # ----------------------------------------------------------------------------- replay
 
 
@@ -562,14 +765,6 @@ class IllegalMove(ValueError):
     def __init__(self, ply: int, san: str) -> None:
         super().__init__(f"illegal or unparsable move {san!r} at ply {ply + 1}")
         self.ply, self.san = ply, san
-
-
-try:  # optional accelerator; python-chess stays the reference (see replay_san)
-    import fastchess as _fastchess
-except Exception:  # pragma: no cover - depends on the environment
-    _fastchess = None
-
-FASTCHESS_AVAILABLE = _fastchess is not None
 
 
 def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[str]:
@@ -581,13 +776,13 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
         from chessformer.core.boards import encode_board
 
         boards.append(encode_board(board))
-    for i, san in enumerate(sans):
+    for i, token in enumerate(sans):
         try:
-            move = board.parse_san(san)
+            move = board.parse_san(token)
         except ValueError:
-            raise IllegalMove(i, san) from None
+            raise IllegalMove(i, token) from None
         if not move:  # a null move ("--") is not a chess move and has no token
-            raise IllegalMove(i, san)
+            raise IllegalMove(i, token)
         out.append(move.uci())
         board.push(move)
         if boards is not None:
@@ -598,66 +793,32 @@ def replay_python_chess(sans: list[str], *, boards: list | None = None) -> list[
 #: The null moves python-chess reads ("--", ChessBase's "Z0", "0000", "@@@@"): no chess move.
 NULL_MOVES = frozenset(("--", "Z0", "0000", "@@@@"))
 
-_CASTLE_UCI = frozenset(("e1g1", "e1c1", "e8g8", "e8c8"))
 
+def replay_san(moves: list[str] | bytes, *, engine: str = "auto") -> tuple[np.ndarray, bool]:
+    """SAN moves (a list, or :attr:`Moves.text`) -> ``uint16`` token ids with ``<bos>`` first,
+    checking legality. Returns ``(ids, used_reference)``.
 
-class _NeedsReference(Exception):
-    pass
-
-
-_SQ = {f"{f}{r}": (r - 1) * 8 + "abcdefgh".index(f) for f in "abcdefgh" for r in range(1, 9)}
-
-
-def _king_moved_from(b, uci: str) -> bool:
-    """After fastchess pushed ``uci``: is a king now on its target square (so it was castling)?"""
-    piece = b.piece_at(_SQ[uci[2:4]])
-    return piece is not None and piece[0] == 6  # fastchess.KING
-
-
-def _replay_fastchess(sans: list[str]) -> list[str]:
-    """SAN -> UCI with fastchess, raising :class:`_NeedsReference` wherever fastchess is known to
-    differ from python-chess: fastchess 0.1.2 accepts castling without checking that it is legal
-    (rights, empty and unattacked squares) and accepts a king's two-square move written as a king
-    move ("Ke1g1"). Castling is therefore checked against fastchess's own legal move list."""
-    b = _fastchess.Board()
-    push = b.push_san
-    out: list[str] = []
-    append = out.append
-    for san in sans:
-        c = san[0]
-        if c == "O" or c == "0":
-            legal = b.legal_moves_uci()
-            uci = push(san)
-            # A queen or rook on e1 can also make "e1c1": only a king's move there is castling.
-            if uci not in _CASTLE_UCI or uci not in legal or _king_moved_from(b, uci) is False:
-                raise _NeedsReference
-        else:
-            uci = push(san)
-            if c == "K" and uci in _CASTLE_UCI:
-                raise _NeedsReference
-        append(uci)
-    return out
-
-
-# python-chess's SAN syntax (chess.SAN_REGEX) plus castling; fastchess only sees games whose every
-# token matches, because it is laxer than python-chess about stray characters.
-_SAN_GAME = re.compile(r"(?:(?:[NBKRQ]?[a-h]?[1-8]?[\-x]?[a-h][1-8](?:=?[nbrqkNBRQK])?"
-                       r"|O-O(?:-O)?|0-0(?:-0)?) )*")
-
-
-def replay_san(sans: list[str], *, engine: str = "auto") -> tuple[list[str], bool]:
-    """SAN moves -> UCI moves, checking legality. Returns ``(uci, used_reference)``.
-
-    ``engine="auto"`` uses ``fastchess`` when installed and replays the whole game with
-    python-chess as soon as fastchess refuses a move or makes one it is known to get wrong, so a
-    game is rejected only when python-chess rejects it (:class:`IllegalMove`);
+    ``engine="auto"`` uses the compiled resolver (:mod:`chessformer.core.san`) when ``numba`` is
+    installed and replays the game with python-chess whenever the resolver refuses a move
+    (``used_reference``: an ambiguous, illegal or unusual move), so a game is rejected only when
+    python-chess rejects it (:class:`IllegalMove`). A token that is not SAN at all (a null move,
+    a typo) goes to python-chess too, without counting as a reference replay.
     ``"python-chess"`` always uses the reference.
     """
-    if (engine != "python-chess" and _fastchess is not None
-            and _SAN_GAME.fullmatch(" ".join(sans) + " " if sans else "")):
-        try:
-            return _replay_fastchess(sans), False
-        except (ValueError, _NeedsReference):
-            pass
-        return replay_python_chess(sans), True
-    return replay_python_chess(sans), False
+    text = moves if isinstance(moves, bytes) else " ".join(moves).encode()
+    sans = moves if isinstance(moves, list) else (text.decode().split(" ") if text else [])
+    if engine != "python-chess" and san.AVAILABLE:
+        r = san.resolve(text)
+        if not isinstance(r, int):
+            return r, False
+        return uci_ids(replay_python_chess(sans)), r == san.REFUSED
+    return uci_ids(replay_python_chess(sans)), False
+
+
+def uci_ids(ucis: list[str]) -> np.ndarray:
+    """UCI moves -> ``uint16`` token ids with ``<bos>`` first; :class:`IllegalMove` for a move
+    outside the vocabulary (impossible in standard chess: a guard)."""
+    try:
+        return np.array([BOS, *map(UCI_TO_ID.__getitem__, ucis)], dtype=np.uint16)
+    except KeyError as e:  # cannot happen for standard chess; kept as a guard
+        raise IllegalMove(len(ucis), f"move without a token: {e}") from None
