@@ -69,7 +69,6 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet '$(TORCH_SPEC)'
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pip install --quiet 'fastchess==0.1.2' || echo "(fastchess did not build: ingest uses python-chess alone, slower)"
 	@touch $@
 
 # pip keeps an installed CPU torch that satisfies a looser TORCH_SPEC ("Requirement already
