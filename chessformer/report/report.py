@@ -336,7 +336,8 @@ def ratings_section(r: Rated) -> Section:
     rows = []
     for x in r.rows:
         glicko = ("" if x["glicko2"] is None
-                  else f"{x['glicko2']:.0f} ± {1.96 * x['glicko2_rd']:.0f}")
+                  else f"{x['glicko2']:.0f} ± {1.96 * x['glicko2_rd']:.0f}"
+                  + (f" (order: ± {x['glicko2_spread']:.0f})" if x.get("glicko2_spread") else ""))
         note = ("rated by the prior only" if x["prior_only"]
                 else "not anchored" if x["unanchored"] else "")
         rows.append([x["player"], r.role(x["player"]), fmt_value(x["elo"]),
@@ -346,14 +347,15 @@ def ratings_section(r: Rated) -> Section:
     return Section("Ratings", [
         ("Every player in the joint fit, best first. A player that won or lost every game is "
          "rated by the prior only: its games bound its rating on one side, and its interval "
-         "does not measure where it lies. Glicko-2 is a second number: all of a player's games "
-         "against the anchors (held at their ratings, RD 0) as one rating period, so the order "
-         "of the games does not change it (± 1.96 RD)."),
+         "does not measure where it lies. Glicko-2 is a second number, the paper's: a player's "
+         "games against the anchors (held at their ratings, RD 0) fed one by one from 1500 ± "
+         "350, averaged over 32 seeded random orders of the games so that their order in the "
+         "files does not change it (± 1.96 RD; 'order' is the standard deviation over the "
+         "orders)."),
         ("Why Glicko-2 can rank players differently from the joint fit: it counts only a player's "
          "games against the anchors (games between unanchored players, such as the model against "
-         "its training experts, do not enter it), and it starts every player at 1500 ± 350 and "
-         "moves it in one step, so a player with few games against anchors stays near 1500. The "
-         "joint fit uses every game of every player at once; the verdict reads the joint fit."),
+         "its training experts, do not enter it), and it starts every player at 1500 ± 350, so a "
+         "player with few games against anchors stays near 1500. The joint fit uses every game of every player at once; the verdict reads the joint fit."),
         ("Roles: a ladder rung is a calibrated Stockfish setting (stockfish/ladder-<version>.json) "
          "held at its ladder rating; a training expert is a player of a model's own training "
          "data; Stockfish and expert players outside the ladder are rated like any other player.")]
