@@ -121,6 +121,24 @@ def test_minutes_budget_sets_and_records_the_step_count(tiny_dataset, tmp_path):
     assert state["options"]["max_steps"] == final["max_steps"]
 
 
+def test_auto_threads_probes_one_thread_and_records_it(tiny_dataset, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()  # the tests run with 1 thread: give the tuner a choice
+    torch.set_num_threads(2)
+    try:
+        final = train(tiny_dataset, tmp_path / "t", "tiny", max_steps=16, batch_size=4,
+                      eval_every=16, auto_threads=True, move_head="tactics", legal_softmax=True)
+    finally:
+        torch.set_num_threads(before)
+    rows = [json.loads(line) for line in (tmp_path / "t" / "metrics.jsonl").read_text().splitlines()]
+    threads = {r["step"]: r["threads"] for r in rows if r["type"] == "train"}
+    assert [threads[s] for s in (11, 12, 13)] == [1, 1, 1]  # steps 10-12: the first probe
+    assert threads[10] == 2
+    assert all(n in (1, 2) for n in threads.values())
+    assert isinstance(final["thread_switches"], list)
+
+
 def test_cli_errors_are_user_errors(tmp_path, tiny_dataset):
     from chessformer.cli import main
 
