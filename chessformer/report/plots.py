@@ -7,6 +7,7 @@ Matplotlib's object API only (no pyplot: no global backend state).
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
 from chessformer.rating.bootstrap import BootstrapFit
@@ -142,9 +143,15 @@ def plot_score_grid(path: Path, rows: list[str], columns: list[str],
     fig.savefig(path, bbox_inches="tight")
 
 
-def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> bool:
+def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]],
+                  legal_softmax: Collection[str] = ()) -> bool:
     """Losses, validation accuracies and (when logged) the base-move probe against step, one line
     style per run; False if no metrics.
+
+    Runs named in ``legal_softmax`` trained with the loss over legal moves only: their validation
+    loss and top-1 are the ones over legal moves (``val_legal_loss``, ``val_legal_top1``; over
+    all moves the untrained illegal logits make them meaningless), and they have no legal-move
+    rate (such a model plays with legality masked).
 
     The probe (``probe_model_base``: how often the model's legal argmax is the simulated experts'
     base move) gets its own panel with the experts' own rate (``probe_experts_base``) as a
@@ -164,8 +171,13 @@ def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]]) -> bool:
     ax_loss, ax_acc = axes[0], axes[1]
     for k, (run, rows) in enumerate(runs.items()):
         c, marker = COLOURS[k % len(COLOURS)], MARKERS[k % len(MARKERS)]
-        panels = [("train_loss", ax_loss, "-", "train"), ("val_loss", ax_loss, "--", "val"),
-                  ("val_top1", ax_acc, "-", "top-1"), ("val_legal", ax_acc, "--", "legal")]
+        if run in legal_softmax:
+            panels = [("train_loss", ax_loss, "-", "train (legal moves)"),
+                      ("val_legal_loss", ax_loss, "--", "val (legal moves)"),
+                      ("val_legal_top1", ax_acc, "-", "top-1 (legal moves)")]
+        else:
+            panels = [("train_loss", ax_loss, "-", "train"), ("val_loss", ax_loss, "--", "val"),
+                      ("val_top1", ax_acc, "-", "top-1"), ("val_legal", ax_acc, "--", "legal")]
         if probe:
             panels.append(("probe_model_base", axes[2], "-", "model"))
         for key, ax, style, what in panels:

@@ -443,7 +443,10 @@ def legal_section(r: Rated) -> Section:
 def training_section(r: Rated) -> Section:
     probe = any("probe_model_base" in m for i in r.runs.values() for m in i.metrics)
     pars = [("From metrics.jsonl: training and validation loss; validation top-1 agreement (the "
-             "argmax is the move played in the data) and legal-move rate of the argmax move.")]
+             "argmax is the move played in the data) and legal-move rate of the argmax move; "
+             "for a run trained with the loss over legal moves only (--legal-softmax), the "
+             "validation loss and top-1 over legal moves, and no legal-move rate (it plays "
+             "with legality masked).")]
     if probe:
         pars.append("Right: how often the model's legal argmax plays the simulated experts' base "
                     "move (Stockfish depth 1) on the validation positions, beside the reference "
@@ -552,7 +555,8 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     plots = {"elo": out / PLOT_ELO}
     plot_elo_vs_temperature(plots["elo"], r.bf, r.lines, r.experts,
                             "Elo versus sampling temperature")
-    if plot_training(out / PLOT_TRAINING, {name: i.metrics for name, i in r.runs.items()}):
+    legal = {name for name, i in r.runs.items() if i.run.get("options", {}).get("legal_softmax")}
+    if plot_training(out / PLOT_TRAINING, {name: i.metrics for name, i in r.runs.items()}, legal):
         plots["training"] = out / PLOT_TRAINING
     grid = score_grid(r)
     if grid.rows and grid.opponents:
