@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from chessformer.rating.counts import GameResult
 
 GLICKO2_SCALE = 173.7178  # Glickman's 400 / ln(10)
@@ -105,8 +107,6 @@ def glicko2_ratings(games: Iterable[GameResult], fixed: Mapping[str, float], *,
     (held at their ratings with RD 0), updated game by game from ``start`` (1500 / 350 / 0.06):
     the mean over ``orders`` seeded random orders, with the ratings' standard deviation over the
     orders as ``spread``. Games between two unfixed players are ignored."""
-    import numpy as np
-
     per: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for g in games:
         if g.white not in fixed and g.black in fixed:
