@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from chessformer.model.transformer import PRESET_TABLE
+from chessformer.model.transformer import BOARD_FEATURE_SETS, MOVE_HEADS, PRESET_TABLE
 from chessformer.training.options import (RESUME, TrainOptions, option_fields, resolve_options,
                                           resumed_options)
 from chessformer.utils import UserError
@@ -26,6 +26,13 @@ def test_preset_defaults_override_class_defaults_and_explicit_options_win():
 def test_every_option_says_how_resume_treats_it():
     for f in option_fields():
         assert f.metadata["resume"] in RESUME and f.metadata["help"], f.name
+
+
+def test_head_and_board_choices_are_the_models():
+    """options.py spells the choices itself (it imports no torch): they must stay the model's."""
+    cli = {f.name: f.metadata["cli"] for f in option_fields()}
+    assert tuple(cli["move_head"]["choices"]) == MOVE_HEADS
+    assert tuple(cli["board_features"]["choices"]) == BOARD_FEATURE_SETS
 
 
 def test_resume_rules():
