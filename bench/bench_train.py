@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from chessformer.core import tokenizer
     from chessformer.core.boards import BOARD_BYTES
-    from chessformer.model.transformer import GPT, MOVE_HEADS, PRESETS, GPTConfig, model_flops_per_token
+    from chessformer.model.transformer import (BOARD_FEATURE_SETS, GPT, MOVE_HEADS, PRESETS, GPTConfig,
+                                               model_flops_per_token)
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="small", choices=sorted(PRESETS))
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--legal-softmax", action="store_true", help="loss over pseudo-legal moves "
                    "(the mask is computed from the boards every step, as in training)")
     p.add_argument("--move-head", choices=MOVE_HEADS, default="flat")
-    p.add_argument("--board-features", choices=("basic", "tactics"), default="basic")
+    p.add_argument("--board-features", choices=BOARD_FEATURE_SETS, default="basic")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--matmul-n", type=int, default=4096)
     p.add_argument("--json", help="also write the results to this file")

@@ -98,6 +98,11 @@ def is_finished(run: str | os.PathLike[str]) -> bool:
     return (Path(run) / FINAL_METRICS).is_file()
 
 
+def run_options(info: dict[str, Any]) -> dict[str, Any]:
+    """The training options recorded in a run's ``run.json`` (``info``; empty when absent)."""
+    return dict(info.get("options") or {})
+
+
 def run_dataset(run: str | os.PathLike[str]) -> Path | None:
     """The dataset folder the run trained on (from ``run.json``), if recorded."""
     data = read_run_info_or_empty(run).get("data")

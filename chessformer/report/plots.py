@@ -6,8 +6,8 @@ Matplotlib's object API only (no pyplot: no global backend state).
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from chessformer.rating.bootstrap import BootstrapFit

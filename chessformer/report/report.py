@@ -145,6 +145,11 @@ class RunInfo:
     checkpoint: str | None  # the checkpoint ``latest`` names
     metrics: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def legal_softmax(self) -> bool:
+        """Trained with the loss over legal moves only (its curves are the legal-move ones)."""
+        return bool(run_format.run_options(self.run).get("legal_softmax"))
+
 
 def read_run(rd: Path) -> RunInfo:
     data = run_format.run_dataset(rd)
@@ -555,7 +560,7 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     plots = {"elo": out / PLOT_ELO}
     plot_elo_vs_temperature(plots["elo"], r.bf, r.lines, r.experts,
                             "Elo versus sampling temperature")
-    legal = {name for name, i in r.runs.items() if i.run.get("options", {}).get("legal_softmax")}
+    legal = {name for name, i in r.runs.items() if i.legal_softmax}
     if plot_training(out / PLOT_TRAINING, {name: i.metrics for name, i in r.runs.items()}, legal):
         plots["training"] = out / PLOT_TRAINING
     grid = score_grid(r)
