@@ -192,6 +192,34 @@ def test_training_curves_show_the_base_move_probe_and_its_reference(run, report,
     assert width(tmp_path / "probe.png") > 1.2 * width(tmp_path / "plain.png")
 
 
+def test_a_legal_softmax_run_plots_its_loss_and_top1_over_legal_moves(run, tmp_path,
+                                                                       monkeypatch):
+    from matplotlib.figure import Figure
+
+    from chessformer.report.plots import plot_training
+    from chessformer.report.report import read_run
+    from chessformer.training.train import train
+
+    train(run_format.run_dataset(run), tmp_path / "legal", "tiny", max_steps=4, seed=0,
+          batch_size=4, block_size=128, eval_windows=8, eval_every=2, checkpoint_minutes=0,
+          legal_softmax=True)
+    infos = {"plain": read_run(run), "legal": read_run(tmp_path / "legal")}
+    assert infos["legal"].legal_softmax and not infos["plain"].legal_softmax
+    labels: list[str] = []
+    save = Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        labels.extend(line.get_label() for ax in fig.axes for line in ax.get_lines())
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    assert plot_training(tmp_path / "t.png", {n: i.metrics for n, i in infos.items()},
+                         {n for n, i in infos.items() if i.legal_softmax})
+    assert {"legal val (legal moves)", "legal top-1 (legal moves)", "plain val",
+            "plain legal"} <= set(labels)
+    assert "legal val" not in labels and "legal legal" not in labels
+
+
 def test_provenance_names_code_versions_and_commands(report):
     from chessformer.utils import code_version
 
