@@ -119,3 +119,15 @@ def test_autocast_keeps_the_classes_exact():
 def test_rejects_other_shapes():
     with pytest.raises(ValueError, match="bytes"):
         move_classes(torch.zeros(3, 100, dtype=torch.uint8))
+
+
+def test_one_position_sliced_from_a_wider_row_gets_the_batched_classes():
+    """What the UCI engine passes: one position, ``[1, 1, 96]`` bytes sliced from a packed
+    ``[1, 1, BOARD_BYTES]`` row. torch calls such a slice contiguous whatever its stride, so a
+    view of its bytes as int64 failed there although every batch of several rows worked."""
+    board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")
+    rows = torch.from_numpy(np.stack([encode_board(chess.Board()), encode_board(board)]))
+    batched = move_classes(rows[None])  # [1, 2, V]
+    for t in range(2):
+        one = move_classes(rows[None, t:t + 1])  # [1, 1, V], stride BOARD_BYTES
+        assert torch.equal(one[0, 0], batched[0, t])

@@ -217,7 +217,11 @@ def _square_parts(boards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     per (moving piece, threatened, token geometry, to-square), then ``N_MOVE_CLASSES``)."""
     t = _tables(boards.device)
     lead = boards.shape[:-1]
-    planes = boards[..., :96].contiguous().view(torch.int64).view(*lead, 12)
+    # A fresh copy with standard strides: viewing bytes as int64 needs every stride divisible by
+    # 8, and ``.contiguous()`` returns a single position's slice ([1, 1, 96] of a [1, 1, 114]
+    # row: contiguous in torch's eyes, stride 114) uncopied.
+    planes = boards[..., :96].clone(memory_format=torch.contiguous_format)
+    planes = planes.view(torch.int64).view(*lead, 12)
     empty = ~planes.sum(-1)  # the pieces' bitboards are disjoint: their sum is their union
     mine, theirs, checks = _attacks(planes, empty, t).unbind(-2)
     cumulative = [theirs[..., 0]]  # attacked by P; by P, N or B; ... by anything
