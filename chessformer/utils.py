@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from multiprocessing import context as _mp_context
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,10 +59,73 @@ def _umask() -> int:
 
 def mp_context():
     """The multiprocessing context of every worker pool: fork on Linux (cheap, no re-import),
-    spawn elsewhere (fork is unsafe on macOS once threads exist)."""
-    import multiprocessing as mp
+    spawn elsewhere (fork is unsafe on macOS once threads exist). Its processes end when the
+    process that started them dies, however it dies (:func:`die_with_parent`): a ``kill -9`` of
+    a command leaves no worker behind, nor, once its stdin closes, any engine a worker ran."""
+    if sys.platform.startswith("linux"):
+        return _MortalForkContext()
+    return _MortalSpawnContext()
 
-    return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+def die_with_parent(parent: int, *, from_main_thread: bool = True) -> None:
+    """End this process (SIGKILL) as soon as ``parent``, the process that started it, ends.
+
+    On Linux the kernel sends the signal (``PR_SET_PDEATHSIG``). It fires when the *thread*
+    that started the child ends, so a child started from another thread, and every child on
+    other systems, is watched instead by a daemon thread that polls its parent once a second.
+    """
+    import signal
+    import threading
+
+    armed = False
+    if sys.platform.startswith("linux") and from_main_thread:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            import time
+
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+class _MortalProcess:
+    """Mixed into a multiprocessing Process class: the child dies with its parent."""
+
+    def start(self) -> None:
+        import threading
+
+        self._cf_parent = os.getpid()
+        self._cf_main = threading.current_thread() is threading.main_thread()
+        super().start()  # type: ignore[misc]
+
+    def run(self) -> None:
+        die_with_parent(self._cf_parent, from_main_thread=self._cf_main)
+        super().run()  # type: ignore[misc]
+
+
+class MortalSpawnProcess(_MortalProcess, _mp_context.SpawnProcess):
+    pass
+
+
+class _MortalSpawnContext(_mp_context.SpawnContext):
+    Process = MortalSpawnProcess
+
+
+if sys.platform != "win32":
+    class MortalForkProcess(_MortalProcess, _mp_context.ForkProcess):
+        pass
+
+    class _MortalForkContext(_mp_context.ForkContext):
+        Process = MortalForkProcess
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
