@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import chess
 import pytest
 
 from chessformer.cli import COMMANDS
@@ -41,9 +42,10 @@ def installed(tmp_path_factory):
     work.mkdir()
     env = dict(os.environ, PYTHONPATH=str(target), CHESSFORMER_PROGRESS="0")
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(*args: str, check: bool = True, input: str | None = None,
+            ) -> subprocess.CompletedProcess:
         proc = subprocess.run([str(target / "bin" / "chessformer"), *args], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, input=input)
         if check and proc.returncode != 0:
             raise AssertionError(f"chessformer {' '.join(args)} exited {proc.returncode}:\n"
                                  f"{proc.stderr[-2000:]}")
@@ -89,3 +91,14 @@ def test_the_pipeline_runs_from_the_wheel_with_its_packaged_configs(installed):
     assert (installed.work / "run" / "eval" / "fast" / "games.jsonl").is_file()
     installed("report", "run", "--out", "rep")
     assert (installed.work / "rep" / "report.md").is_file()
+    # The same run as an engine: the preset's default learner (the tactics head) answers a FEN.
+    uci = installed("uci", "--model", "run", input="uci\nisready\nposition fen "
+                    "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3\ngo\nquit\n")
+    move = uci.stdout.split("bestmove ")[-1].split()[0]
+    board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3")
+    assert chess.Move.from_uci(move) in board.legal_moves, uci.stdout[-500:]
+
+
+def test_kg_list_names_the_packaged_experiments(installed):
+    listed = installed("kg", "list").stdout.split()
+    assert listed == sorted(p.stem for p in (REPO / "evals" / "kg").glob("*.toml")) and listed

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chessformer.utils import ROOT
+from chessformer.utils import resource_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     from chessformer.kg.experiments import load_experiment, run_experiments
 
     if args.kg_command == "list":
-        for p in sorted((ROOT / "evals" / "kg").glob("*.toml")):
+        for p in sorted(resource_dir("evals/kg").glob("*.toml")):  # the checkout's or the wheel's
             print(p.stem)
         return 0
     exps = [load_experiment(name, args.size) for name in args.experiments]  # all checked first
