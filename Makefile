@@ -19,22 +19,23 @@ CUDA_INDEX ?= https://download.pytorch.org/whl/cu124
 
 # The embedded default: games between the simulated experts of data/experts/$(EXPERTS).toml.
 EXPERTS    ?= demo
-# A machine with an NVIDIA GPU (nvidia-smi sees one) gets the recipe that transcended there: 100k
-# games, 10,515 steps of 64 x 512 tokens on the GPU, the checkpoint with the lowest validation
-# loss. Elsewhere, the 2-core CPU recipe: 16k games, 1,000 steps with the legal-move softmax and
-# the tactics move head (the learner options that raised the base-move probe most), torch's thread
-# count re-measured as the run goes (1 thread is faster when another process holds a core).
-# DEMO_GPU=0 forces the CPU recipe.
+# The learner is the same everywhere and on any data: the board presets' default, the tactics
+# move head and the legal-move softmax (TRAIN_ARGS='--move-head flat --no-legal-softmax' trains
+# the plain one). What differs is the machine's recipe. A machine with an
+# NVIDIA GPU (nvidia-smi sees one): 100k games, 10,515 steps of 64 x 512 tokens on the GPU.
+# Elsewhere, the 2-core CPU recipe: 16k games, 1,000 steps, torch's thread count re-measured as
+# the run goes (1 thread is faster when another process holds a core). Both keep the checkpoint
+# with the lowest validation loss. DEMO_GPU=0 forces the CPU recipe.
 DEMO_GPU   ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1 || echo 0)
 ifeq ($(DEMO_GPU),1)
 GAMES      ?= 100000
 STEPS      ?= 10515
-DEMO_TRAIN_ARGS := --batch-size 64 --eval-windows 256 --device cuda --keep-best --base-move-probe
+MACHINE_TRAIN_ARGS := --batch-size 64 --eval-windows 256 --device cuda --keep-best
 DEMO_SETUP := $(VENV)/.cuda
 else
 GAMES      ?= 16000
 STEPS      ?= 1000
-DEMO_TRAIN_ARGS := --legal-softmax --move-head tactics --auto-threads --keep-best --base-move-probe
+MACHINE_TRAIN_ARGS := --auto-threads --keep-best
 DEMO_SETUP :=
 endif
 SEED       ?= 0
@@ -51,8 +52,9 @@ RUN        ?= runs/$(DATA_NAME)-cap$(CAP)-$(PRESET)
 GRID       ?= demo
 REPORT     ?= reports/$(notdir $(RUN))
 INGEST_ARGS ?=
-# The demo's options apply to the experts' generated games; your own data trains plainly.
-TRAIN_ARGS ?= $(if $(filter data/generated/%,$(DATA)),$(DEMO_TRAIN_ARGS))
+# The machine's recipe on any data; the experts' generated games add the base-move probe (how
+# often the model plays Stockfish depth 1's move, the simulated experts' base policy).
+TRAIN_ARGS ?= $(MACHINE_TRAIN_ARGS) $(if $(filter data/generated/%,$(DATA)),--base-move-probe)
 EVAL_ARGS  ?=
 
 BIN  := $(VENV)/bin

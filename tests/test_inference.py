@@ -20,15 +20,24 @@ from chessformer.model.inference import (
 GAME = "e2e4 e7e5 g1f3 b8c6 f1b5 a7a6 b5a4 g8f6 e1g1 f8e7".split()
 
 
-@pytest.fixture(scope="module", params=["tiny", "small-moves"])
+#: (preset, move head, board features): every head of each input mode, and the board features.
+MODELS = [("tiny", "flat", "basic"), ("tiny", "from-to", "basic"), ("tiny", "tactics", "basic"),
+          ("tiny", "flat", "tactics"), ("small-moves", "flat", "basic"),
+          ("small-moves", "from-to", "basic")]
+
+
+@pytest.fixture(scope="module", params=MODELS, ids=["-".join(m) for m in MODELS])
 def model(request):
-    """An untrained model of each input mode (moves+board, moves): inference must not care."""
+    """An untrained model of each input mode (moves+board, moves) and move head: inference must
+    not care (the tactics head once crashed on the one-position path alone)."""
     import torch
 
     from chessformer.model.transformer import GPT, PRESETS, GPTConfig
 
+    preset, head, features = request.param
     torch.manual_seed(0)
-    config = dict(PRESETS[request.param], n_layer=1, d_model=32, n_head=2, block_size=16)
+    config = dict(PRESETS[preset], n_layer=1, d_model=32, n_head=2, block_size=16,
+                  move_head=head, board_features=features)
     return GPT(GPTConfig(**config)).eval()
 
 

@@ -67,3 +67,28 @@ def test_check_gpu_says_what_to_do_on_a_machine_without_cuda():
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert "CUDA not available" in proc.stdout and "make setup-cuda" in proc.stdout
+
+
+def test_train_uses_one_learner_on_any_data_and_machine(tmp_path):
+    """The demo's data or a user's own, the CPU recipe or the GPU one: the train line resolves
+    to the same learner (the board preset's default); only generated games add the probe."""
+    from chessformer.commands.train import add_arguments
+    from chessformer.training.options import option_fields, resolve_options
+
+    import argparse
+    import shlex
+
+    own = tmp_path / "lichess.pgn"
+    own.write_text("")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for data in ([], [f"DATA={own}"]):
+        for gpu in ("0", "1"):
+            line = next(ln for ln in dry_run("train", "VENV=.venv", f"DEMO_GPU={gpu}", *data)
+                        .splitlines() if " train --data " in ln)
+            argv = shlex.split(line.split(" train ", 1)[1])
+            args = vars(parser.parse_args(argv))
+            given = {f.name: args[f.name] for f in option_fields() if args[f.name] is not None}
+            o = resolve_options(args["preset"], given)
+            assert (o.legal_softmax, o.move_head, o.keep_best) == (True, "tactics", True), line
+            assert o.base_move_probe is not data, line  # generated games only

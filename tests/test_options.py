@@ -59,3 +59,22 @@ def test_the_command_line_is_built_from_the_options():
     with pytest.raises(SystemExit):
         p.parse_args(["--data", "d", "--out", "o", "--max-steps", "3", "--minutes", "1"])
     assert "3e-05" in p.format_help()  # the help shows the class defaults
+
+
+def test_board_presets_default_to_the_learner_that_transcended_and_the_plain_one_is_a_flag_away():
+    """Presets that read boards train with the legal-move softmax and the tactics head on any
+    data; ``--move-head flat --no-legal-softmax`` trains the plain learner."""
+    from chessformer.commands.train import add_arguments
+
+    for name, preset in PRESET_TABLE.items():
+        o = resolve_options(name, {})
+        reads_boards = preset.model["input_mode"] == "moves+board"
+        assert (o.legal_softmax, o.move_head) == ((True, "tactics") if reads_boards
+                                                  else (False, None)), name
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    args = vars(p.parse_args(["--data", "d", "--out", "o", "--max-steps", "3", "--move-head",
+                              "flat", "--no-legal-softmax"]))
+    given = {f.name: args[f.name] for f in option_fields() if args[f.name] is not None}
+    o = resolve_options("small", given)
+    assert (o.legal_softmax, o.move_head) == (False, "flat")

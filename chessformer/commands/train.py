@@ -37,7 +37,12 @@ def _scalar_type(f: dataclasses.Field) -> type:
 
 
 def _default_text(f: dataclasses.Field, preset_defaults: set[str]) -> str:
-    if f.default is None or isinstance(f.default, bool):
+    from chessformer.model.transformer import PRESET_TABLE
+
+    if isinstance(f.default, bool):
+        on = [name for name, p in PRESET_TABLE.items() if p.train.get(f.name, f.default)]
+        return f" (default: on for the presets {', '.join(on)}, else off)" if on else ""
+    if f.default is None:
         return ""
     value = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
     if f.name in preset_defaults:
@@ -62,8 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         kind = _scalar_type(f)
         # default=None everywhere: an option not given is not passed, so the preset's default
         # and, on --resume, the checkpoint's value apply.
-        if kind is bool:
-            where.add_argument(flag, action="store_true", default=None, help=help_text)
+        if kind is bool:  # --flag and --no-flag: a preset's default can be turned off
+            where.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                               help=help_text)
         elif f.name == "betas":
             where.add_argument(flag, type=_betas, help=help_text)
         else:

@@ -110,8 +110,14 @@ class Trainer:
         ckpt_model, opt_state, self.resume_state = resumed if resumed is not None else (None, None, None)
         overrides = {k: getattr(o, k) for k in ("block_size", "move_head", "board_features")
                      if getattr(o, k) is not None}
-        self.config = (ckpt_model.config if ckpt_model is not None
-                       else GPTConfig(**{**PRESETS[preset], **overrides}))
+        if ckpt_model is not None:
+            self.config = ckpt_model.config
+        else:
+            try:
+                self.config = GPTConfig(**{**PRESETS[preset], **overrides})
+            except ValueError as e:  # an option the preset's model cannot take
+                given = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items())
+                raise UserError(f"preset {preset!r} cannot train with {given}: {e}") from None
         self.with_boards = self.config.uses_boards or o.legal_softmax
         self._set_up_processes()
         self.ds = GameDataset.open(data)
