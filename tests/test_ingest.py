@@ -410,6 +410,36 @@ def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
     assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}
 
 
+_RANDOM_JUNK = bytes(random.Random(5).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+@pytest.mark.parametrize("junk", [
+    _RANDOM_JUNK,  # right after the result token
+    b"\n" + _RANDOM_JUNK,  # after a single newline
+    b" \x00\x00\x00" + b"\x00" * 1000 + b"\n",  # zero padding (a file cut short by a crash)
+    b"\xff\xfe\xc3\x28\x80\x9d" * 50 + b"\n",  # bytes that are not UTF-8 (nor a control)
+], ids=["random", "newline_random", "nul", "not_utf8"])
+def test_binary_garbage_right_after_the_last_result_keeps_the_game(tmp_path, monkeypatch,
+                                                                   junk, compiled):
+    """Issue 24: the last game is complete up to its result token; the bytes glued to it, with
+    no blank line between, are garbage of their own (no_headers), as after a blank line."""
+    from chessformer.core import san
+
+    if compiled and not san.AVAILABLE:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(san, "AVAILABLE", compiled and san.AVAILABLE)
+    last = game(WhiteElo="1234")
+    assert last.endswith(" 1-0\n\n")
+    text = (game() + game()).encode() + last.rstrip("\n").encode() + junk
+    m, ds = run(tmp_path, text, elo_cap=1600)
+    assert m["kept"] == 3, m["rejected"]
+    assert m["rejected"] == {"no_headers": 1} and m["games_read"] == 4
+    assert m["kept"] + sum(m["rejected"].values()) == m["games_read"]
+    assert list(ds.games_table()["white_elo"]) == [1400, 1400, 1234]
+    assert tok.detokenize(ds.game_tokens(2)) == UCI
+
+
 def test_the_first_warnings_of_a_reason_name_their_game_across_chunks(tmp_path, caplog):
     """Workers keep the details of only the first rejects of each reason in a chunk: the run
     still shows the first 20 of a reason, each with its game and detail, then counts the rest."""

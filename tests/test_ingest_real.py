@@ -3,6 +3,7 @@ independent count made with python-chess's ``read_headers``."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import chess.pgn
@@ -41,6 +42,21 @@ def test_lichess_counts_match_read_headers(tmp_path):
     assert m["kept"] + late == passing
     assert m["kept"] == m["n_games"] > 0.5 * passing
     assert sum(m["rejected"].values()) + m["kept"] == n
+
+
+@pytest.mark.skipif(not LICHESS.exists(), reason="../shared/data is absent")
+def test_lichess_binary_garbage_glued_to_the_last_result_costs_no_game(tmp_path):
+    """Issue 24: 4 KB of random bytes right after the last game's result token (no blank line,
+    no newline): every game kept (1,798 with cap 1600, as without them), the bytes counted as
+    no_headers."""
+    text = LICHESS.read_bytes()
+    assert text.endswith(b" 0-1\n")
+    src = tmp_path / "glued.pgn"  # a copy in the test's temporary folder
+    src.write_bytes(text[:-1] + bytes(random.Random(0).randrange(256) for _ in range(4000)))
+    m = ingest([str(src)], tmp_path / "o", elo_cap=1600)
+    assert m["kept"] == 1798, m["rejected"]
+    assert m["games_read"] == 5001 and m["rejected"]["no_headers"] == 1
+    assert sum(m["rejected"].values()) + m["kept"] == m["games_read"]
 
 
 @pytest.mark.slow

@@ -89,3 +89,28 @@ def test_split_games_gives_each_game_its_header_end():
             assert end == pgn.header_end(text), chunk
             games += 1
     assert games > 5000
+
+
+_TAGS = b'[Event "x"]\n[Result "1-0"]\n\n'
+
+
+@pytest.mark.parametrize("after, pieces", [
+    (b"\x00\x00\x00", [b"1. e4 e5 1-0", b"\x00\x00\x00"]),  # zero padding, glued on
+    (b"\n\x93\xfe\x01junk", [b"1. e4 e5 1-0", b"\x93\xfe\x01junk"]),  # after a single newline
+    (b" \xff\xfe\xc3(\x80", [b"1. e4 e5 1-0", b"\xff\xfe\xc3(\x80"]),  # not UTF-8
+    (b"ab\x07\n\n" + _TAGS + b"1. d4 0-1",  # between two games
+     [b"1. e4 e5 1-0", b"ab\x07", _TAGS + b"1. d4 0-1"]),
+    (b"\x00 { a comment } *", [b"1. e4 e5 1-0\x00 { a comment } *"]),  # ends with a marker
+    (b" Nf3 Nc6", [b"1. e4 e5 1-0 Nf3 Nc6"]),  # text after the result: text_after_result
+    (b" { Sch\xf6ne Partie }", [b"1. e4 e5 1-0 { Sch\xf6ne Partie }"]),  # a comment, in Latin-1
+    (b" tr\xc3\xa8s bien", [b"1. e4 e5 1-0 tr\xc3\xa8s bien"]),  # words in UTF-8
+    (b"\x1c\xc2\xa0", [b"1. e4 e5 1-0\x1c\xc2\xa0"]),  # white space for parse_movetext
+])
+def test_split_games_cuts_binary_garbage_glued_to_a_result(after, pieces):
+    """Binary garbage right after a game's result marker, with no blank line between, is a
+    piece of its own (the game ends at its marker); other text after a result stays in the
+    game (parse_movetext then words it), and so does a game that ends with a result marker."""
+    got = [text for text, _ in pgn.split_games(_TAGS + b"1. e4 e5 1-0" + after)]
+    assert got == [(_TAGS if i == 0 else b"") + p for i, p in enumerate(pieces)]
+    if len(pieces) > 1:  # the game is whole again
+        assert pgn.parse_movetext(got[0][len(_TAGS):]) == (["e4", "e5"], "1-0")

@@ -21,7 +21,8 @@ with ``kept``, to ``games_read``. Defaults are what a researcher expects of a Li
 ==================  ==========================================================================
 reason              rule (default)
 ==================  ==========================================================================
-no_headers          text that is not a game (garbage between games)
+no_headers          text that is not a game (garbage between games, or binary garbage glued to
+                    a game's result marker: the game itself is read up to its marker)
 elo_missing         a cap or floor is set and WhiteElo or BlackElo is absent, "?" or not a number
 elo_above_cap       max(WhiteElo, BlackElo) > ``--elo-cap`` (the transcendence paper's rule)
 elo_below_floor     min(WhiteElo, BlackElo) < ``--elo-floor``
@@ -39,7 +40,7 @@ time_control        class not in ``--time-controls`` (default: all, incl. ``unkn
                     < 180 bullet, < 480 blitz, < 1500 rapid, else classical; "-" is
                     correspondence; absent/unparsable is unknown.
 unterminated_comment, unbalanced_variation, truncated_game (no result marker at the end),
-text_after_result (stray text after the result marker, e.g. garbage between games)
+text_after_result (stray text after the result marker, e.g. moves or words, no blank line between)
 too_few_plies       fewer than ``--min-plies`` half-moves (default 10: drops aborted games and
                     pre-arranged draws, which teach nothing about play)
 null_move           a null move ("--", or ChessBase's "Z0"): a game with a hole, not a chess game

@@ -23,7 +23,9 @@ Damage is counted, never fatal (the counts go to :class:`ReadStats`, messages to
   compressed stream that simply stops is ``truncated_compressed``: every game decoded before
   the cut is kept, in all three formats;
 * text before the first ``[`` or between games that is not a game is a game rejected as
-  ``no_headers`` (by the caller);
+  ``no_headers`` (by the caller); so is binary garbage glued to a game's result marker with no
+  blank line between (a control character, or bytes that are not UTF-8, after the marker):
+  the game ends at its marker and is kept;
 * UTF-16 text (Windows tools write it) is re-encoded as UTF-8 and counted as ``utf16_text``.
 
 Parsing is a line/regex scanner (no python-chess) so the header filters run at tens of
@@ -430,12 +432,14 @@ def split_games(chunk: bytes) -> list[tuple[bytes, int]]:
     out: list[tuple[bytes, int]] = []
     keep = out.append
     odd = _ODD_MOVETEXT.search
+    binary = _NOT_TEXT.search
     for piece in _GAME_SPLIT.split(chunk):
         if out and piece[:1] == b"[" and _continues_tags(out[-1][0], piece):
             piece = out.pop()[0] + b"\n" + piece
         while piece.strip():
             end = header_end(piece)
-            if odd(piece, end) is None:  # the usual game: one paragraph of moves, no tag after
+            if odd(piece, end) is None and (_ends_with_result(piece) or binary(piece, end) is None):
+                # the usual game: one paragraph of moves, no tag after, no binary garbage glued on
                 keep((piece, end))
                 break
             m = _NEWLINE_HEADER.search(piece, end) if b"\n[" in piece[end:] else None
@@ -480,14 +484,83 @@ _RESULT_PARAGRAPH_END = re.compile(rb"(?:1-0|0-1|1/2-1/2|\*)[ \t]*\r?\n[ \t]*\r?
 
 def _after_result(piece: bytes, start: int, stop: int) -> int | None:
     """Where text that is not part of the game begins: after a blank line that follows a
-    result marker (garbage, or moves without tags, after a finished game). ``None`` if there
-    is no such text between ``start`` and ``stop``."""
-    if piece.find(b"\n\n", start, stop) < 0 and piece.find(b"\n\r\n", start, stop) < 0:
+    result marker (garbage, or moves without tags, after a finished game), or, in the game's
+    last paragraph, just after a result marker that binary garbage follows with no blank line
+    between (:func:`_garbage_after_result`). ``None`` if there is no such text between
+    ``start`` and ``stop``."""
+    cut = None
+    if piece.find(b"\n\n", start, stop) >= 0 or piece.find(b"\n\r\n", start, stop) >= 0:
+        m = _RESULT_PARAGRAPH_END.search(piece, start, stop)
+        if m is not None and piece[m.end():stop].strip():
+            cut = m.end()
+    last = stop if cut is None else cut  # the game's text, as far as the blank lines tell
+    if _NOT_TEXT.search(piece, start, last) is not None:
+        cut = _garbage_after_result(piece, start, last) or cut
+    return cut
+
+
+# parse_movetext's white space (str.split's ASCII white space, as _SPACE below).
+_WHITE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_WHITE_SET = frozenset(_WHITE)
+_BEFORE_TOKEN = frozenset(_WHITE + b")}")  # what may come just before a token
+_RESULT_BYTES = (b"1-0", b"0-1", b"1/2-1/2", b"*")
+# A byte that is not ASCII text: a control character other than that white space, or any byte
+# of a non-ASCII character.
+_NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x1b\x7f-\xff]")
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1b\x7f]")
+_COMMENTS = re.compile(rb"\{[^}]*\}|;[^\n]*")
+# In a movetext: comments (passed over), result markers that begin a token (where they may
+# end one) and the bytes that are not ASCII text.
+_GARBAGE_SCAN = re.compile(rb"\{[^}]*\}|;[^\n]*|(?<![^ \t\n\r\x0b\x0c\x1c-\x1f)}])"
+                           rb"(?:1-0|0-1|1/2-1/2|\*)|[\x00-\x08\x0e-\x1b\x7f-\xff]")
+
+
+def _ends_with_result(text: bytes) -> bool:
+    """Whether ``text`` ends with a result marker token (then maybe white space)."""
+    if not text:
+        return False
+    if text[-1] in _WHITE_SET:
+        text = text.rstrip(_WHITE)
+    if not text.endswith(_RESULT_BYTES):
+        return False
+    n = 1 if text[-1] == 42 else 7 if text[-2] == 47 else 3  # "*", "1/2-1/2", "1-0" or "0-1"
+    return len(text) == n or text[-n - 1] in _BEFORE_TOKEN
+
+
+def _garbage_after_result(piece: bytes, start: int, stop: int) -> int | None:
+    """Where binary garbage glued to a game begins, with no blank line between (a download or
+    copy that went wrong, zero padding after a crash): just after the last result marker,
+    outside comments, before the first byte that is not ASCII text; provided the text from
+    ``start`` to ``stop`` does not end with a result marker (then it is read as it is) and
+    what follows that marker, comments left out, holds a control character or is not UTF-8.
+    Other text after a result (moves, UTF-8 words) is no garbage: it stays in the game, and
+    :func:`parse_movetext` rejects it as ``text_after_result``. A piece without a tag is
+    garbage already and is not cut into more. ``None`` if there is no garbage."""
+    if _HEADER.search(piece, 0, start) is None:
         return None
-    m = _RESULT_PARAGRAPH_END.search(piece, start, stop)
-    if m is None or not piece[m.end():stop].strip():
+    if _ends_with_result(piece[start:stop]):
+        return None  # a game that ends with its result marker is read as it is
+    cut = None
+    for m in _GARBAGE_SCAN.finditer(piece, start, stop):
+        c = piece[m.start()]
+        if c == 123 or c == 59:  # "{" or ";": a comment
+            continue
+        if m.end() - m.start() > 1 or c == 42:  # a result marker ("*" is one byte too)
+            cut = m.end()
+            continue
+        break  # the first byte that is not ASCII text
+    else:
         return None
-    return m.end()
+    if cut is None:
+        return None
+    rest = _COMMENTS.sub(b" ", piece[cut:stop])
+    if _CONTROL.search(rest) is None:
+        try:
+            rest.decode("utf-8")
+            return None
+        except UnicodeDecodeError:
+            pass
+    return cut
 
 
 _HEADER_BLOCK = re.compile(rb"(?:[ \t\r\n]*\[[^\n]*(?:\n|\Z))*")
