@@ -24,7 +24,8 @@ Player tables (``kind`` and its settings; a search limit is ``nodes``, ``depth``
 
 ``uci`` runs any UCI engine as a process (its ``command`` is a string split like a shell line,
 or a list); its ``options`` are set once at start. Only engines that are deterministic at a node
-or depth limit replay games identically.
+or depth limit replay games identically: Stockfish at a Skill Level below 20 is not (it draws its
+weakening from a generator seeded by the clock, so its games differ from run to run).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any, Protocol
 import chess
 import numpy as np
 
-from chessformer.play.engine import EngineError
+from chessformer.core.engine import EngineError
 from chessformer.play.ensemble import Ensemble, ensemble_spec
 from chessformer.play.experts import Expert
 from chessformer.play.presets import check_expert, load_experts
