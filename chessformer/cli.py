@@ -74,5 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def uci_main() -> int:
+    """``chessformer-uci``: ``chessformer uci`` as one command (for GUIs)."""
+    return main(["uci", *sys.argv[1:]])
+
+
 if __name__ == "__main__":
     sys.exit(main())

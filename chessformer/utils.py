@@ -146,6 +146,11 @@ def command_line(argv: list[str] | None = None) -> str:
     return shlex.join(["chessformer", *argv[1:]])
 
 
+def python_call(function: str) -> str:
+    """What a stage records as its command when called from Python with none given."""
+    return f"python: {function}(...)"
+
+
 def code_version() -> str:
     """The package version, plus the git commit (``+g1a2b3c4``, ``.dirty`` with local changes)
     when running from a source checkout: what produced a run, eval or report."""

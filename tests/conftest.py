@@ -9,7 +9,7 @@ import pytest
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``stockfish`` are skipped where no Stockfish binary is found."""
-    from chessformer.play.engine import find_stockfish
+    from chessformer.core.engine import find_stockfish
 
     if find_stockfish() is not None:
         return

@@ -10,20 +10,20 @@ import pytest
 from chessformer.formats.games import read_results
 from chessformer.formats.ladder import load_ladder
 from chessformer.play.grid import load_grid
-from chessformer.play.engine import find_stockfish
+from chessformer.core.engine import find_stockfish
 from chessformer.play.players import PlayerSpec
 from chessformer.rating.anchors import PAPER_STOCKFISH_ELO
-from chessformer.rating.calibrate import (
+from chessformer.experiments.calibrate import (
     DEFAULT_LADDER,
     Ladder,
     Rung,
     calibrate,
-    check_connected,
     ladder_pairs,
     load_ladder_toml,
     plan_grid,
 )
 from chessformer.rating.collect import game_results
+from chessformer.rating.ladder_fit import check_connected
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer.play.engine import Limit
+from chessformer.core.engine import Limit
 from chessformer.play.ensemble import Ensemble, combine_distributions, ensemble_spec
 from chessformer.play.players import EnginePool, make_player
 from chessformer.utils import UserError

@@ -279,6 +279,15 @@ def test_diversity_experiment_tiny_end_to_end(tmp_path):
     exp = {e: r["rate"] for e, r in blind["experts_expected"].items()}
     assert exp["blind-a"] < min(v for k, v in exp.items() if k != "blind-a")
     assert "blind to Stockfish's move" in (tmp_path / "div" / "experiment.md").read_text()
+    # Every stage of the experiment records the command the experiment gave it (not the argv
+    # of whatever process ran it): each run.json names what its eval.json names.
+    runs = sorted((tmp_path / "div" / "runs").glob("*/run.json"))
+    assert runs
+    for p in runs:
+        command = json.loads(p.read_text())["command"]
+        [ev] = p.parent.glob("eval/*/eval.json")
+        assert command.startswith("chessformer experiment ")
+        assert command == json.loads(ev.read_text())["command"]
     # Resuming: a second run finds every stage done and writes the same per-move counts.
     again = run_tiny("diversity", tmp_path / "div")
     assert again["probe"] == json.loads(json.dumps(result["probe"]))

@@ -13,7 +13,7 @@ import chess
 import numpy as np
 import pytest
 
-from chessformer.play.engine import Limit
+from chessformer.core.engine import Limit
 from chessformer.play.experts import BlindSpot, Expert, Region, game_phase, non_pawn_material
 from chessformer.play.players import EnginePool, make_player
 from chessformer.play.presets import check_expert, load_experts

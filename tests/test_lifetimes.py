@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from chessformer.utils import mp_context
-
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
        "CHESSFORMER_PROGRESS": "0"}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,11 +72,11 @@ def test_check_gpu_says_what_to_do_on_a_machine_without_cuda():
 def test_train_uses_one_learner_on_any_data_and_machine(tmp_path):
     """The demo's data or a user's own, the CPU recipe or the GPU one: the train line resolves
     to the same learner (the board preset's default); only generated games add the probe."""
-    from chessformer.commands.train import add_arguments
-    from chessformer.training.options import option_fields, resolve_options
-
     import argparse
     import shlex
+
+    from chessformer.commands.train import add_arguments
+    from chessformer.training.options import option_fields, resolve_options
 
     own = tmp_path / "lichess.pgn"
     own.write_text("")

@@ -27,7 +27,6 @@ import chess.engine
 import pytest
 
 from chessformer.formats.games import read_results
-from chessformer.play.engine import find_stockfish
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -183,6 +182,8 @@ def test_resume_continues_the_run(run, tmp_path, tiny_dataset):
     assert final["step"] == 6, final
     saved = json.loads((copy / "run.json").read_text())
     assert saved["config"] == json.loads((run / "run.json").read_text())["config"]
+    assert saved["command"].startswith("chessformer train --data ")  # a string, as typed
+    assert "--resume" in saved["resumes"][-1]["command"]
 
 
 @pytest.mark.parametrize("preset, args, named", REFUSED)

@@ -7,8 +7,13 @@ import argparse
 import pytest
 
 from chessformer.model.transformer import BOARD_FEATURE_SETS, MOVE_HEADS, PRESET_TABLE
-from chessformer.training.options import (RESUME, TrainOptions, option_fields, resolve_options,
-                                          resumed_options)
+from chessformer.training.options import (
+    RESUME,
+    TrainOptions,
+    option_fields,
+    resolve_options,
+    resumed_options,
+)
 from chessformer.utils import UserError
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import chess
 import pytest
+import tomllib
 
 from chessformer.cli import COMMANDS
 

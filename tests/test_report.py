@@ -231,6 +231,8 @@ def test_provenance_names_code_versions_and_commands(report):
             "eval-vs-stockfish (test)") in prov
     assert re.search(r"Run run: checkpoint ckpt-\S+; data .*; (chessformer \S+|code version not "
                      r"recorded); command: \S", prov)
+    # trained by a Python call, not by the command line pytest runs under
+    assert "command: python: chessformer.training.train.train(...)" in prov
 
 
 def test_report_cli_prints_the_verdict_and_the_exploratory_line_apart(run, tmp_path, capsys,

@@ -258,7 +258,7 @@ def test_final_metrics_report_the_pace(tiny_dataset, tmp_path):
 
 @pytest.mark.stockfish
 def test_base_move_probe_is_logged(tiny_dataset, tmp_path):
-    from chessformer.play.engine import find_stockfish
+    from chessformer.core.engine import find_stockfish
 
     if find_stockfish() is None:
         pytest.skip("no Stockfish")

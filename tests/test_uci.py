@@ -15,7 +15,7 @@ import chess.engine
 import pytest
 
 from chessformer.formats.games import read_results
-from chessformer.play.engine import find_stockfish
+from chessformer.core.engine import find_stockfish
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,7 +238,7 @@ def test_expert_with_a_uci_base_plays_the_engines_move():
 
 
 def test_a_ladder_rung_may_be_any_uci_engine(tmp_path):
-    from chessformer.rating.calibrate import load_ladder_toml
+    from chessformer.experiments.calibrate import load_ladder_toml
 
     ladder = tmp_path / "ladder.toml"
     ladder.write_text('[[rung]]\nkind = "random"\nanchor = 0\n'

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats.ladder import search_dirs
 from chessformer.rating.anchors import scale_unanchored_reason
 from chessformer.rating.bootstrap import bootstrap
@@ -15,7 +16,6 @@ from chessformer.report.verdict import (
     DOES_NOT,
     NOT_SHOWN,
     TRANSCENDS,
-    VERDICT_TEMPERATURE,
     ModelLine,
     compute_verdicts,
     model_lines,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import chess
 import pytest
 
-from chessformer.play.engine import find_stockfish
+from chessformer.core.engine import find_stockfish
 from chessformer.play.players import PlayerSpec
 from chessformer.play.workers import Workers
 

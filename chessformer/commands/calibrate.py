@@ -1,4 +1,4 @@
-"""``chessformer calibrate``: the command line of :mod:`chessformer.rating.calibrate`."""
+"""``chessformer calibrate``: the command line of :mod:`chessformer.experiments.calibrate`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import argparse
 import shlex
 import sys
 
-from chessformer.rating.bootstrap import N_BOOT
-from chessformer.rating.calibrate import (
+from chessformer.experiments.calibrate import (
     DEFAULT_LADDER,
     DEFAULT_WORKERS,
     calibrate,
@@ -16,6 +15,8 @@ from chessformer.rating.calibrate import (
     plan_grid,
     print_ladder,
 )
+from chessformer.formats import ladder as ladder_format
+from chessformer.rating.bootstrap import N_BOOT
 from chessformer.utils import UserError
 
 
@@ -60,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
                     stockfish=args.stockfish, fast_games_per_pair=fast,
                     work=args.work, n_boot=args.boot, command=command)
     print_ladder(doc)
-    print(f"wrote {args.out or 'stockfish/ladder-' + doc['stockfish_version'] + '.json'} "
+    out = args.out or (ladder_format.calibrated_dir()
+                       / ladder_format.ladder_name(doc["stockfish_version"]))
+    print(f"wrote {out} "
           f"({doc['n_games']} games: {doc['games']})")
     return 0

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import platform
 
-from chessformer.play.engine import INSTALL_HINT, find_stockfish, stockfish_version
+from chessformer.core.engine import INSTALL_HINT, find_stockfish, stockfish_version
 
 REQUIRED = ("chess", "torch", "numpy", "pandas", "matplotlib", "zstandard", "safetensors", "tqdm")
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from chessformer.core.protocol import LEVEL_NODES
 from chessformer.formats.games import default_eval_dir, games_path
 from chessformer.play.arena import parse_shard, run_eval
 from chessformer.play.grid import load_grid, validate_grid
 from chessformer.play.players import PlayerSpec
 from chessformer.utils import UserError, command_line
 
-#: Stockfish's node limit for ``--levels`` when neither ``--nodes`` nor ``--movetime-ms`` is given.
-LEVEL_NODES = 1000
 
 
 def _floats(text: str) -> list[float]:

@@ -79,9 +79,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from chessformer.training.options import option_fields
     from chessformer.training.train import train
+    from chessformer.utils import command_line
 
     opts = {f.name: getattr(args, f.name) for f in option_fields()}
-    final = train(args.data, args.out, args.preset, **opts)
+    final = train(args.data, args.out, args.preset, command=command_line(), **opts)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(final, indent=2))
     return 0

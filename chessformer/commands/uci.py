@@ -49,9 +49,3 @@ def main(args: argparse.Namespace) -> int:
     server.run(sys.stdin)
     return 0
 
-
-def console_main() -> int:
-    """``chessformer-uci``: ``chessformer uci`` as one command (for GUIs)."""
-    from chessformer.cli import main as cli_main
-
-    return cli_main(["uci", *sys.argv[1:]])

@@ -63,7 +63,7 @@ def probe_positions(games: Sequence[tuple[dict[str, str], list[str]]], pool, max
                     stockfish: str | None = None, min_ply: int = 0) -> list[Position]:
     """Every position of ``games`` at plies ``min_ply .. max_plies - 1`` with what each expert of
     ``pool`` would play there (exact distributions) and Stockfish's depth-1 move."""
-    from chessformer.play.engine import Limit
+    from chessformer.core.engine import Limit
     from chessformer.play.ensemble import combine_distributions
     from chessformer.play.experts import Expert
     from chessformer.play.players import EnginePool

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.core.games import DEFAULT_MAX_PLIES
-from chessformer.report.verdict import VERDICT_TEMPERATURE
+from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.utils import UserError, merge_tables, pop_size, read_toml
 
 KINDS = ("diversity", "selection", "generalization")

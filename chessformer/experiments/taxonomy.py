@@ -52,6 +52,7 @@ from chessformer.experiments.probe import (
     training_overlap,
 )
 from chessformer.experiments.spec import Arm, Experiment
+from chessformer.formats import experiment as experiment_format
 from chessformer.formats import generated as generated_format
 from chessformer.rating.bootstrap import N_BOOT
 from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
@@ -116,6 +117,11 @@ def model_label(arm: Arm, k: int) -> str:
     return f"{arm.name}-s{k}"
 
 
+def experiment_command(exp: Experiment, out: Path) -> str:
+    """The command every stage of an experiment records as its own (run.json, eval.json)."""
+    return f"chessformer experiment {exp.source} --size {exp.size} --out {out}"
+
+
 def prepare_arm(exp: Experiment, arm: Arm, out: Path, stage: Stages, *,
                 stockfish: str | None, workers: int | None) -> dict[str, Any]:
     """Generate and ingest one arm's games, train one model per seed (each step skipped when its
@@ -144,7 +150,8 @@ def prepare_arm(exp: Experiment, arm: Arm, out: Path, stage: Stages, *,
         if not run_format.is_finished(run):
             opts = {key: v for key, v in exp.train.items() if key != "preset"}
             with stage(f"train {label}"):
-                train(ds, run, exp.train["preset"], **{**opts, "seed": seed})
+                train(ds, run, exp.train["preset"], command=experiment_command(exp, out),
+                      **{**opts, "seed": seed})
         runs[label] = run
     return {"pool": pool, "pgn": pgn, "dataset": ds, "runs": runs, "seeds": exp.train_seeds()}
 
@@ -155,7 +162,7 @@ def play_evaluations(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], mod
     from chessformer.formats import games as games_format
     from chessformer.play.arena import run_eval
 
-    command = f"chessformer experiment {exp.source} --size {exp.size} --out {out}"
+    command = experiment_command(exp, out)
     folders = []
     for a in arms.values():
         for label, run in a["runs"].items():
@@ -275,7 +282,7 @@ def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = 
                          "exploratory": [f"{v['line']}: {v['exploratory']['text']}"
                                          for v in verdicts if v["exploratory"]]},
               "seconds": stage.seconds}
-    write_json_atomic(out / "experiment.json", result)
-    write_text_atomic(out / "experiment.md", experiment_markdown(result))
-    log.info("wrote %s and %s", out / "experiment.md", out / "report" / "report.html")
+    write_json_atomic(out / experiment_format.EXPERIMENT_JSON, result)
+    write_text_atomic(out / experiment_format.EXPERIMENT_MD, experiment_markdown(result))
+    log.info("wrote %s and %s", out / experiment_format.EXPERIMENT_MD, out / "report" / "report.html")
     return result

@@ -9,11 +9,15 @@ file                   written by                          format module
 ``RUN/metrics.jsonl``  ``train`` (one row per eval)        :mod:`chessformer.formats.run`
 ``RUN/final_metrics``  ``train``                           :mod:`chessformer.formats.run`
 ``RUN/latest``         ``train`` (names ``ckpt-STEP/``)    :mod:`chessformer.formats.run`
+``RUN/ckpt-STEP/``     ``train`` (weights, optimizer,      :mod:`chessformer.formats.checkpoint`
+                       model config, train state)
 ``EVAL/games.jsonl``   ``eval-vs-stockfish``, ``merge``    :mod:`chessformer.formats.games`
 ``EVAL/eval.json``     ``eval-vs-stockfish``, ``merge``    :mod:`chessformer.formats.games`
 ``EVAL/games.pgn``     ``eval-vs-stockfish``, ``merge``    :mod:`chessformer.formats.games`
 ``GAMES.pgn.json``     ``generate`` (beside its PGN)       :mod:`chessformer.formats.generated`
-``ladder-V.json``      ``calibrate``                       :mod:`chessformer.formats.ladder`
+``ladder-V.json``      ``calibrate`` (and its work folder) :mod:`chessformer.formats.ladder`
+``EXP/experiment.*``   ``experiment``                      :mod:`chessformer.formats.experiment`
+``KG/summary.json``    ``kg run`` (and corpora, results)   :mod:`chessformer.formats.kg`
 =====================  ==================================  =====================================
 
 A stage never spells another stage's file name or JSON keys: it calls the format module. The

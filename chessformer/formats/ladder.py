@@ -2,6 +2,11 @@
 rung's name, settings and Elo on the paper's scale; the games it was fitted on lie beside it in
 ``ladder-<version>-games.jsonl`` (the :mod:`chessformer.formats.games` record format).
 Shipped ladders live in the project's ``stockfish/`` folder (and inside an installed package).
+
+While it plays, ``calibrate`` keeps a work folder (``runs/calibrate/<version>-<plan hash>/``):
+one evaluation folder per worker shard, ``plan.json`` (the plan its games belong to: a resumed
+run refuses another plan's games) and ``sessions.jsonl`` (one line per session that added games:
+workers, CPU count, load average).
 """
 
 from __future__ import annotations
@@ -12,6 +17,10 @@ from typing import Any
 
 from chessformer.formats import read_json
 from chessformer.utils import UserError, in_checkout, resource_dir, write_json_atomic
+
+#: The calibration work folder's files (see the module docstring).
+WORK_PLAN = "plan.json"
+WORK_SESSIONS = "sessions.jsonl"
 
 
 def ladder_name(version: str) -> str:

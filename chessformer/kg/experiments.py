@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from chessformer.formats import kg as kg_format
 from chessformer.kg.corpus import CorpusSpec, Vocab, write_corpus
 from chessformer.kg.experts import Expert, ExpertSpec, make_experts
 from chessformer.kg.graph import Graph, GraphSpec, build_graph
@@ -186,9 +187,9 @@ def build_arm(exp: Experiment, world: World, arm: Arm, out: Path) -> ArmData:
     rows, writer = write_corpus(g, experts, corpus, world.vocab, world.held_out, exp.seed)
     d = out / arm.name
     d.mkdir(parents=True, exist_ok=True)
-    np.save(d / "corpus.npy", rows)
-    np.save(d / "writer.npy", writer)  # the expert who wrote each row
-    write_text_atomic(d / "corpus_sample.txt",
+    np.save(d / kg_format.CORPUS, rows)
+    np.save(d / kg_format.WRITER, writer)  # the expert who wrote each row
+    write_text_atomic(d / kg_format.CORPUS_SAMPLE,
                       "\n".join(world.vocab.decode(r) for r in rows[:30]) + "\n")
     qs = world.queries
     return ArmData(experts=experts, rows=rows,
@@ -220,8 +221,8 @@ def _train_job(job: tuple[Path, Path, Queries, int, int, TrainSpec, int, list[fl
     model, curve = train_model(rows, n_tokens, spec, seed, out=run_dir)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     acc = query_accuracy(model, qs, first_entity, temps)
-    np.save(run_dir / "accuracy.npy", acc)
-    write_json_atomic(run_dir / "result.json", {
+    np.save(run_dir / kg_format.ACCURACY, acc)
+    write_json_atomic(run_dir / kg_format.RESULT, {
         "recipe": recipe, "train_seconds": round(seconds, 2), "threads": threads,
         # CPU seconds do not grow with the machine's load as wall seconds do: steps per CPU
         # second (one thread) is the idle-core rate this run's work would have.
@@ -234,11 +235,11 @@ def _train_job(job: tuple[Path, Path, Queries, int, int, TrainSpec, int, list[fl
 
 def _done(run_dir: Path, recipe: dict[str, Any]) -> bool:
     try:
-        result = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+        result = json.loads((run_dir / kg_format.RESULT).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return False
     return result.get("recipe") == json.loads(json.dumps(recipe)) and (
-        run_dir / "accuracy.npy").is_file()
+        run_dir / kg_format.ACCURACY).is_file()
 
 
 def pending_jobs(exp: Experiment, world: World, out: Path) -> list[tuple]:
@@ -249,7 +250,7 @@ def pending_jobs(exp: Experiment, world: World, out: Path) -> list[tuple]:
             run_dir = out / arm.name / f"seed-{seed}"
             recipe = _recipe(exp, arm, seed)
             if not _done(run_dir, recipe):
-                jobs.append((out / arm.name / "corpus.npy", run_dir, world.queries,
+                jobs.append((out / arm.name / kg_format.CORPUS, run_dir, world.queries,
                              len(world.vocab), world.vocab.first_entity, arm.train, seed,
                              exp.temperatures, recipe, 1))
     return jobs
@@ -279,8 +280,8 @@ def load_model_accuracy(exp: Experiment, arm: Arm, out: Path) -> tuple[np.ndarra
     accs, results = [], []
     for seed in range(exp.seeds):
         d = out / arm.name / f"seed-{seed}"
-        accs.append(np.load(d / "accuracy.npy"))
-        results.append(json.loads((d / "result.json").read_text(encoding="utf-8")))
+        accs.append(np.load(d / kg_format.ACCURACY))
+        results.append(json.loads((d / kg_format.RESULT).read_text(encoding="utf-8")))
     return np.stack(accs), results
 
 
@@ -312,7 +313,7 @@ def run_experiments(runs: list[tuple[Experiment, Path]], *, workers: int = 2,
         models = {arm.name: load_model_accuracy(exp, arm, out) for arm in exp.arms}
         summary = summarize(exp, world, data, models, n_boot=n_boot)
         summary["wall_seconds_all"] = round(time.perf_counter() - t0, 1)
-        write_json_atomic(out / "summary.json", summary)
+        write_json_atomic(out / kg_format.SUMMARY, summary)
         summary["report"] = write_report(exp, summary, out)
         summaries.append(summary)
     return summaries

@@ -32,8 +32,14 @@ import torch
 
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_VERSION
-from chessformer.model.transformer import GPT, load_state_dict_checked, read_model_meta, resolve_checkpoint_dir
+from chessformer.formats import checkpoint as ckpt_format
 from chessformer.formats import run as run_format
+from chessformer.model.transformer import (
+    GPT,
+    load_state_dict_checked,
+    read_model_meta,
+    resolve_checkpoint_dir,
+)
 from chessformer.utils import UserError, write_json_atomic
 
 __all__ = ["capture_rng", "load_checkpoint", "restore_rng", "save_checkpoint"]
@@ -105,9 +111,9 @@ def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Opti
     tmp.mkdir()
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
                if k != "lm_head.weight"}  # tied to wte.weight; safetensors refuses shared storage
-    save_file(weights, str(tmp / "model.safetensors"))
+    save_file(weights, str(tmp / ckpt_format.WEIGHTS))
     cfg = model.config
-    write_json_atomic(tmp / "model.json", {
+    write_json_atomic(tmp / ckpt_format.META, {
         "format": CHECKPOINT_FORMAT,
         "config": cfg.to_dict(),
         "tokenizer_version": tokenizer.TOKENIZER_VERSION,
@@ -118,9 +124,9 @@ def save_checkpoint(run_dir: str | Path, model: GPT, optimizer: torch.optim.Opti
     state = dict(train_state)
     if optimizer is not None:
         tensors, groups = _optimizer_tensors(optimizer.state_dict())
-        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        save_file(tensors, str(tmp / ckpt_format.OPTIMIZER))
         state["optimizer_param_groups"] = groups
-    write_json_atomic(tmp / "train_state.json", state)
+    write_json_atomic(tmp / ckpt_format.TRAIN_STATE, state)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -143,7 +149,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
     model = GPT(meta["config"])
     load_state_dict_checked(model, ckpt)
     model.to(device)
-    state_path = ckpt / "train_state.json"
+    state_path = ckpt / ckpt_format.TRAIN_STATE
     try:
         state = json.loads(state_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -151,7 +157,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
     except json.JSONDecodeError as e:
         raise UserError(f"{state_path}: corrupt ({e})") from None
     opt_state = None
-    opt_path = ckpt / "optimizer.safetensors"
+    opt_path = ckpt / ckpt_format.OPTIMIZER
     if opt_path.exists():
         try:
             tensors = load_file(str(opt_path), device=str(device))

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_BYTES, BOARD_FEATURES, BOARD_VERSION, unpack_boards
+from chessformer.formats import checkpoint as ckpt_format
 from chessformer.formats import run as run_format
 from chessformer.model.features import TACTIC_FEATURES, tactic_planes
 from chessformer.model.legal import legal_mask
@@ -428,12 +429,12 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such run or checkpoint directory")
-    if (path / "model.safetensors").exists():
+    if ckpt_format.is_checkpoint(path):
         return path
     name = run_format.read_latest(path)
     if name is not None:
         ckpt = path / name
-        if not name or not (ckpt / "model.safetensors").exists():
+        if not name or not ckpt_format.is_checkpoint(ckpt):
             raise UserError(f"{path / run_format.LATEST} points at {name!r}, which is not a "
                             f"complete checkpoint")
         return ckpt
@@ -444,7 +445,7 @@ def resolve_checkpoint_dir(path: str | Path) -> Path:
 def read_model_meta(ckpt: Path) -> dict[str, Any]:
     """``ckpt/model.json`` with ``config`` as a :class:`GPTConfig`, checked against this
     chessformer's tokenizer and board encoding (one-line ``UserError`` otherwise)."""
-    meta_path = ckpt / "model.json"
+    meta_path = ckpt / ckpt_format.META
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         config = GPTConfig.from_dict(meta["config"])
@@ -470,7 +471,7 @@ def load_state_dict_checked(model: GPT, ckpt: Path, device: torch.device | str =
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    weights_path = ckpt / "model.safetensors"
+    weights_path = ckpt / ckpt_format.WEIGHTS
     try:
         state = load_file(str(weights_path), device=str(device))
     except (SafetensorError, OSError, RuntimeError, ValueError) as e:

@@ -64,7 +64,7 @@ from chessformer.formats.games import (
 from chessformer.formats.ladder import find_ladder, load_ladder
 from chessformer.formats.run import run_elo_cap
 from chessformer.model.inference import BatchDecoder, sample_move
-from chessformer.play.engine import require_stockfish, stockfish_version
+from chessformer.core.engine import require_stockfish, stockfish_version
 from chessformer.play.grid import DEFAULT_ADJUDICATION, Grid, grid_json, validate_grid
 from chessformer.play.tasks import GameTask, build_tasks
 from chessformer.play.workers import Workers

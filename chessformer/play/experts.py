@@ -59,7 +59,7 @@ import chess
 import numpy as np
 
 from chessformer.core.games import check_line
-from chessformer.play.engine import UciEngine
+from chessformer.core.engine import UciEngine
 from chessformer.play.spec import EnginePool, PlayerSpec, limit_of
 from chessformer.utils import UserError
 

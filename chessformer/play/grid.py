@@ -31,7 +31,7 @@ from typing import Any
 from chessformer.core.games import DEFAULT_MAX_PLIES, check_line
 from chessformer.model.inference import LEGALITY
 from chessformer.play.players import PlayerSpec, parse_players
-from chessformer.report.verdict import VERDICT_TEMPERATURE
+from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.utils import UserError, log, read_toml
 
 __all__ = ["ADJUDICATION_KINDS", "DEFAULT_ADJUDICATION", "Grid", "grid_json", "load_grid",

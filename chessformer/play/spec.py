@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chessformer.play.engine import Limit, UciEngine, require_stockfish
+from chessformer.core.engine import Limit, UciEngine, require_stockfish
 from chessformer.utils import UserError
 
 __all__ = ["EnginePool", "PlayerSpec", "check_uci", "limit_of"]

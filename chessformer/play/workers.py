@@ -19,7 +19,7 @@ from typing import Any
 import chess
 import numpy as np
 
-from chessformer.play.engine import EngineError, Limit
+from chessformer.core.engine import EngineError, Limit
 from chessformer.play.players import EnginePool, make_player
 from chessformer.utils import mp_context
 

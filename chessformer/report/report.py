@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats import dataset as dataset_format
 from chessformer.formats import games as games_format
 from chessformer.formats import ladder as ladder_format
@@ -78,7 +79,6 @@ from chessformer.report.plots import (
 from chessformer.report.ranges import ladder_rungs, range_warnings
 from chessformer.report.verdict import (
     LEVEL,
-    VERDICT_TEMPERATURE,
     ModelLine,
     compute_verdicts,
     model_lines,

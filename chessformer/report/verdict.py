@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats import dataset as dataset_format
 from chessformer.rating.bootstrap import BootstrapFit, Rating
 from chessformer.utils import log
 
-#: The verdict temperature when an evaluation's grid names none (the theory's prediction).
-VERDICT_TEMPERATURE = 0.001
 #: The level of every verdict interval (the exploratory one is simultaneous at this level).
 LEVEL = 0.95
 

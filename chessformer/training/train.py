@@ -48,7 +48,7 @@ from chessformer.training.batches import build_windows, make_batch, sample_ids
 from chessformer.training.options import TrainOptions, option_fields, resolve_options, resumed_options
 from chessformer.training.threads import ThreadTuner
 from chessformer.training.validation import build_val_set, evaluate, label_base_moves
-from chessformer.utils import UserError, code_version, command_line, log, progress
+from chessformer.utils import UserError, code_version, log, progress, python_call
 
 __all__ = ["Trainer", "lr_at", "train"]
 
@@ -63,12 +63,14 @@ def lr_at(step: int, *, lr: float, min_lr: float, warmup: int, max_steps: int) -
     return min_lr + 0.5 * (1 + math.cos(math.pi * t)) * (lr - min_lr)
 
 
-def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str = "small",
-          **opts: Any) -> dict[str, Any]:
+def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str = "small", *,
+          command: str | None = None, **opts: Any) -> dict[str, Any]:
     """Train (or resume) a run; returns the final metrics (also in ``RUN/final_metrics.json``).
 
     ``opts`` are :class:`TrainOptions` fields; unset (``None``) ones take the preset's defaults,
-    then the class defaults.
+    then the class defaults. ``command`` is what ``run.json`` records as the run's (or the
+    resume's) command: the caller's command line (``chessformer train ...``, ``chessformer
+    experiment ...``); by default, that this function was called from Python.
     """
     from chessformer.model.checkpoint import load_checkpoint
 
@@ -90,7 +92,8 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
             log.info("%s: finished at step %d already; nothing to do", run_dir, resumed[2]["step"])
             return final
     o = resolve_options(preset, given)
-    return Trainer(data, run_dir, preset, o, resumed).run()
+    return Trainer(data, run_dir, preset, o, resumed,
+                   command=command or python_call("chessformer.training.train.train")).run()
 
 
 class Trainer:
@@ -101,12 +104,14 @@ class Trainer:
     """
 
     def __init__(self, data: str | os.PathLike[str], run_dir: Path, preset: str, o: TrainOptions,
-                 resumed: tuple[Any, dict[str, Any] | None, dict[str, Any]] | None) -> None:
+                 resumed: tuple[Any, dict[str, Any] | None, dict[str, Any]] | None, *,
+                 command: str) -> None:
         import torch
 
         from chessformer.model.transformer import GPT, PRESETS, GPTConfig, model_flops_per_token
 
         self.data, self.run_dir, self.preset, self.o = Path(data), run_dir, preset, o
+        self.command = command
         ckpt_model, opt_state, self.resume_state = resumed if resumed is not None else (None, None, None)
         overrides = {k: getattr(o, k) for k in ("block_size", "move_head", "board_features")
                      if getattr(o, k) is not None}
@@ -333,7 +338,7 @@ class Trainer:
         run_info = run_format.read_run_info_or_empty(self.run_dir)
         if self.resume_state is None or not run_info:
             run_info = {
-                "command": command_line(), "code_version": code_version(),
+                "command": self.command, "code_version": code_version(),
                 "data": str(self.data.resolve()),
                 "manifest": str(dataset_format.manifest_path(self.data).resolve()),
                 "manifest_sha256": dataset_format.manifest_sha256(self.data),
@@ -343,7 +348,7 @@ class Trainer:
                 "resumes": [],
             }
         else:
-            run_info["resumes"].append({"step": start_step, "command": command_line(),
+            run_info["resumes"].append({"step": start_step, "command": self.command,
                                         "code_version": code_version(),
                                         "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
         run_format.write_run_info(self.run_dir, run_info)

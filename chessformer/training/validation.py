@@ -84,7 +84,7 @@ def label_base_moves(val: ValSet, stockfish: str | None = None) -> bool:
     About 0.2 ms a position over a raw pipe, once per run. False (with a warning) when no
     Stockfish is found: the probe is then skipped, nothing else changes.
     """
-    from chessformer.play.engine import Limit, UciEngine, find_stockfish
+    from chessformer.core.engine import Limit, UciEngine, find_stockfish
 
     path = find_stockfish(stockfish)
     if path is None:

@@ -1,6 +1,6 @@
 """Finding Stockfish, and talking UCI to it (or to any UCI engine) over a raw pipe.
 
-    >>> from chessformer.play.engine import UciEngine, require_stockfish
+    >>> from chessformer.core.engine import UciEngine, require_stockfish
     >>> with UciEngine(require_stockfish(), {"Skill Level": 1}) as sf:   # doctest: +SKIP
     ...     sf.new_game()
     ...     sf.bestmove(["e2e4"], nodes=1000)

@@ -55,7 +55,13 @@ from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, bootstrap
 from chessformer.rating.bradley_terry import PRIOR, describe_prior
 from chessformer.rating.collect import game_results
 from chessformer.rating.counts import GameResult
-from chessformer.rating.graph import components
+from chessformer.rating.ladder_fit import (
+    anchor_check,
+    anchor_verdict,
+    check_connected,
+    pair_scores,
+    single_anchor_fit,
+)
 from chessformer.utils import (
     UserError,
     log,
@@ -65,13 +71,10 @@ from chessformer.utils import (
     write_json_atomic,
 )
 
-__all__ = ["Ladder", "Rung", "calibrate", "check_connected", "ladder_pairs", "load_ladder_toml",
-           "plan_grid"]
+__all__ = ["Ladder", "Rung", "calibrate", "ladder_pairs", "load_ladder_toml", "plan_grid"]
 
 
 DEFAULT_LADDER = "ladder"  # evals/ladder.toml among the shipped configs
-#: Bootstrap resamples for the (cheaper) leave-one-anchor-out check.
-N_BOOT_CHECK = 200
 #: Engines searching at once unless told otherwise (keep it at most the CPU cores).
 DEFAULT_WORKERS = 2
 #: Measured on Stockfish 15.1 games between ladder rungs (median 93-103 plies): for time estimates.
@@ -212,19 +215,6 @@ def ladder_pairs(ladder: Ladder) -> list[tuple[Rung, Rung]]:
     return out
 
 
-def check_connected(names: Sequence[str], anchors: Mapping[str, float],
-                    edges: Sequence[tuple[str, str]], where: str = "ladder") -> None:
-    """Refuse a ladder whose rungs are not all tied by games to an anchor (named in the error)."""
-    if not anchors:
-        raise UserError(f"{where}: no anchor: give at least one rung an anchor rating (the default "
-                        "ladder holds the paper's Skill Level 1/3/5 at 0.1 s)")
-    loose = sorted(n for g in components(names, edges) if not set(g) & set(anchors) for n in g)
-    if loose:
-        raise UserError(f"{where}: the pairs that play do not connect these rungs to any anchor, "
-                        f"so their ratings would be undefined: {', '.join(loose)}; raise span or "
-                        "add [[pair]] entries linking them to the rest")
-
-
 # ---------------------------------------------------------------------------------------------
 # The plan: an arena grid of model-free matches
 # ---------------------------------------------------------------------------------------------
@@ -287,63 +277,6 @@ def plan_hash(grid: Any, workers: int) -> str:
 # The fit and the ladder file (pure)
 # ---------------------------------------------------------------------------------------------
 
-def pair_scores(games: Sequence[GameResult]) -> list[dict[str, Any]]:
-    """Per pair of players: games and the first-named player's points (names sorted)."""
-    acc: dict[tuple[str, str], list[float]] = {}
-    for g in games:
-        a, b = sorted((g.white, g.black))
-        pts = g.score if g.white == a else 1.0 - g.score
-        acc.setdefault((a, b), [0.0, 0.0])
-        acc[(a, b)][0] += pts
-        acc[(a, b)][1] += 1
-    return [{"a": a, "b": b, "games": int(n), "a_points": p, "a_score": round(p / n, 4)}
-            for (a, b), (p, n) in acc.items()]
-
-
-def anchor_check(games: Sequence[GameResult], anchors: Mapping[str, float], *, n_boot: int = N_BOOT_CHECK,
-                 seed: int = 0) -> list[dict[str, Any]]:
-    """Leave each anchor out in turn: where do the games put it when the others hold the scale?"""
-    out = []
-    if len(anchors) < 2:
-        return out
-    for name, elo in anchors.items():
-        rest = {k: v for k, v in anchors.items() if k != name}
-        bf = bootstrap(games, rest, n_boot=n_boot, seed=seed)
-        row: dict[str, Any] = {"name": name, "paper": elo, "fitted": None, "lo": None, "hi": None}
-        if name in bf.players and name not in bf.fit.unanchored:
-            r = next(r for r in bf.ratings() if r.player == name)
-            row.update(fitted=round(r.elo, 1), lo=round(r.lo, 1), hi=round(r.hi, 1))
-        out.append(row)
-    return out
-
-
-def anchor_verdict(check: Sequence[Mapping[str, Any]]) -> str:
-    """A sentence for the notes: do the games agree with the anchors' spacing?"""
-    off = [c for c in check if c["fitted"] is not None and not c["lo"] <= c["paper"] <= c["hi"]]
-    if not check:
-        return ""
-    if not off:
-        return ("Anchor check: every anchor's paper rating lies inside the 95% interval the games "
-                "give it when it is left out.")
-    parts = [f"{c['name']} paper {c['paper']:.0f}, games {c['fitted']:.0f} "
-             f"[{c['lo']:.0f}, {c['hi']:.0f}]" for c in off]
-    return ("Anchor check: the games disagree with the paper's spacing of the anchors ("
-            + "; ".join(parts) + "), so holding all of them fixed distorts the rungs between "
-            "them; 'single_anchor_fit' gives the scale held by one anchor only.")
-
-
-def single_anchor_fit(games: Sequence[GameResult], anchors: Mapping[str, float], *,
-                      n_boot: int = N_BOOT_CHECK, seed: int = 0) -> dict[str, Any] | None:
-    """Every rating with only the middle anchor held: the scale the games themselves give."""
-    if len(anchors) < 2:
-        return None
-    name = sorted(anchors, key=anchors.__getitem__)[(len(anchors) - 1) // 2]
-    bf = bootstrap(games, {name: anchors[name]}, n_boot=n_boot, seed=seed)
-    return {"anchor": name, "elo": anchors[name], "bootstrap": n_boot,
-            "rungs": [{"name": r.player, "elo": round(r.elo, 1), "lo": round(r.lo, 1),
-                       "hi": round(r.hi, 1)} for r in sorted(bf.ratings(), key=lambda r: r.elo)]}
-
-
 def ladder_rungs(ladder: Ladder, bf: BootstrapFit) -> list[dict[str, Any]]:
     """The ladder file's ``rungs`` in ladder order; rungs without finished games are left out."""
     by_player = {r.player: r for r in bf.ratings()}
@@ -388,7 +321,7 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
 
     # Task numbers (and so resuming) depend on the whole plan: never mix two plans' games.
     plan = {"plan": plan_hash(grid, workers), "matches": len(grid.matches)}
-    marker = work / "plan.json"
+    marker = work / ladder_format.WORK_PLAN
     if marker.exists():
         old = read_json(marker, "calibrate plan")
         if old.get("plan") != plan["plan"]:
@@ -413,7 +346,7 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
             for f in futures:
                 f.result()  # re-raises a shard's error (UserError included) here
     records = [r for o in outs for r in games_format.read_results(o)]
-    sessions_path = work / "sessions.jsonl"
+    sessions_path = work / ladder_format.WORK_SESSIONS
     if len(records) > before:
         with open(sessions_path, "a", encoding="utf-8") as f:
             f.write(json_line({"started": started, "games": len(records) - before,
@@ -525,7 +458,7 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
     ladder TOML path, or None for ``evals/ladder.toml``. ``out_json`` defaults to
     ``stockfish/ladder-<version>.json``; the games go beside it as ``<stem>-games.jsonl``.
     """
-    from chessformer.play.engine import require_stockfish, stockfish_version
+    from chessformer.core.engine import require_stockfish, stockfish_version
 
     ladder = as_ladder(rungs)
     if fast_games_per_pair is None:
