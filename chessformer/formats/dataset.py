@@ -45,6 +45,7 @@ class ReasonKind(str, enum.Enum):
     NOTE = "notes"  # about kept games (or the run), e.g. a header read as Latin-1
 
 
+@enum.unique
 class Reason(str, enum.Enum):
     """Every name the manifest's counts hold, with the section it is counted in (``kind``).
 
