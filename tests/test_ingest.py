@@ -696,3 +696,15 @@ def test_reason_counts_follow_the_enum_and_refuse_strangers():
             reason_counts(Counter({Reason.BOT: 1, stranger: 1}), ReasonKind.REJECT)
     assert json.dumps({Reason.BOT: [Reason.UTF16_TEXT]}) == '{"bot": ["utf16_text"]}'
     assert f"{Reason.NULL_MOVE}" == str(Reason.NULL_MOVE) == "null_move" == Reason.NULL_MOVE
+
+
+def test_every_reject_reason_is_in_the_filter_table():
+    """The table at the top of chessformer.data.ingest explains every reject reason."""
+    import re
+
+    from chessformer.data import ingest as ingest_module
+
+    table = ingest_module.__doc__.split("Filters\n-------")[1]
+    missing = [r.value for r in Reason.of_kind(ReasonKind.REJECT)
+               if not re.search(rf"\b{r.value}\b", table)]
+    assert not missing

@@ -16,7 +16,9 @@ whole folder renamed into place only when complete).
 Filters
 -------
 Each game gets the *first* reason below that applies; the manifest's ``rejected`` counts add up,
-with ``kept``, to ``games_read``. Defaults are what a researcher expects of a Lichess dump:
+with ``kept``, to ``games_read``. The names are the members of
+:class:`chessformer.formats.dataset.Reason`, in this order (a reason outside it is an error, not
+a count left out). Defaults are what a researcher expects of a Lichess dump:
 
 ==================  ==========================================================================
 reason              rule (default)
