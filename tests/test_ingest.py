@@ -18,8 +18,9 @@ import zstandard
 from chessformer.core import tokenizer as tok
 from chessformer.core.boards import encode_board
 from chessformer.data.dataset import DatasetWriter, GameDataset
-from chessformer.data.ingest import classify_time_control, ingest
+from chessformer.data.ingest import TIME_CONTROL_CLASSES, classify_time_control, ingest
 from chessformer.formats import dataset as dataset_format
+from chessformer.formats.dataset import Reason, ReasonKind, reason_counts
 from chessformer.utils import UserError
 
 MOVES = "1. e4 e5 2. Nf3 Nc6 3. Bb5 a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6"  # 14 plies
@@ -580,3 +581,130 @@ def test_the_same_dataset_with_and_without_the_compiled_readers(tmp_path, monkey
         for k in ("move_checker", "out", "created", "seconds", "command", "versions"):
             m.pop(k, None)
     assert manifests[0].keys() == manifests[1].keys()
+
+
+# ----------------------------------------------------------------------------- every reason
+
+_DUPLICATED = "https://lichess.org/dupdupdu"
+#: The options under which each case of _reject_cases() is rejected for its reason.
+_EVERY_FILTER = dict(elo_cap=1600, elo_floor=1000,
+                     time_controls=tuple(c for c in TIME_CONTROL_CLASSES if c != "bullet"))
+
+
+def _reject_cases() -> dict[Reason, str]:
+    """For each reason a game can be rejected for, PGN text that provokes it once (under
+    _EVERY_FILTER; the other games of the defaults are rated blitz, 1400-1450, 14 plies)."""
+    return {
+        Reason.NO_HEADERS: "not a game: text between two games\n\n",
+        Reason.ELO_MISSING: game(WhiteElo="?"),
+        Reason.ELO_ABOVE_CAP: game(WhiteElo="1700"),
+        Reason.ELO_BELOW_FLOOR: game(BlackElo="900"),
+        Reason.VARIANT: game(Variant="Chess960"),
+        Reason.CUSTOM_START: game(FEN="8/8/8/8/8/8/8/K1k5 w - - 0 1", SetUp="1"),
+        Reason.UNRATED: game(Event="Casual Blitz game"),
+        Reason.BOT: game(BlackTitle="BOT"),
+        Reason.UNFINISHED: game(result="*"),
+        Reason.BAD_RESULT: game(Result="2-0"),
+        Reason.TERMINATION: game(Termination="Abandoned"),
+        Reason.TIME_CONTROL: game(TimeControl="60+0"),
+        Reason.UNTERMINATED_COMMENT: game(MOVES + " { never closed"),
+        Reason.UNBALANCED_VARIATION: game(MOVES + " ( 7... h6"),
+        Reason.TRUNCATED_GAME: game().replace(" 1-0\n\n", "\n\n"),
+        Reason.TEXT_AFTER_RESULT: game(MOVES + " 1-0 Nf3 Nc6"),
+        Reason.TOO_FEW_PLIES: game("1. e4 e5 2. Nf3 Nc6"),
+        Reason.NULL_MOVE: game(MOVES + " --"),
+        Reason.ILLEGAL_MOVE: game(MOVES + " Qxh7"),
+        Reason.DUPLICATE: game(Site=_DUPLICATED) + game(Site=_DUPLICATED),  # the first is kept
+    }
+
+
+@pytest.mark.parametrize("kw", [dict(workers=0), dict(workers=2, chunk_bytes=2048, boards=True)],
+                         ids=["in_process", "workers_boards"])
+def test_every_reject_reason_is_counted_and_the_counts_add_up(tmp_path, kw):
+    """Issue 23: each reason a game can be rejected for reaches manifest.json, in filter order,
+    and kept + rejected == games_read. A new reject reason needs a case in _reject_cases()."""
+    cases = _reject_cases()
+    rejects = Reason.of_kind(ReasonKind.REJECT)
+    assert set(cases) == set(rejects), "each reject reason needs a game that provokes it"
+    run(tmp_path, game() + "".join(cases[r] for r in rejects) + game(), **_EVERY_FILTER, **kw)
+    m = dataset_format.read_manifest(tmp_path / "out")  # the file as written
+    assert m["kept"] == 3 and m["games_read"] == 3 + len(rejects)
+    assert m["kept"] + sum(m["rejected"].values()) == m["games_read"]
+    assert m["rejected"] == {r.value: 1 for r in rejects}
+    assert list(m["rejected"]) == m["filter_order"] == [r.value for r in rejects]
+    assert m["sources"][0]["kept"] == m["kept"] and m["sources"][0]["games_read"] == m["games_read"]
+
+
+def test_every_read_event_is_counted(tmp_path):
+    """Each read event reaches manifest.json's read_events (and its source's events), the games
+    around it still add up."""
+    f1, f2, f3 = _zstd_frames(*("".join(game() for _ in range(20)) for _ in range(3)))
+    bad = bytearray(f2)
+    for i in range(len(bad) // 3, len(bad) // 3 + 40):
+        bad[i] ^= 0x5A
+    (whole,) = _zstd_frames("".join(game() for _ in range(200)))
+    sources = {  # event -> (file name, its bytes; None: no such file)
+        Reason.CORRUPT_COMPRESSED: ("corrupt.pgn.zst", f1 + bytes(bad) + f3),
+        Reason.EMPTY_SOURCE: ("empty.pgn", b""),
+        Reason.MISSING_SOURCE: ("missing.pgn", None),
+        Reason.OVERSIZED_TEXT: ("long.pgn", (game() + "x" * (3 << 20) + "\n\n" + game()).encode()),
+        Reason.TRUNCATED_COMPRESSED: ("cut.pgn.zst", whole[: len(whole) * 2 // 3]),
+        Reason.UTF16_TEXT: ("utf16.pgn", (game() + game()).encode("utf-16")),
+    }
+    events = Reason.of_kind(ReasonKind.READ_EVENT)
+    assert set(sources) == set(events), "each read event needs a source that provokes it"
+    for name, data in sources.values():
+        if data is not None:
+            (tmp_path / name).write_bytes(data)
+    m = ingest([str(tmp_path / name) for name, _ in sources.values()], tmp_path / "out",
+               elo_cap=None, workers=0, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
+    assert m["read_events"] == {r.value: 1 for r in events}
+    assert {s["name"]: s["events"] for s in m["sources"]} == {
+        name: {r.value: 1} for r, (name, data) in sources.items() if r is not Reason.MISSING_SOURCE}
+    assert m["kept"] + sum(m["rejected"].values()) == m["games_read"]
+
+
+@pytest.mark.parametrize("reason", ["bogus_reason", "truncated_game", Reason.UTF16_TEXT],
+                         ids=["unknown", "bare_string", "not_a_reject"])
+def test_a_reject_reason_outside_the_enum_is_an_error_not_a_silent_drop(tmp_path, monkeypatch,
+                                                                        reason):
+    """A parser that rejects a game for a reason that is not a reject Reason stops the run
+    (the old manifest counted it in memory and left it out, so the counts did not add up)."""
+    from chessformer.data import pgn
+
+    real = pgn.read_moves
+
+    def read_moves(movetext, **kw):
+        if b"Qxh7" in movetext:
+            raise pgn.MovetextError(reason, "a reason the manifest does not know")
+        return real(movetext, **kw)
+
+    monkeypatch.setattr(pgn, "read_moves", read_moves)
+    with pytest.raises(ValueError, match="is not a reject reason"):
+        run(tmp_path, game() + game(MOVES + " Qxh7") + game())
+    assert not (tmp_path / "out").exists()
+
+
+def test_reason_counts_follow_the_enum_and_refuse_strangers():
+    from collections import Counter
+
+    counts = Counter({Reason.DUPLICATE: 2, Reason.NO_HEADERS: 1, Reason.BOT: 0})
+    assert reason_counts(counts, ReasonKind.REJECT) == {"no_headers": 1, "duplicate": 2}
+    assert list(reason_counts(counts, ReasonKind.REJECT)) == ["no_headers", "duplicate"]
+    for stranger in ("no_headers", "bogus", Reason.UTF16_TEXT):
+        with pytest.raises(ValueError, match="rejected"):
+            reason_counts(Counter({Reason.BOT: 1, stranger: 1}), ReasonKind.REJECT)
+    assert json.dumps({Reason.BOT: [Reason.UTF16_TEXT]}) == '{"bot": ["utf16_text"]}'
+    assert f"{Reason.NULL_MOVE}" == str(Reason.NULL_MOVE) == "null_move" == Reason.NULL_MOVE
+
+
+def test_every_reject_reason_is_in_the_filter_table():
+    """The table at the top of chessformer.data.ingest explains every reject reason."""
+    import re
+
+    from chessformer.data import ingest as ingest_module
+
+    table = ingest_module.__doc__.split("Filters\n-------")[1]
+    missing = [r.value for r in Reason.of_kind(ReasonKind.REJECT)
+               if not re.search(rf"\b{r.value}\b", table)]
+    assert not missing

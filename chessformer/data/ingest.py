@@ -16,7 +16,9 @@ whole folder renamed into place only when complete).
 Filters
 -------
 Each game gets the *first* reason below that applies; the manifest's ``rejected`` counts add up,
-with ``kept``, to ``games_read``. Defaults are what a researcher expects of a Lichess dump:
+with ``kept``, to ``games_read``. The names are the members of
+:class:`chessformer.formats.dataset.Reason`, in this order (a reason outside it is an error, not
+a count left out). Defaults are what a researcher expects of a Lichess dump:
 
 ==================  ==========================================================================
 reason              rule (default)
@@ -83,20 +85,14 @@ from chessformer.core import san
 from chessformer.core.boards import BOARD_BYTES
 from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
-from chessformer.formats.dataset import read_manifest
+from chessformer.formats.dataset import (REJECT_REASONS, Reason, ReasonKind, read_manifest,
+                                         reason_counts)
 from chessformer.utils import UserError, log, mp_context, progress
 
 __all__ = ["TIME_CONTROL_CLASSES", "FilterOptions", "classify_time_control", "header_reject_reason", "ingest"]
 
 TIME_CONTROL_CLASSES = ("ultrabullet", "bullet", "blitz", "rapid", "classical", "correspondence",
                         "unknown")
-REJECT_REASONS = (
-    "no_headers", "elo_missing", "elo_above_cap", "elo_below_floor", "variant", "custom_start",
-    "unrated", "bot", "unfinished", "bad_result", "termination", "time_control",
-    "unterminated_comment", "unbalanced_variation", "truncated_game", "text_after_result",
-    "too_few_plies",
-    "null_move", "illegal_move", "duplicate",
-)
 _MAX_WARNINGS = 20
 #: A warning is cut to this many characters: a damaged file can hold a token of megabytes.
 _MAX_WARNING_CHARS = 240
@@ -174,21 +170,22 @@ def _elo(v: bytes | None) -> int | None:
 
 
 def _elo_reject_reason(white: bytes | None, black: bytes | None,
-                       o: FilterOptions) -> tuple[str, str] | None:
+                       o: FilterOptions) -> tuple[Reason, str] | None:
     """The Elo filters of :func:`header_reject_reason`, given the two tags' raw values."""
     w, b = _elo(white), _elo(black)
     if w is None or b is None:
         none = b"(none)"
-        return "elo_missing", (f"WhiteElo {(none if white is None else white).decode('latin-1')!r}, "
-                               f"BlackElo {(none if black is None else black).decode('latin-1')!r}")
+        return Reason.ELO_MISSING, (
+            f"WhiteElo {(none if white is None else white).decode('latin-1')!r}, "
+            f"BlackElo {(none if black is None else black).decode('latin-1')!r}")
     if o.elo_cap is not None and max(w, b) > o.elo_cap:
-        return "elo_above_cap", f"max Elo {max(w, b)} > {o.elo_cap}"
+        return Reason.ELO_ABOVE_CAP, f"max Elo {max(w, b)} > {o.elo_cap}"
     if o.elo_floor is not None and min(w, b) < o.elo_floor:
-        return "elo_below_floor", f"min Elo {min(w, b)} < {o.elo_floor}"
+        return Reason.ELO_BELOW_FLOOR, f"min Elo {min(w, b)} < {o.elo_floor}"
     return None
 
 
-def header_reject_reason(h: dict[bytes, bytes], o: FilterOptions) -> tuple[str, str] | None:
+def header_reject_reason(h: dict[bytes, bytes], o: FilterOptions) -> tuple[Reason, str] | None:
     """(reason, detail) of the first header filter that rejects the game, or ``None``."""
     if o.elo_cap is not None or o.elo_floor is not None:
         rej = _elo_reject_reason(h.get(b"WhiteElo"), h.get(b"BlackElo"), o)
@@ -197,32 +194,32 @@ def header_reject_reason(h: dict[bytes, bytes], o: FilterOptions) -> tuple[str, 
     if o.standard_only:
         v = h.get(b"Variant")
         if v is not None and v.strip().lower() not in (b"standard", b"chess", b""):
-            return "variant", f"Variant {v.decode('latin-1')!r}"
+            return Reason.VARIANT, f"Variant {v.decode('latin-1')!r}"
         fen = h.get(b"FEN")
         if fen is not None and fen.decode("latin-1").strip() != _START_FEN:
-            return "custom_start", "starts from a set-up position (FEN tag)"
+            return Reason.CUSTOM_START, "starts from a set-up position (FEN tag)"
     if o.rated_only:
         ev = h.get(b"Event")
         if ev is not None and ev.lstrip().lower().startswith((b"casual", b"unrated")):
-            return "unrated", f"Event {ev.decode('latin-1')!r}"
+            return Reason.UNRATED, f"Event {ev.decode('latin-1')!r}"
     if o.no_bots and (h.get(b"WhiteTitle", b"").strip().upper() == b"BOT"
                       or h.get(b"BlackTitle", b"").strip().upper() == b"BOT"):
-        return "bot", "a BOT player"
+        return Reason.BOT, "a BOT player"
     res = h.get(b"Result")
     if res is not None:
         res = res.strip()
         if res == b"*":
-            return "unfinished", "Result \"*\""
+            return Reason.UNFINISHED, "Result \"*\""
         if res not in _VALID_RESULTS:
-            return "bad_result", f"Result {res.decode('latin-1')!r}"
+            return Reason.BAD_RESULT, f"Result {res.decode('latin-1')!r}"
     if o.drop_terminations:
         t = h.get(b"Termination")
         if t is not None and t.strip().decode("latin-1").lower() in _lower_set(o.drop_terminations):
-            return "termination", f"Termination {t.decode('latin-1')!r}"
+            return Reason.TERMINATION, f"Termination {t.decode('latin-1')!r}"
     if len(o.time_controls) < len(TIME_CONTROL_CLASSES):
         cls = classify_time_control(h.get(b"TimeControl"))
         if cls not in o.time_controls:
-            return "time_control", f"time control class {cls}"
+            return Reason.TIME_CONTROL, f"time control class {cls}"
     return None
 
 
@@ -244,22 +241,26 @@ class ChunkResult:
     """What a worker returns for one chunk, in game order.
 
     ``status[i]`` is ``None`` for a kept game (its data is the next entry of ``kept``) or the
-    reject reason; ``details`` maps local index -> message for the first ``_MAX_WARNINGS``
-    rejects of each reason (the run shows no more of a reason than that, so a later one of this
-    chunk can never be shown: most games of a big file are rejected, silently).
+    reject reason (a :class:`Reason` of kind ``REJECT``: anything else is an error, so no game
+    can go uncounted in the manifest); ``details`` maps local index -> message for the first
+    ``_MAX_WARNINGS`` rejects of each reason (the run shows no more of a reason than that, so a
+    later one of this chunk can never be shown: most games of a big file are rejected, silently).
     """
 
-    status: list[str | None] = field(default_factory=list)
+    status: list[Reason | None] = field(default_factory=list)
     details: dict[int, str] = field(default_factory=dict)
-    reject_counts: dict[str, int] = field(default_factory=dict)
-    notes: list[tuple[int, str, str]] = field(default_factory=list)
+    reject_counts: dict[Reason, int] = field(default_factory=dict)
+    notes: list[tuple[int, Reason, str]] = field(default_factory=list)
     kept: list[tuple] = field(default_factory=list)  # (site_id, dedupe_key, header_digest, meta)
     lengths: list[int] = field(default_factory=list)
     tokens: bytes = b""
     boards: bytes = b""
     fallbacks: int = 0
 
-    def reject(self, i: int, reason: str, detail: str) -> None:
+    def reject(self, i: int, reason: Reason, detail: str) -> None:
+        if not isinstance(reason, Reason) or reason.kind is not ReasonKind.REJECT:
+            raise ValueError(f"{reason!r} is not a reject reason (a member of "
+                             "chessformer.formats.dataset.Reason of kind REJECT)")
         self.status.append(reason)
         n = self.reject_counts[reason] = self.reject_counts.get(reason, 0) + 1
         if n <= _MAX_WARNINGS:
@@ -297,7 +298,7 @@ class _Game:
     result: bytes
 
 
-def _screen(text: bytes, end: int, o: FilterOptions, resolve: bool) -> _Game | tuple[str, str]:
+def _screen(text: bytes, end: int, o: FilterOptions, resolve: bool) -> _Game | tuple[Reason, str]:
     """The game's headers and SAN moves (with their token ids when ``resolve`` and the compiled
     resolver could), or (reason, detail) of the first filter that rejects it before replay:
     headers, movetext syntax, result, length. ``end`` is the :func:`pgn.header_end` of ``text``."""
@@ -311,7 +312,7 @@ def _screen(text: bytes, end: int, o: FilterOptions, resolve: bool) -> _Game | t
                 return rej
     h, movetext = pgn.parse_headers(text, end)
     if not h:
-        return "no_headers", f"text that is not a game: {text[:60]!r}"
+        return Reason.NO_HEADERS, f"text that is not a game: {text[:60]!r}"
     rej = header_reject_reason(h, o)
     if rej is not None:
         return rej
@@ -321,9 +322,10 @@ def _screen(text: bytes, end: int, o: FilterOptions, resolve: bool) -> _Game | t
         return e.reason, str(e)
     res = h.get(b"Result", b"").strip() or moves.marker.encode()
     if res not in _VALID_RESULTS:
-        return ("unfinished" if res == b"*" else "bad_result"), f"result {res.decode('latin-1')!r}"
+        return ((Reason.UNFINISHED if res == b"*" else Reason.BAD_RESULT),
+                f"result {res.decode('latin-1')!r}")
     if moves.count < o.min_plies:
-        return "too_few_plies", f"{moves.count} plies < {o.min_plies}"
+        return Reason.TOO_FEW_PLIES, f"{moves.count} plies < {o.min_plies}"
     return _Game(text, h, movetext, moves, res)
 
 
@@ -401,12 +403,14 @@ def process_chunk(chunk: bytes) -> ChunkResult:
         try:
             ids, fallback = _replay(g.moves, o, boards_rows)
         except pgn.IllegalMove as e:
-            out.reject(i, "null_move" if e.san in pgn.NULL_MOVES else "illegal_move", str(e))
+            out.reject(i, Reason.NULL_MOVE if e.san in pgn.NULL_MOVES else Reason.ILLEGAL_MOVE,
+                       str(e))
             continue
         out.fallbacks += fallback
         meta, date, nonutf = _game_meta(g.headers, g.result, len(ids) - 1)
         if nonutf:
-            out.notes.append((i, "non_utf8_header", "header bytes are not UTF-8; read as Latin-1"))
+            out.notes.append((i, Reason.NON_UTF8_HEADER,
+                              "header bytes are not UTF-8; read as Latin-1"))
         m = _LICHESS_SITE.match(g.headers.get(b"Site", b"").strip())
         site_id = m.group(1).decode() if m else None
         header_digest = hashlib.blake2b(text[:len(text) - len(g.movetext)], digest_size=8).hexdigest()
@@ -472,17 +476,17 @@ class _Warnings:
     def __init__(self) -> None:
         self.counts: Counter = Counter()
 
-    def __call__(self, reason: str, msg: str) -> None:
+    def __call__(self, reason: Reason, msg: str) -> None:
         if self.count(reason):
             self.show(reason, msg)
 
-    def count(self, reason: str) -> bool:
+    def count(self, reason: Reason) -> bool:
         """Count one more of ``reason``; whether it is to be shown (callers build the message
         only then: most of the games of a big file are rejected, silently)."""
         self.counts[reason] += 1
         return self.counts[reason] <= _MAX_WARNINGS
 
-    def show(self, reason: str, msg: str) -> None:
+    def show(self, reason: Reason, msg: str) -> None:
         log.warning("%s: %s", reason, _shorten(msg, 2 * _MAX_WARNING_CHARS))
         if self.counts[reason] == _MAX_WARNINGS:
             log.warning("%s: further warnings of this kind are counted, not shown", reason)
@@ -512,8 +516,8 @@ class _Run:
                  boards: bool, limit: int | None) -> None:
         self.opts, self.writer, self.warn = opts, writer, warn
         self.boards, self.limit = boards, limit
-        self.rejected: Counter = Counter()
-        self.notes: Counter = Counter()
+        self.rejected: Counter[Reason] = Counter()
+        self.notes: Counter[Reason] = Counter()
         self.hist: Counter = Counter()
         self.dedupe = DedupeSet()
         self.kept = 0
@@ -545,15 +549,16 @@ class _Run:
             b_slice = brd[tpos:tpos + n] if brd is not None else None
             tpos += n
             if self.opts.dedupe and not self.dedupe.add(key):
-                self.rejected["duplicate"] += 1
-                if self.warn.count("duplicate"):
-                    self.warn.show("duplicate", f"{name} game {number}: the same game was seen before")
+                self.rejected[Reason.DUPLICATE] += 1
+                if self.warn.count(Reason.DUPLICATE):
+                    self.warn.show(Reason.DUPLICATE,
+                                   f"{name} game {number}: the same game was seen before")
                 continue
             if i in note_at:
                 self.notes[note_at[i][0]] += 1
                 self.warn(note_at[i][0], f"{name} game {number}: {note_at[i][1]}")
             self._write(st, dict(meta), site_id, number, hdig, t_slice, b_slice)
-        self.notes["reference_replays"] += res.fallbacks
+        self.notes[Reason.REFERENCE_REPLAYS] += res.fallbacks
 
     def _write(self, st: _SourceState, meta: dict[str, Any], site_id: str | None, number: int,
                hdig: str, tokens: np.ndarray, boards: np.ndarray | None) -> None:
@@ -607,8 +612,8 @@ class _Run:
         for reason, msg in st.stats.messages[seen_msgs:]:
             self.warn(reason, f"{msg} (after game {st.games})")
         if st.stats.raw_bytes == 0 and st.stats.complete:
-            st.stats.events["empty_source"] += 1
-            self.warn("empty_source", f"{st.source.name}: empty input")
+            st.stats.events[Reason.EMPTY_SOURCE] += 1
+            self.warn(Reason.EMPTY_SOURCE, f"{st.source.name}: empty input")
 
     def reject_summary(self) -> str:
         """The largest reject reasons, largest first, e.g. "unfinished 2, unrated 1"."""
@@ -616,10 +621,17 @@ class _Run:
         return "rejected as " + ", ".join(f"{r} {n}" for r, n in top) + (
             " (see the filters in `chessformer ingest --help`)")
 
-    def manifest(self, states: list[_SourceState], read_events: Counter, *, command: list[str] | None,
-                 val_fraction: float) -> dict[str, Any]:
-        """The manifest's counts and provenance (the writer adds sizes and versions)."""
+    def manifest(self, states: list[_SourceState], read_events: Counter[Reason], *,
+                 command: list[str] | None, val_fraction: float) -> dict[str, Any]:
+        """The manifest's counts and provenance (the writer adds sizes and versions). Every
+        count is written (a key outside :class:`Reason` is an error), so ``kept`` and the
+        ``rejected`` counts add up to ``games_read``."""
         o = self.opts
+        games_read = sum(st.games for st in states)
+        rejected = reason_counts(self.rejected, ReasonKind.REJECT)
+        if self.kept + sum(rejected.values()) != games_read:
+            raise RuntimeError(f"ingest miscounted: {self.kept} kept and {sum(rejected.values())} "
+                               f"rejected of {games_read} games read")
         return {
             "command": command if command is not None else ["python-api", "ingest"],
             "options": {**asdict(o), "boards": self.boards, "val_fraction": val_fraction,
@@ -631,14 +643,15 @@ class _Run:
                          "size": st.stats.raw_bytes, "sha256": st.stats.sha256,
                          "compression": st.source.compression, "read_to_end": st.stats.complete,
                          "games_read": st.games, "kept": st.kept,
-                         "events": dict(sorted(st.stats.events.items()))} for st in states],
-            "games_read": sum(st.games for st in states),
+                         "events": reason_counts(st.stats.events, ReasonKind.READ_EVENT)}
+                        for st in states],
+            "games_read": games_read,
             "kept": self.kept,
             "limit_reached": self.stop,
-            "filter_order": list(REJECT_REASONS),
-            "rejected": {r: self.rejected[r] for r in REJECT_REASONS if self.rejected[r]},
-            "read_events": dict(sorted(read_events.items())),
-            "notes": dict(sorted((k, v) for k, v in self.notes.items() if v)),
+            "filter_order": [r.value for r in REJECT_REASONS],
+            "rejected": rejected,
+            "read_events": reason_counts(read_events, ReasonKind.READ_EVENT),
+            "notes": reason_counts(self.notes, ReasonKind.NOTE),
             "elo_histogram": {"of": "max(WhiteElo, BlackElo)", "bin_width": 100,
                               "counts": dict(sorted(self.hist.items(), key=lambda kv: (
                                   kv[0] == "unknown", int(kv[0]) if kv[0] != "unknown" else 0)))},
@@ -674,10 +687,10 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         raise UserError(f"--limit must be at least 1, got {limit}")
     srcs, problems = pgn.expand_sources(list(sources))
     warn = _Warnings()
-    read_events: Counter = Counter()
+    read_events: Counter[Reason] = Counter()
     for p in problems:
-        read_events["missing_source"] += 1
-        warn("missing_source", p)
+        read_events[Reason.MISSING_SOURCE] += 1
+        warn(Reason.MISSING_SOURCE, p)
     if not srcs:
         raise UserError("nothing to read: " + "; ".join(problems or ["no sources given"]))
     out = Path(out)

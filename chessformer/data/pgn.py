@@ -60,6 +60,7 @@ import numpy as np
 
 from chessformer.core import san
 from chessformer.core.tokenizer import BOS, UCI_TO_ID
+from chessformer.formats.dataset import Reason
 
 __all__ = [
     "MAX_CHUNK_BYTES",
@@ -162,8 +163,8 @@ class ReadStats:
 
     raw_bytes: int = 0
     sha256: str = ""
-    events: Counter = field(default_factory=Counter)  # reason -> count
-    messages: list = field(default_factory=list)  # (reason, message), for the caller to log
+    events: Counter = field(default_factory=Counter)  # Reason (a read event) -> count
+    messages: list = field(default_factory=list)  # (Reason, message), for the caller to log
     complete: bool = False  # reached the end of the source
 
 
@@ -190,7 +191,7 @@ class _HashingReader(io.RawIOBase):
         self.stats.sha256 = self.h.hexdigest()
 
 
-def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str], None],
+def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[Reason, str], None],
                  name: str) -> Iterator[bytes]:
     """Decompressed blocks of a (possibly multi-frame, possibly damaged) zstd stream."""
     import zstandard
@@ -221,8 +222,9 @@ def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str
         try:
             out = obj.decompress(piece)
         except zstandard.ZstdError as e:
-            stats.events["corrupt_compressed"] += 1
-            warn("corrupt_compressed", f"{name}: corrupt zstd data ({e}); skipping to the next frame")
+            stats.events[Reason.CORRUPT_COMPRESSED] += 1
+            warn(Reason.CORRUPT_COMPRESSED,
+                 f"{name}: corrupt zstd data ({e}); skipping to the next frame")
             # Restart the search just after this piece's first byte: a later frame may begin
             # inside it. Text already decoded from the damaged frame ends mid-game and is
             # rejected by the parser like any truncated game.
@@ -238,9 +240,9 @@ def _zstd_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str
             obj = dctx.decompressobj()
             in_frame = False
     if in_frame and not skipping:
-        stats.events["truncated_compressed"] += 1
-        warn("truncated_compressed", f"{name}: the zstd stream ends in the middle of a frame "
-                                     "(truncated download?)")
+        stats.events[Reason.TRUNCATED_COMPRESSED] += 1
+        warn(Reason.TRUNCATED_COMPRESSED, f"{name}: the zstd stream ends in the middle of a "
+                                          "frame (truncated download?)")
 
 
 def _plain_blocks(raw: _HashingReader) -> Iterator[bytes]:
@@ -252,7 +254,7 @@ def _new_decompressor(kind: str):
     return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if kind == "gzip" else bz2.BZ2Decompressor()
 
 
-def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, str], None],
+def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[Reason, str], None],
                    name: str, kind: str) -> Iterator[bytes]:
     """Decompressed blocks of a gzip or bz2 stream (members one after another, as ``cat``
     makes them). Everything decoded before damage or a cut is kept: a stream that stops inside
@@ -270,8 +272,9 @@ def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, s
         try:
             out = dec.decompress(piece)
         except (OSError, EOFError, ValueError, zlib.error) as e:
-            stats.events["corrupt_compressed"] += 1
-            warn("corrupt_compressed", f"{name}: cannot decompress the rest of this {kind} file ({e})")
+            stats.events[Reason.CORRUPT_COMPRESSED] += 1
+            warn(Reason.CORRUPT_COMPRESSED,
+                 f"{name}: cannot decompress the rest of this {kind} file ({e})")
             return
         fed = True
         if out:
@@ -284,12 +287,12 @@ def _stream_blocks(raw: _HashingReader, stats: ReadStats, warn: Callable[[str, s
             else:  # zero padding after the last member (tape-style writers)
                 pending = b""
     if fed:
-        stats.events["truncated_compressed"] += 1
-        warn("truncated_compressed", f"{name}: the {kind} stream stops in the middle "
-                                     "(truncated download?)")
+        stats.events[Reason.TRUNCATED_COMPRESSED] += 1
+        warn(Reason.TRUNCATED_COMPRESSED, f"{name}: the {kind} stream stops in the middle "
+                                          "(truncated download?)")
 
 
-def _utf16_as_utf8(blocks: Iterator[bytes], stats: ReadStats, warn: Callable[[str, str], None],
+def _utf16_as_utf8(blocks: Iterator[bytes], stats: ReadStats, warn: Callable[[Reason, str], None],
                    name: str) -> Iterator[bytes]:
     """``blocks`` as they are, or, when the text is UTF-16 (a byte-order mark, or a first ``[``
     followed or preceded by a zero byte, as Windows tools write), re-encoded as UTF-8."""
@@ -302,8 +305,8 @@ def _utf16_as_utf8(blocks: Iterator[bytes], stats: ReadStats, warn: Callable[[st
             yield first
         yield from blocks
         return
-    stats.events["utf16_text"] += 1
-    warn("utf16_text", f"{name}: UTF-16 text, read as such")
+    stats.events[Reason.UTF16_TEXT] += 1
+    warn(Reason.UTF16_TEXT, f"{name}: UTF-16 text, read as such")
     dec = codecs.getincrementaldecoder(enc)(errors="replace")
     yield dec.decode(first).encode("utf-8")
     for block in blocks:
@@ -335,8 +338,9 @@ def last_boundary(buf: bytes | bytearray, start: int = 0) -> int:
     return last
 
 
-def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], None] | None = None,
-                chunk_bytes: int = 4 << 20, max_chunk_bytes: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
+def read_chunks(source: Source, stats: ReadStats, *,
+                warn: Callable[[Reason, str], None] | None = None, chunk_bytes: int = 4 << 20,
+                max_chunk_bytes: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
     """Yield text chunks of ``source``, each ending on a game boundary (or at the end).
 
     Memory is bounded by ``max_chunk_bytes`` plus one decompressed block, whatever the input size.
@@ -389,10 +393,11 @@ def read_chunks(source: Source, stats: ReadStats, *, warn: Callable[[str, str], 
                 # end with a blank line), skip the rest up to the next game boundary.
                 # The warning goes first: the caller names it after the games of this last piece.
                 keep = max(buf.rfind(b"\n\n"), buf.rfind(b"\n\r\n"))
-                stats.events["oversized_text"] += 1
+                stats.events[Reason.OVERSIZED_TEXT] += 1
                 n_events += 1
-                warn("oversized_text", f"{name}: more than {max_chunk_bytes >> 20} MiB without a "
-                                       "game boundary (an absurdly long line or game); skipped")
+                warn(Reason.OVERSIZED_TEXT,
+                     f"{name}: more than {max_chunk_bytes >> 20} MiB without a game boundary "
+                     "(an absurdly long line or game); skipped")
                 if keep > 0:
                     yield bytes(buf[:keep])
                 buf = bytearray(buf[-3:])
@@ -615,9 +620,9 @@ def decode(value: bytes) -> tuple[str, bool]:
 
 
 class MovetextError(ValueError):
-    """A game's moves cannot be read; ``reason`` is the counted category."""
+    """A game's moves cannot be read; ``reason`` is the counted reject reason."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
 
@@ -644,7 +649,7 @@ def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
     if "{" in s:
         s = _COMMENT.sub(" ", s)
         if "{" in s:
-            raise MovetextError("unterminated_comment", "a { comment is never closed")
+            raise MovetextError(Reason.UNTERMINATED_COMMENT, "a { comment is never closed")
     if ";" in s:
         s = _LINE_COMMENT.sub(" ", s)
     if "%" in s:
@@ -655,7 +660,8 @@ def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
             break
         s = t
     if "(" in s or ")" in s:
-        raise MovetextError("unbalanced_variation", "a ( variation is not closed (or closed twice)")
+        raise MovetextError(Reason.UNBALANCED_VARIATION,
+                            "a ( variation is not closed (or closed twice)")
     s = s.translate(_SUFFIXES)
     if "$" in s:
         s = _NAG.sub(" ", s)
@@ -667,9 +673,10 @@ def parse_movetext(movetext: bytes) -> tuple[list[str], str]:
         return moves, tokens[-1]
     for i, tok in enumerate(tokens):
         if tok in RESULTS:
-            raise MovetextError("text_after_result", f"text after the result marker: "
+            raise MovetextError(Reason.TEXT_AFTER_RESULT, "text after the result marker: "
                                 f"{' '.join(tokens[i + 1:i + 4])!r}")
-    raise MovetextError("truncated_game", "the movetext has no result marker (truncated game?)")
+    raise MovetextError(Reason.TRUNCATED_GAME,
+                        "the movetext has no result marker (truncated game?)")
 
 
 # The compiled scanner below reads the usual movetext (ASCII; no comment, variation, NAG or

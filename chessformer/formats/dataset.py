@@ -9,13 +9,19 @@
 ``manifest["options"]["elo_cap"]`` is the training cap (``None`` without one). ``games.csv`` is
 written row by row by :class:`chessformer.data.dataset.DatasetWriter` (a header row, then one row
 per game in token order, its last column ``split``) and read back here.
+
+The manifest's counts are keyed by :class:`Reason`, the one list of every name they can hold:
+``rejected`` (why a game was not kept: with ``kept`` they add up to ``games_read``),
+``read_events`` and each source's ``events`` (what the reader met in the stream) and ``notes``
+(about kept games). :func:`reason_counts` writes a section, in the enum's order.
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,89 @@ TOKENS = "tokens.u16"
 OFFSETS = "offsets.i64"
 BOARDS = "boards.u8"
 GAMES_CSV = "games.csv"
+
+
+class ReasonKind(str, enum.Enum):
+    """Where a :class:`Reason` is counted: its value is the manifest's key for the section."""
+
+    REJECT = "rejected"  # a game not kept; counted against games_read
+    READ_EVENT = "read_events"  # damage or oddities in a source's stream (also a source's "events")
+    NOTE = "notes"  # about kept games (or the run), e.g. a header read as Latin-1
+
+
+@enum.unique
+class Reason(str, enum.Enum):
+    """Every name the manifest's counts hold, with the section it is counted in (``kind``).
+
+    A member *is* its string (``Reason.NO_HEADERS == "no_headers"``, in JSON and in logs too),
+    so the manifest reads as it always has. The reject reasons are in filter order (the
+    manifest's ``filter_order``: a game gets the first that applies); the read events and notes
+    are in alphabetical order, as the manifest has always listed them.
+    """
+
+    kind: ReasonKind
+
+    def __new__(cls, value: str, kind: ReasonKind) -> Reason:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.kind = kind
+        return member
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    # Rejects, in filter order (see the table in chessformer.data.ingest).
+    NO_HEADERS = "no_headers", ReasonKind.REJECT
+    ELO_MISSING = "elo_missing", ReasonKind.REJECT
+    ELO_ABOVE_CAP = "elo_above_cap", ReasonKind.REJECT
+    ELO_BELOW_FLOOR = "elo_below_floor", ReasonKind.REJECT
+    VARIANT = "variant", ReasonKind.REJECT
+    CUSTOM_START = "custom_start", ReasonKind.REJECT
+    UNRATED = "unrated", ReasonKind.REJECT
+    BOT = "bot", ReasonKind.REJECT
+    UNFINISHED = "unfinished", ReasonKind.REJECT
+    BAD_RESULT = "bad_result", ReasonKind.REJECT
+    TERMINATION = "termination", ReasonKind.REJECT
+    TIME_CONTROL = "time_control", ReasonKind.REJECT
+    UNTERMINATED_COMMENT = "unterminated_comment", ReasonKind.REJECT
+    UNBALANCED_VARIATION = "unbalanced_variation", ReasonKind.REJECT
+    TRUNCATED_GAME = "truncated_game", ReasonKind.REJECT
+    TEXT_AFTER_RESULT = "text_after_result", ReasonKind.REJECT
+    TOO_FEW_PLIES = "too_few_plies", ReasonKind.REJECT
+    NULL_MOVE = "null_move", ReasonKind.REJECT
+    ILLEGAL_MOVE = "illegal_move", ReasonKind.REJECT
+    DUPLICATE = "duplicate", ReasonKind.REJECT
+    # Read events (chessformer.data.pgn's reader and ingest's sources).
+    CORRUPT_COMPRESSED = "corrupt_compressed", ReasonKind.READ_EVENT
+    EMPTY_SOURCE = "empty_source", ReasonKind.READ_EVENT
+    MISSING_SOURCE = "missing_source", ReasonKind.READ_EVENT
+    OVERSIZED_TEXT = "oversized_text", ReasonKind.READ_EVENT
+    TRUNCATED_COMPRESSED = "truncated_compressed", ReasonKind.READ_EVENT
+    UTF16_TEXT = "utf16_text", ReasonKind.READ_EVENT
+    # Notes.
+    NON_UTF8_HEADER = "non_utf8_header", ReasonKind.NOTE
+    REFERENCE_REPLAYS = "reference_replays", ReasonKind.NOTE
+
+    @classmethod
+    def of_kind(cls, kind: ReasonKind) -> tuple[Reason, ...]:
+        """The members counted in section ``kind``, in the enum's order."""
+        return tuple(r for r in cls if r.kind is kind)
+
+
+#: The reject reasons in filter order: the manifest's ``filter_order``.
+REJECT_REASONS = Reason.of_kind(ReasonKind.REJECT)
+_ORDER = {r: i for i, r in enumerate(Reason)}
+
+
+def reason_counts(counts: Mapping[Reason, int], kind: ReasonKind) -> dict[str, int]:
+    """One section of the manifest's counts (``rejected``, ``read_events`` or ``notes``): every
+    non-zero count of ``counts``, in the enum's order. A key that is not a :class:`Reason` of
+    ``kind`` is an error, never dropped: the counts must add up."""
+    wrong = [r for r in counts if not (isinstance(r, Reason) and r.kind is kind)]
+    if wrong:
+        raise ValueError(f"the manifest's {kind.value!r} counts take only Reason members of "
+                         f"kind {kind.name}; got {', '.join(sorted(map(repr, wrong)))}")
+    return {r.value: n for r, n in sorted(counts.items(), key=lambda kv: _ORDER[kv[0]]) if n}
 
 
 def manifest_path(dataset: str | os.PathLike[str]) -> Path:
