@@ -708,3 +708,22 @@ def test_every_reject_reason_is_in_the_filter_table():
     missing = [r.value for r in Reason.of_kind(ReasonKind.REJECT)
                if not re.search(rf"\b{r.value}\b", table)]
     assert not missing
+
+
+def test_the_manifest_records_the_callers_command_as_a_string(tmp_path):
+    import subprocess
+
+    pgn = tmp_path / "in.pgn"
+    pgn.write_text(game() + game())
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "chessformer", "ingest", str(pgn), "--elo-cap", "2000",
+                    "--workers", "0", "--out", str(tmp_path / "cli")], check=True, cwd=repo,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    cli = json.loads(dataset_format.manifest_path(tmp_path / "cli").read_text())["command"]
+    assert cli == f"chessformer ingest {pgn} --elo-cap 2000 --workers 0 --out {tmp_path / 'cli'}"
+    ingest([str(pgn)], tmp_path / "api", elo_cap=2000, workers=0)
+    api = json.loads(dataset_format.manifest_path(tmp_path / "api").read_text())["command"]
+    assert api == "python: chessformer.data.ingest.ingest(...)"
+    ingest([str(pgn)], tmp_path / "exp", elo_cap=2000, workers=0, command="chessformer experiment x")
+    given = json.loads(dataset_format.manifest_path(tmp_path / "exp").read_text())["command"]
+    assert given == "chessformer experiment x"

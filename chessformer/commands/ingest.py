@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION
 from chessformer.data.ingest import FilterOptions, ingest
+from chessformer.utils import command_line
 
 _DEFAULT = FilterOptions()
 
@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     ingest(args.sources, args.out, elo_cap=args.elo_cap, elo_floor=args.elo_floor,
            boards=args.boards, workers=args.workers, val_fraction=args.val_fraction,
            limit=args.limit, overwrite=args.overwrite,
-           command=["chessformer", *sys.argv[1:]] if sys.argv[0] else None,
+           command=command_line(),
            time_controls=tuple(c.lower() for c in _csv(args.time_controls)),
            drop_terminations=_csv(args.drop_terminations), min_plies=args.min_plies,
            rated_only=not args.include_unrated, standard_only=not args.include_variants,

@@ -87,7 +87,7 @@ from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import (REJECT_REASONS, Reason, ReasonKind, read_manifest,
                                          reason_counts)
-from chessformer.utils import UserError, log, mp_context, progress
+from chessformer.utils import UserError, log, mp_context, progress, python_call
 
 __all__ = ["TIME_CONTROL_CLASSES", "FilterOptions", "classify_time_control", "header_reject_reason", "ingest"]
 
@@ -622,7 +622,7 @@ class _Run:
             " (see the filters in `chessformer ingest --help`)")
 
     def manifest(self, states: list[_SourceState], read_events: Counter[Reason], *,
-                 command: list[str] | None, val_fraction: float) -> dict[str, Any]:
+                 command: str, val_fraction: float) -> dict[str, Any]:
         """The manifest's counts and provenance (the writer adds sizes and versions). Every
         count is written (a key outside :class:`Reason` is an error), so ``kept`` and the
         ``rejected`` counts add up to ``games_read``."""
@@ -633,7 +633,7 @@ class _Run:
             raise RuntimeError(f"ingest miscounted: {self.kept} kept and {sum(rejected.values())} "
                                f"rejected of {games_read} games read")
         return {
-            "command": command if command is not None else ["python-api", "ingest"],
+            "command": command,
             "options": {**asdict(o), "boards": self.boards, "val_fraction": val_fraction,
                         "limit": self.limit},
             "move_checker": ("chessformer SAN resolver (numba), python-chess as the reference"
@@ -670,14 +670,16 @@ def _filter_options(elo_cap: int | None, elo_floor: int | None,
 def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | None,
            elo_floor: int | None = None, boards: bool = False, workers: int | None = None,
            val_fraction: float = DEFAULT_VAL_FRACTION, limit: int | None = None, overwrite: bool = False,
-           command: list[str] | None = None, chunk_bytes: int = 1 << 20,
+           command: str | None = None, chunk_bytes: int = 1 << 20,
            max_chunk_bytes: int = pgn.MAX_CHUNK_BYTES, **filter_options: Any) -> dict[str, Any]:
     """Read ``sources``, filter, tokenize and write a dataset at ``out``; return its manifest.
 
     ``filter_options`` are the other fields of :class:`FilterOptions` (``min_plies``,
     ``time_controls``, ``drop_terminations``, ``rated_only``, ``standard_only``, ``no_bots``,
     ``dedupe``, ``engine``). ``workers=0`` parses in this process; ``None`` uses one worker
-    process per CPU. Raises :class:`UserError` when nothing at all could be read.
+    process per CPU. ``command`` is what the manifest records as the command that made it (the
+    caller's command line; by default, that this function was called from Python). Raises
+    :class:`UserError` when nothing at all could be read.
     """
     t0 = time.perf_counter()
     opts = _filter_options(elo_cap, elo_floor, filter_options)
@@ -737,7 +739,8 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         raise UserError(f"kept none of the {games_read} games read from "
                         f"{', '.join(s.name for s in srcs)}: {run.reject_summary()}")
     try:
-        writer.finish(run.manifest(states, read_events, command=command, val_fraction=val_fraction))
+        writer.finish(run.manifest(states, read_events, val_fraction=val_fraction,
+                                   command=command or python_call("chessformer.data.ingest.ingest")))
     except OSError as e:
         writer.abort()
         raise UserError(f"cannot write the dataset --out {out}: {e.strerror or e}") from None

@@ -142,7 +142,7 @@ def prepare_arm(exp: Experiment, arm: Arm, out: Path, stage: Stages, *,
     if not dataset_format.manifest_path(ds).exists():
         with stage(f"ingest {arm.name}"):
             ingest([str(pgn)], ds, elo_cap=exp.cap, boards=True, overwrite=True,
-                   workers=min(2, workers or 2))
+                   workers=min(2, workers or 2), command=experiment_command(exp, out))
     runs = {}
     for k, seed in enumerate(exp.train_seeds()):
         label = model_label(arm, k)
