@@ -8,10 +8,20 @@ from pathlib import Path
 from chessformer.core.protocol import LEVEL_NODES
 from chessformer.formats.games import default_eval_dir, games_path
 from chessformer.play.arena import parse_shard, run_eval
-from chessformer.play.grid import load_grid, validate_grid
-from chessformer.play.players import PlayerSpec
+from chessformer.play.grid import OVERRIDABLE, load_grid, override_grid
 from chessformer.utils import UserError, command_line
 
+
+
+def _words(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(",") if x]
+
+
+def _ints(text: str | None) -> list[int]:
+    try:
+        return [int(x) for x in _words(text)]
+    except ValueError:
+        raise UserError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
 def _floats(text: str) -> list[float]:
@@ -52,23 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    grid = load_grid(args.grid)
-    if args.levels:
-        nodes = args.nodes if args.nodes or args.movetime_ms else LEVEL_NODES
-        grid.opponents = [PlayerSpec.stockfish(skill=int(x), nodes=nodes, movetime_ms=args.movetime_ms)
-                          for x in args.levels.split(",") if x]
-    if args.experts:
-        from chessformer.play.presets import load_experts
-
-        grid.opponents += list(load_experts(args.experts).experts)
-    if args.temperatures:
-        grid.temperatures = _floats(args.temperatures)
-    if args.legality:
-        grid.legality = [x for x in args.legality.split(",") if x]
-    for attr in ("games", "seed", "workers", "batch_size", "max_plies", "verdict_temperature"):
-        if getattr(args, attr) is not None:
-            setattr(grid, attr, getattr(args, attr))
-    validate_grid(grid)
+    grid = override_grid(
+        load_grid(args.grid), levels=_ints(args.levels) or None,
+        nodes=args.nodes, movetime_ms=args.movetime_ms, experts=args.experts,
+        temperatures=_floats(args.temperatures) if args.temperatures else None,
+        legality=_words(args.legality) or None,
+        **{k: getattr(args, k) for k in OVERRIDABLE if k not in ("temperatures", "legality")})
     if args.model is not None and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist (train one with `chessformer train`)")
     out = args.out or (default_eval_dir(args.model, grid.name) if args.model else Path("runs/eval") / grid.name)

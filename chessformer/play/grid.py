@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.core.games import DEFAULT_MAX_PLIES, check_line
+from chessformer.core.protocol import LEVEL_NODES, VERDICT_TEMPERATURE
 from chessformer.model.inference import LEGALITY
 from chessformer.play.players import PlayerSpec, parse_players
-from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.utils import UserError, log, read_toml
 
 __all__ = ["ADJUDICATION_KINDS", "DEFAULT_ADJUDICATION", "Grid", "grid_json", "load_grid",
-           "validate_grid"]
+           "override_grid", "validate_grid"]
 
 #: Games that reach ``max_plies``: a full-strength Stockfish evaluation to ``depth``; a side
 #: ahead by ``threshold_cp`` wins, otherwise a draw. ``{ kind = "unfinished" }`` records ``*``.
@@ -92,6 +92,37 @@ def grid_from_table(raw: Mapping[str, Any], p: str | os.PathLike[str]) -> Grid:
         if len(players) < 2:
             raise UserError(f"{p}: match {i + 1} needs two or more players")
         grid.matches.append((players, int(m.get("games", grid.games))))
+    validate_grid(grid)
+    return grid
+
+
+#: The settings :func:`override_grid` replaces as they are.
+OVERRIDABLE = ("temperatures", "legality", "games", "seed", "workers", "batch_size", "max_plies",
+               "verdict_temperature")
+
+
+def override_grid(grid: Grid, *, levels: list[int] | None = None, nodes: int | None = None,
+                  movetime_ms: int | None = None, experts: str | None = None,
+                  **settings: Any) -> Grid:
+    """``grid`` with a caller's changes, validated: ``levels`` replaces the opponents with
+    Stockfish at those Skill Levels (at ``movetime_ms`` if given, else ``nodes``, by default
+    :data:`~chessformer.core.protocol.LEVEL_NODES`); ``experts`` adds every expert of that
+    preset; ``settings`` (:data:`OVERRIDABLE`, ``None`` meaning unchanged) replace the grid's."""
+    unknown = set(settings) - set(OVERRIDABLE)
+    if unknown:
+        raise TypeError(f"not grid settings to override: {sorted(unknown)}")
+    grid = dataclasses.replace(grid, opponents=list(grid.opponents), matches=list(grid.matches))
+    if levels:
+        limit = nodes if nodes or movetime_ms else LEVEL_NODES
+        grid.opponents = [PlayerSpec.stockfish(skill=level, nodes=limit, movetime_ms=movetime_ms)
+                          for level in levels]
+    if experts:
+        from chessformer.play.presets import load_experts
+
+        grid.opponents += list(load_experts(experts).experts)
+    for key, value in settings.items():
+        if value is not None:
+            setattr(grid, key, value)
     validate_grid(grid)
     return grid
 
