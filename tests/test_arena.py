@@ -45,18 +45,18 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
     ra, rb = read_results(tmp_path / "a" / "games.jsonl"), read_results(tmp_path / "b" / "games.jsonl")
     assert a["games"] == len(ra) == 18
-    key = lambda r: (r["index"], r["moves"], r["result"], r["termination"])
+    key = lambda r: (r.index, r.moves, r.result, r.termination)
     assert sorted(map(key, ra)) == sorted(map(key, rb))
     for r in ra:
         board = chess.Board()
-        for uci in r["moves"]:
+        for uci in r.moves:
             assert chess.Move.from_uci(uci) in board.legal_moves
             board.push_uci(uci)
-        assert r["result"] in ("1-0", "0-1", "1/2-1/2", "*")
-        if r["termination"] == "adjudicated":
-            assert r["plies"] == 60 and "eval_cp_white" in r["adjudication"]
-        if r["players"]["white"]["kind"] == "model" and r["players"]["white"]["legality"] == "masked":
-            assert r["illegal"]["white"] == 0
+        assert r.result in ("1-0", "0-1", "1/2-1/2", "*")
+        if r.termination == "adjudicated":
+            assert r.plies == 60 and "eval_cp_white" in r.adjudication
+        if r.players["white"]["kind"] == "model" and r.players["white"]["legality"] == "masked":
+            assert r.illegal["white"] == 0
     pgn = (tmp_path / "a" / "games.pgn").read_text()
     assert pgn.count("[Event ") == 18 and '[Legality "raw"]' in pgn and "[Temperature " in pgn
     manifest = json.loads((tmp_path / "a" / "eval.json").read_text())
@@ -88,10 +88,10 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, tiny
         f.write('{"id": "g0000')
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     after = read_results(results)
-    indices = [r["index"] for r in after]
+    indices = [r.index for r in after]
     assert sorted(indices) == list(range(total)) and len(set(indices)) == total
-    kept = {r["index"]: r for r in after}
-    assert all(kept[r["index"]] == r for r in before)  # finished games were not replayed
+    kept = {r.index: r for r in after}
+    assert all(kept[r.index] == r for r in before)  # finished games were not replayed
     info = json.loads((out / "eval.json").read_text())  # provenance: retypeable, with the code
     assert info["command"] == f"chessformer eval-vs-stockfish --model {tiny_run} --grid {grid} --out {out}"
     assert info["code_version"].startswith("0.") and "+g" in info["code_version"]
@@ -128,8 +128,8 @@ def test_hung_engine_aborts_the_game_with_a_reason(tmp_path, tiny_run):
     run_eval(load_grid(grid), tiny_run, tmp_path / "out", stockfish=str(fake), engine_timeout=0.5)
     records = read_results(tmp_path / "out" / "games.jsonl")
     assert len(records) == 2
-    assert all(r["result"] == "*" and r["termination"] == "aborted" for r in records)
-    assert all("did not answer" in r["abort_reason"] for r in records)
+    assert all(r.result == "*" and r.termination == "aborted" for r in records)
+    assert all("did not answer" in r.abort_reason for r in records)
 
 
 @pytest.mark.stockfish
@@ -147,10 +147,56 @@ def test_paper_grid_smoke(tmp_path, tiny_run):
     assert len(records) == 2
     illegal = 0
     for r in records:
-        side = "white" if r["players"]["white"]["kind"] == "model" else "black"
-        assert r["players"][side]["legality"] == "raw"
-        if r["termination"] == "forfeit_illegal":  # forfeits only after the paper's 5 samples
-            assert r["illegal"][side] >= MAX_RAW_TRIES and r["result"] == ("0-1" if side == "white" else "1-0")
-        illegal += r["illegal"][side]
+        side = "white" if r.players["white"]["kind"] == "model" else "black"
+        assert r.players[side]["legality"] == "raw"
+        if r.termination == "forfeit_illegal":  # forfeits only after the paper's 5 samples
+            assert r.illegal[side] >= MAX_RAW_TRIES and r.result == ("0-1" if side == "white" else "1-0")
+        illegal += r.illegal[side]
     # A barely trained model samples illegal moves in raw mode, and every one is counted.
     assert illegal > 0
+
+
+@pytest.mark.stockfish
+def test_games_jsonl_records_round_trip_and_a_damaged_one_is_named(tmp_path, tiny_run):
+    """The arena's own games.jsonl reads back into records that write the same bytes; a record
+    with a key renamed, missing or mistyped is a one-line error naming the file, the line and
+    the key, never a count of zero (the report once printed a 100% legal rate from zeros)."""
+    import json
+
+    from chessformer.cli import main
+    from chessformer.formats.games import write_results
+    from chessformer.formats.records import RecordError
+
+    out = tmp_path / "ev"
+    run_eval(load_grid(write_grid(tmp_path / "g.toml", GRID)), tiny_run, out)
+    written = (out / "games.jsonl").read_bytes()
+    write_results(tmp_path / "copy", read_results(out))
+    assert (tmp_path / "copy" / "games.jsonl").read_bytes() == written
+    lines = written.decode().splitlines(keepends=True)
+    first = json.loads(lines[0])
+
+    def damaged(name: str, change) -> Path:
+        bad = dict(first)
+        change(bad)
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "games.jsonl").write_text(lines[1] + json.dumps(bad) + "\n")
+        return folder
+
+    renamed = damaged("renamed", lambda d: d.update(model_move=d.pop("model_moves")))
+    missing = damaged("missing", lambda d: d.pop("illegal"))
+    mistyped = damaged("mistyped", lambda d: d.update(plies="60"))
+    one_side = damaged("one-side", lambda d: d.update(illegal={"white": 0}))
+    for folder, words in ((renamed, "'model_move'"), (missing, "'illegal'"),
+                          (mistyped, "'plies'"), (one_side, "'illegal'")):
+        with pytest.raises(RecordError, match=f"games.jsonl:2: .*{words}"):
+            read_results(folder)
+    assert main(["rate", str(renamed)]) == 2  # the command line: a one-line error, exit 2
+
+
+def test_the_shipped_ladder_games_read_as_records():
+    """Written by an earlier release: every file the current release reads must still load."""
+    from chessformer.formats.ladder import games_beside
+
+    records = read_results(games_beside(ROOT / "stockfish" / "ladder-15.1.json"))
+    assert len(records) > 100 and all(r.plies == len(r.moves) for r in records)

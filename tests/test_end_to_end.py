@@ -15,6 +15,7 @@ from pathlib import Path
 import chess.pgn
 import pytest
 
+from chessformer.formats.games import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.stockfish
@@ -68,13 +69,13 @@ def test_pipeline_end_to_end(tmp_path):
         "games = 2\n")
     cf("eval-vs-stockfish", "--model", str(run), "--grid", str(grid))
     ev = run / "eval" / "e2e"
-    records = [json.loads(line) for line in (ev / "games.jsonl").read_text().splitlines()]
+    records = read_results(ev)
     assert len(records) == 3 * 3 * 2 + 2
-    temps = {r["players"][s]["temperature"] for r in records for s in ("white", "black")
-             if r["players"][s]["kind"] == "model"}
+    temps = {r.players[s]["temperature"] for r in records for s in ("white", "black")
+             if r.players[s]["kind"] == "model"}
     assert temps == {0.001, 0.3, 1.0}
-    colours = {("white" if r["players"]["white"]["kind"] == "model" else "black")
-               for r in records if r["cell"].startswith("run ")}
+    colours = {("white" if r.players["white"]["kind"] == "model" else "black")
+               for r in records if r.cell.startswith("run ")}
     assert colours == {"white", "black"}
     assert (ev / "games.pgn").read_text().count("[Event ") == len(records)
 

@@ -112,14 +112,14 @@ def test_eval_vs_stockfish_plays_masked_and_raw(run, tmp_path):
     games = read_results(tmp_path / "ev")
     assert len(games) == 8
     for g in games:
-        side = next(s for s in ("white", "black") if g["players"][s]["kind"] == "model")
+        side = next(s for s in ("white", "black") if g.players[s]["kind"] == "model")
         board = chess.Board()
-        for uci in g["moves"]:
+        for uci in g.moves:
             assert chess.Move.from_uci(uci) in board.legal_moves
             board.push_uci(uci)
-        if g["players"][side]["legality"] == "masked":
-            assert g["illegal"][side] == 0 and g["termination"] != "forfeit_illegal"
-        assert g["model_moves"][side] + (g["termination"] == "forfeit_illegal") >= 1, g
+        if g.players[side]["legality"] == "masked":
+            assert g.illegal[side] == 0 and g.termination != "forfeit_illegal"
+        assert g.model_moves[side] + (g.termination == "forfeit_illegal") >= 1, g
 
 
 def _play(model: chess.engine.SimpleEngine, board: chess.Board, plies: int) -> int:

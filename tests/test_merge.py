@@ -21,6 +21,6 @@ def test_shards_merge_to_the_full_grid(tmp_path, tiny_run):
     merge([tmp_path / "s0", tmp_path / "s1"], tmp_path / "merged")
     full = read_results(tmp_path / "full" / "games.jsonl")
     merged = read_results(tmp_path / "merged" / "games.jsonl")
-    assert [r["index"] for r in merged] == sorted(r["index"] for r in full)
-    by_index = {r["index"]: r["moves"] for r in full}
-    assert all(r["moves"] == by_index[r["index"]] for r in merged)
+    assert [r.index for r in merged] == sorted(r.index for r in full)
+    by_index = {r.index: r.moves for r in full}
+    assert all(r.moves == by_index[r.index] for r in merged)

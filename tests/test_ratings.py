@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from chessformer.formats.games import GameRecord
 from chessformer.rating.anchors import PAPER_STOCKFISH_ELO
 from chessformer.rating.bootstrap import bootstrap
 from chessformer.rating.bradley_terry import CENTRE, fit_elo
@@ -197,15 +198,20 @@ def test_pair_bootstrap_groups_pairs():
     assert not np.allclose(by_pair.samples, by_game.samples)
 
 
+def _record(index: int, pair: int, white: str, black: str, result: str) -> GameRecord:
+    players = {"m": {"kind": "model", "temperature": 0.3}, "s": {"kind": "stockfish"}}
+    return GameRecord(id=f"g{index:06d}", index=index, cell="c", pair=pair, white=white,
+                      black=black, result=result, termination="checkmate", plies=2, seed=0,
+                      opening=[], players={"white": players[white], "black": players[black]},
+                      illegal={"white": 0, "black": 0}, model_moves={"white": 1, "black": 0},
+                      moves=["e2e4", "e7e5"], time_s=0.1)
+
+
 def test_collect_results_counts_unfinished_and_pairs(tmp_path):
     from chessformer.formats.games import write_eval_info, write_results
 
-    recs = [
-        {"id": "g1", "cell": "c", "pair": 0, "white": "m", "black": "s", "result": "1-0",
-         "players": {"white": {"kind": "model", "temperature": 0.3}, "black": {"kind": "stockfish"}}},
-        {"id": "g2", "cell": "c", "pair": 0, "white": "s", "black": "m", "result": "1/2-1/2"},
-        {"id": "g3", "cell": "c", "pair": 1, "white": "m", "black": "s", "result": "*"},
-    ]
+    recs = [_record(0, 0, "m", "s", "1-0"), _record(1, 0, "s", "m", "1/2-1/2"),
+            _record(2, 1, "m", "s", "*")]
     write_results(tmp_path, recs)
     write_eval_info(tmp_path, {"grid": "x", "anchors": {"s": 1500.0}})
     with open(tmp_path / "games.jsonl", "a") as f:

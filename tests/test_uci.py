@@ -185,12 +185,12 @@ def test_grid_plays_a_uci_engine_run_as_a_process(tmp_path, trained_run):
     run_eval(g, trained_run, tmp_path / "out")
     records = read_results(tmp_path / "out")
     assert len(records) == 4
-    kinds = {r["players"][side]["kind"] for r in records for side in ("white", "black")}
+    kinds = {r.players[side]["kind"] for r in records for side in ("white", "black")}
     assert kinds == {"model", "uci", "random"}
     for r in records:
-        assert r["result"] in ("1-0", "0-1", "1/2-1/2") and r["termination"] != "aborted"
+        assert r.result in ("1-0", "0-1", "1/2-1/2") and r.termination != "aborted"
         board = chess.Board()
-        for uci in r["moves"]:
+        for uci in r.moves:
             move = chess.Move.from_uci(uci)
             assert move in board.legal_moves
             board.push(move)

@@ -49,6 +49,7 @@ from chessformer.core.games import DEFAULT_MAX_PLIES
 from chessformer.formats import games as games_format
 from chessformer.formats import json_line, read_json, read_jsonl
 from chessformer.formats import ladder as ladder_format
+from chessformer.formats.games import GameRecord
 from chessformer.play.grid import ADJUDICATION_KINDS, DEFAULT_ADJUDICATION
 from chessformer.play.players import PlayerSpec, parse_players
 from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, bootstrap
@@ -307,7 +308,7 @@ def _play_shard(grid: Any, out: str, shard: tuple[int, int], stockfish: str, com
 
 
 def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
-         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+         ) -> tuple[list[GameRecord], list[dict[str, Any]]]:
     """Play every game of ``grid`` (resuming) in ``workers`` shard processes.
 
     Returns every game record (by index) and the playing sessions so far (``work/sessions.jsonl``:
@@ -354,10 +355,10 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
                                "load_average_end": _loadavg()}))
     sessions = read_jsonl(sessions_path)
     expected = len(build_tasks(grid))
-    if len({r["index"] for r in records}) != expected:
+    if len({r.index for r in records}) != expected:
         raise UserError(f"{work}: expected {expected} games, found {len(records)}: delete the "
                         "folder or pass another --work")
-    return sorted(records, key=lambda r: r["index"]), sessions
+    return sorted(records, key=lambda r: r.index), sessions
 
 
 def _loadavg() -> float | None:
@@ -387,11 +388,11 @@ def as_ladder(rungs: Ladder | Sequence[Rung] | str | os.PathLike[str] | None) ->
     return ladder
 
 
-def finished_games(records: Sequence[dict[str, Any]], games_path: Path, ladder: Ladder,
+def finished_games(records: Sequence[GameRecord], games_path: Path, ladder: Ladder,
                    ) -> tuple[list[GameResult], int]:
     """The finished games (and the count of unfinished ones); refused unless every rung that
     finished a game is tied to an anchor by finished games."""
-    games, unfinished = game_results(records, str(games_path), where=str(games_path))
+    games, unfinished = game_results(records, str(games_path))
     if not games:
         raise UserError(f"{games_path}: no finished games to fit ({unfinished} unfinished)")
     played = {g.white for g in games} | {g.black for g in games}

@@ -5,10 +5,10 @@
     EVAL/eval.json     the grid, the model, the Stockfish version and ladder, timings
     EVAL/games.pgn     every game as PGN, rebuilt from games.jsonl at the end
 
-A ``games.jsonl`` record: ``id``, ``index``, ``cell``, ``pair``, ``white``, ``black``, ``result``
-("1-0", "0-1", "1/2-1/2"), ``termination``, ``plies``, ``seed``, ``opening``, ``players`` (each
-side's settings), ``illegal`` and ``model_moves`` per side, ``moves`` (UCI), ``time_s``.
-Evaluations live in ``RUN/eval/<grid>/``.
+A ``games.jsonl`` line is a :class:`GameRecord` (its fields say what each key holds); the arena
+builds them, every reader gets them from :func:`read_results`, and a line with a missing,
+unknown or mistyped key is an error naming the file, the line and the key. Evaluations live in
+``RUN/eval/<grid>/``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from chessformer.core.games import pgn_string
 from chessformer.formats import json_line, read_json
+from chessformer.formats import records as records_format
 from chessformer.formats import run as run_format
 from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
 
@@ -30,27 +32,97 @@ PGN = "games.pgn"
 EVAL_DIR = "eval"
 
 
+SIDES = ("white", "black")
+
+
+@dataclass(frozen=True)
+class GameRecord:
+    """One game of ``games.jsonl``, as the arena wrote it when the game ended.
+
+    Schema version 1 (:attr:`SCHEMA`), which every release so far has written: the lines carry
+    no version key. ``abort_reason`` and ``adjudication`` are written only when set.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+
+    #: ``g`` and the game's index in six digits
+    id: str
+    #: the game's place in the grid's task list (what a resumed or sharded run skips by)
+    index: int
+    #: the grid cell: ``"<model> T=<temperature> <legality> vs <opponent>"``, or a match's name
+    cell: str
+    #: the colour-swapped pair within the cell (both games of a pair share an opening)
+    pair: int
+    #: the players' names, as ratings name them
+    white: str
+    black: str
+    #: ``1-0``, ``0-1``, ``1/2-1/2``, or ``*`` (unfinished: aborted, or capped without adjudication)
+    result: str
+    #: how it ended: checkmate, stalemate, ..., forfeit_illegal, adjudicated, move_cap, aborted
+    termination: str
+    plies: int
+    #: the seed of the game's players' generators
+    seed: int
+    #: the opening plies played before the players took over (UCI)
+    opening: list[str]
+    #: each side's settings (``PlayerSpec.to_json``: kind, name and what the kind needs)
+    players: dict[str, dict[str, Any]]
+    #: illegal samples per side (the model's side only; 0 for the other)
+    illegal: dict[str, int]
+    #: moves the model chose per side (0 for the side it did not play)
+    model_moves: dict[str, int]
+    #: every ply in UCI, the opening included
+    moves: list[str]
+    #: wall seconds the game took
+    time_s: float
+    #: why an aborted game was aborted (an engine that failed twice, ...)
+    abort_reason: str | None = None
+    #: a capped game's adjudication: Stockfish's evaluation, or why there was none
+    adjudication: dict[str, Any] | str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> GameRecord:
+        rec = records_format.from_json(cls, data, where)
+        for name in ("players", "illegal", "model_moves"):
+            value = getattr(rec, name)
+            want = dict if name == "players" else int
+            if set(value) != set(SIDES) or not all(isinstance(value[s], want) for s in SIDES):
+                raise records_format.RecordError(
+                    f"{where}: field {name!r} of a GameRecord should map white and black to "
+                    f"{want.__name__}s, got {value!r:.80}")
+        return rec
+
+    def to_json(self) -> dict[str, Any]:
+        return records_format.to_json(self, omit_none=("abort_reason", "adjudication"))
+
+    def model_side(self) -> str | None:
+        """``white`` or ``black`` where a model played that side (the first if both did)."""
+        return next((s for s in SIDES if self.players[s].get("kind") == "model"), None)
+
+
 def games_path(folder: str | os.PathLike[str]) -> Path:
     """``folder/games.jsonl``, or ``folder`` itself when it names a file."""
     folder = Path(folder)
     return folder if folder.suffix == ".jsonl" else folder / GAMES
 
 
-def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Finished games in ``games.jsonl``; a torn last line (killed mid-write) is cut off."""
+def read_results(path: str | os.PathLike[str]) -> list[GameRecord]:
+    """Finished games in ``games.jsonl``; a torn last line (killed mid-write) is cut off. A line
+    that is valid JSON but not a :class:`GameRecord` is an error naming the file and line."""
     path = games_path(path)
     if not path.exists():
         return []
     records, good = [], 0
     with open(path, "rb") as f:
         data = f.read()
-    for line in data.splitlines(keepends=True):
+    for lineno, line in enumerate(data.splitlines(keepends=True), 1):
         if not line.endswith(b"\n"):
             break
         try:
-            records.append(json.loads(line))
+            raw = json.loads(line)
         except json.JSONDecodeError:
             break
+        records.append(GameRecord.from_json(raw, f"{path}:{lineno}"))
         good += len(line)
     if good != len(data):
         log.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run",
@@ -60,16 +132,16 @@ def read_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
-def append_result(f: Any, record: dict[str, Any]) -> None:
+def append_result(f: Any, record: GameRecord) -> None:
     """Append one record to an open ``games.jsonl``, flushed and synced to disk (a kill, or a
     power cut, loses no finished game)."""
-    f.write(json_line(record))
+    f.write(json_line(record.to_json()))
     f.flush()
     os.fsync(f.fileno())
 
 
-def write_results(path: str | os.PathLike[str], records: Sequence[dict[str, Any]]) -> None:
-    write_text_atomic(games_path(path), "".join(json_line(r) for r in records))
+def write_results(path: str | os.PathLike[str], records: Sequence[GameRecord]) -> None:
+    write_text_atomic(games_path(path), "".join(json_line(r.to_json()) for r in records))
 
 
 def read_eval_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -88,25 +160,25 @@ def pgn_path(folder: str | os.PathLike[str]) -> Path:
     return Path(folder) / PGN
 
 
-def write_pgn(records: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+def write_pgn(records: Sequence[GameRecord], path: str | os.PathLike[str]) -> None:
     """Every record as a PGN game (in ``index`` order), with each side's settings as headers."""
     parts = []
-    for r in sorted(records, key=lambda r: r["index"]):
+    for r in sorted(records, key=lambda r: r.index):
         headers = {
-            "Event": f"chessformer eval: {r['cell']}", "Site": f"chessformer://eval/{r['id']}",
-            "Date": "????.??.??", "Round": str(r["pair"] + 1), "White": r["white"],
-            "Black": r["black"], "Result": r["result"], "Termination": r["termination"],
-            "Seed": str(r["seed"]),
+            "Event": f"chessformer eval: {r.cell}", "Site": f"chessformer://eval/{r.id}",
+            "Date": "????.??.??", "Round": str(r.pair + 1), "White": r.white,
+            "Black": r.black, "Result": r.result, "Termination": r.termination,
+            "Seed": str(r.seed),
         }
-        for side in ("white", "black"):
-            p = r["players"][side]
+        for side in SIDES:
+            p = r.players[side]
             desc = " ".join(f"{k}={v}" for k, v in p.items() if k != "name" and v is not None)
             headers[f"{side.capitalize()}Settings"] = desc.replace('"', "'")
             if p.get("kind") == "model":
                 headers["Temperature"] = str(p["temperature"])
                 headers["Legality"] = p["legality"]
-                headers["IllegalSamples"] = str(r["illegal"][side])
-        parts.append(pgn_string(r["moves"], headers))
+                headers["IllegalSamples"] = str(r.illegal[side])
+        parts.append(pgn_string(r.moves, headers))
     write_text_atomic(path, "".join(parts))
 
 

@@ -52,8 +52,10 @@ import numpy as np
 
 from chessformer.core import tokenizer as tok
 from chessformer.core.boards import encode_board
+from chessformer.core.engine import require_stockfish, stockfish_version
 from chessformer.core.games import game_end
 from chessformer.formats.games import (
+    GameRecord,
     append_result,
     games_path,
     pgn_path,
@@ -64,7 +66,6 @@ from chessformer.formats.games import (
 from chessformer.formats.ladder import find_ladder, load_ladder
 from chessformer.formats.run import run_elo_cap
 from chessformer.model.inference import BatchDecoder, sample_move
-from chessformer.core.engine import require_stockfish, stockfish_version
 from chessformer.play.grid import DEFAULT_ADJUDICATION, Grid, grid_json, validate_grid
 from chessformer.play.tasks import GameTask, build_tasks
 from chessformer.play.workers import Workers
@@ -107,22 +108,22 @@ class LiveGame:
         return new
 
 
-def _record(g: LiveGame) -> dict[str, Any]:
+def _record(g: LiveGame) -> GameRecord:
     """The ``games.jsonl`` record of a finished game."""
     t = g.task
     side = None if t.model_color is None else ("white" if t.model_color else "black")
-    return {
-        "id": f"g{t.index:06d}", "index": t.index, "cell": t.cell, "pair": t.pair,
-        "white": t.white.name, "black": t.black.name, "result": g.result,
-        "termination": g.termination, "plies": len(g.moves), "seed": t.seed,
-        "opening": list(t.opening),
-        "players": {"white": t.white.to_json(), "black": t.black.to_json()},
-        "illegal": {"white": g.illegal if side == "white" else 0,
-                    "black": g.illegal if side == "black" else 0},
-        "model_moves": {"white": g.model_moves if side == "white" else 0,
-                        "black": g.model_moves if side == "black" else 0},
-        "moves": g.moves, "time_s": round(time.perf_counter() - g.t0, 3), **g.extra,
-    }
+    return GameRecord(
+        id=f"g{t.index:06d}", index=t.index, cell=t.cell, pair=t.pair,
+        white=t.white.name, black=t.black.name, result=g.result,
+        termination=g.termination, plies=len(g.moves), seed=t.seed,
+        opening=list(t.opening),
+        players={"white": t.white.to_json(), "black": t.black.to_json()},
+        illegal={"white": g.illegal if side == "white" else 0,
+                 "black": g.illegal if side == "black" else 0},
+        model_moves={"white": g.model_moves if side == "white" else 0,
+                     "black": g.model_moves if side == "black" else 0},
+        moves=g.moves, time_s=round(time.perf_counter() - g.t0, 3), **g.extra,
+    )
 
 
 def play_wave(tasks: Sequence[GameTask], driver: BatchDecoder | None, workers: Workers,
@@ -304,7 +305,7 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
     i, n = shard
     tasks = [t for t in tasks if (t.index // grid.batch_size) % n == i]
     out.mkdir(parents=True, exist_ok=True)
-    done = {r["index"] for r in read_results(out)}
+    done = {r.index for r in read_results(out)}
     todo = [t for t in tasks if t.index not in done]
     if done:
         log.info("eval: resuming %s: %d of %d games already done", out, len(done & {t.index for t in tasks}), len(tasks))
@@ -332,7 +333,7 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
         "moves_per_s": round(plies / max(seconds, 1e-9), 1),
         "model_s": round(driver.seconds, 1) if driver else 0.0,
         "model_share": round(driver.seconds / max(seconds, 1e-9), 3) if driver else 0.0,
-        "unfinished": sum(r["result"] == "*" for r in records),
+        "unfinished": sum(r.result == "*" for r in records),
     })
     write_eval_info(out, manifest)
     log.info("eval: %d games in %.0f s (%.2f games/s, model %.0f%% of the time) -> %s",
@@ -360,10 +361,10 @@ def _play_all(grid: Grid, todo: Sequence[GameTask], total: int, driver: BatchDec
     bar = progress(total=total, initial=total - len(todo), desc=f"eval {grid.name}", unit="game")
     try:
         with open(games_path(out), "a", encoding="utf-8") as f:
-            def emit(record: dict[str, Any]) -> None:
+            def emit(record: GameRecord) -> None:
                 nonlocal plies
                 append_result(f, record)
-                plies += record["plies"]
+                plies += record.plies
                 bar.update(1)
 
             for w in range(0, len(todo), grid.batch_size):

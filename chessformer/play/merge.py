@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.formats.games import (
+    GameRecord,
     has_eval_info,
     pgn_path,
     read_eval_info,
@@ -31,14 +32,14 @@ __all__ = ["merge"]
 def merge(sources: list[Path], out: Path) -> dict[str, Any]:
     """Merge the evaluation folders ``sources`` into ``out``; returns the merged ``eval.json``."""
     manifests = []
-    records: dict[int, dict[str, Any]] = {}
+    records: dict[int, GameRecord] = {}
     for src in sources:
         if not has_eval_info(src):
             raise UserError(f"{src}: no eval.json (not an evaluation folder)")
         m = read_eval_info(src)
         manifests.append(m)
         for r in read_results(src):
-            records.setdefault(r["index"], r)
+            records.setdefault(r.index, r)
     first = manifests[0]
     for src, m in zip(sources, manifests):
         for key in ("grid_settings", "seed", "label"):
@@ -50,7 +51,7 @@ def merge(sources: list[Path], out: Path) -> dict[str, Any]:
     write_results(out, ordered)
     write_pgn(ordered, pgn_path(out))
     manifest = {**first, "shard": "merged", "merged_from": [str(s) for s in sources],
-                "games": len(ordered), "unfinished": sum(r["result"] == "*" for r in ordered)}
+                "games": len(ordered), "unfinished": sum(r.result == "*" for r in ordered)}
     write_eval_info(out, manifest)
     log.info("merge: %d games from %d shards -> %s", len(ordered), len(sources), out)
     return manifest

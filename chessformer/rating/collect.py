@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.formats import games as games_format
+from chessformer.formats.games import GameRecord
 from chessformer.rating.counts import RESULT_SCORES, GameResult
-from chessformer.utils import UserError, log
+from chessformer.utils import UserError
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Results:
     evals: dict[Path, dict[str, Any]] = field(default_factory=dict)  # folder -> eval.json
     finished_by_file: dict[Path, int] = field(default_factory=dict)
     unfinished_by_file: dict[Path, int] = field(default_factory=dict)
-    records_by_file: dict[Path, list[dict[str, Any]]] = field(default_factory=dict)
+    records_by_file: dict[Path, list[GameRecord]] = field(default_factory=dict)
 
     @property
     def finished(self) -> int:
@@ -40,7 +41,7 @@ class Results:
         return sum(self.unfinished_by_file.values())
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[GameRecord]:
         """Every record (finished or not) of every file."""
         return [r for f in self.files for r in self.records_by_file[f]]
 
@@ -48,37 +49,27 @@ class Results:
         return {g.white for g in self.games} | {g.black for g in self.games}
 
 
-def game_results(records: Iterable[dict[str, Any]], key: Any = None,
+def game_results(records: Iterable[GameRecord], key: Any = None,
                  players: dict[str, dict[str, Any]] | None = None,
-                 where: str = "games") -> tuple[list[GameResult], int]:
+                 ) -> tuple[list[GameResult], int]:
     """Finished games of arena records, and how many were unfinished (result ``*``).
 
     A game's ``pair`` key is ``(key, cell, pair)`` so pair numbers of different cells or files
-    never merge. Each side's settings go into ``players`` (first seen wins). Records without
-    ``white``/``black``/``result`` are skipped with a warning.
+    never merge. Each side's settings go into ``players`` (first seen wins).
     """
     out: list[GameResult] = []
-    unfinished = bad = 0
+    unfinished = 0
     for rec in records:
-        try:
-            result = rec["result"]
-            names = {"white": str(rec["white"]), "black": str(rec["black"])}
-        except (KeyError, TypeError):
-            bad += 1
-            continue
         if players is not None:
-            for side, name in names.items():
-                settings = (rec.get("players") or {}).get(side)
+            for side, name in (("white", rec.white), ("black", rec.black)):
+                settings = rec.players[side]
                 if settings and name not in players:
                     players[name] = dict(settings)
-        if result not in RESULT_SCORES:
+        if rec.result not in RESULT_SCORES:
             unfinished += 1
             continue
-        pair = rec.get("pair")
-        out.append(GameResult(names["white"], names["black"], RESULT_SCORES[result],
-                              None if pair is None else (key, rec.get("cell"), pair)))
-    if bad:
-        log.warning("%s: %d record(s) without white, black or result; skipped", where, bad)
+        out.append(GameResult(rec.white, rec.black, RESULT_SCORES[rec.result],
+                              (key, rec.cell, rec.pair)))
     return out, unfinished
 
 
@@ -94,7 +85,7 @@ def collect_results(paths: Sequence[str | os.PathLike[str]]) -> Results:
     res = Results([], files)
     for path in files:
         records = games_format.read_results(path)
-        games, unfinished = game_results(records, str(path), res.players, str(path))
+        games, unfinished = game_results(records, str(path), res.players)
         res.games += games
         res.records_by_file[path] = records
         res.finished_by_file[path] = len(games)

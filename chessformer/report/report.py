@@ -44,6 +44,7 @@ from chessformer.formats import dataset as dataset_format
 from chessformer.formats import games as games_format
 from chessformer.formats import ladder as ladder_format
 from chessformer.formats import run as run_format
+from chessformer.formats.games import GameRecord
 from chessformer.rating.anchors import (
     AnchorChoice,
     resolve_anchors,
@@ -116,19 +117,16 @@ class MoveStats:
         return 1.0 - self.illegal / self.samples if self.samples else math.nan
 
 
-def move_stats(records: list[dict[str, Any]]) -> dict[str, MoveStats]:
+def move_stats(records: list[GameRecord]) -> dict[str, MoveStats]:
     """Sum ``model_moves`` and ``illegal`` per player over every game, finished or not."""
     out: dict[str, MoveStats] = defaultdict(MoveStats)
     for rec in records:
-        for side in ("white", "black"):
-            name = rec.get(side)
-            if name is None:
-                continue
-            st = out[str(name)]
-            st.model_moves += int((rec.get("model_moves") or {}).get(side, 0) or 0)
-            st.illegal += int((rec.get("illegal") or {}).get(side, 0) or 0)
-            loser = {"1-0": "black", "0-1": "white"}.get(rec.get("result", ""))
-            if rec.get("termination") == "forfeit_illegal" and loser == side:
+        loser = {"1-0": "black", "0-1": "white"}.get(rec.result)
+        for side, name in (("white", rec.white), ("black", rec.black)):
+            st = out[name]
+            st.model_moves += rec.model_moves[side]
+            st.illegal += rec.illegal[side]
+            if rec.termination == "forfeit_illegal" and loser == side:
                 st.forfeits += 1
     return dict(out)
 
@@ -210,9 +208,9 @@ def verdict_temperatures(res: Results, override: float | None = None) -> dict[st
         t = float(override if override is not None
                   else grid.get("verdict_temperature", VERDICT_TEMPERATURE))
         for rec in res.records_by_file[f]:
-            for side in ("white", "black"):
-                if ((rec.get("players") or {}).get(side) or {}).get("kind") == "model":
-                    out.setdefault(str(rec[side]), t)
+            for side, name in (("white", rec.white), ("black", rec.black)):
+                if rec.players[side].get("kind") == "model":
+                    out.setdefault(name, t)
     return out
 
 

@@ -1,0 +1,77 @@
+"""Typed records: reading a JSON object into a frozen dataclass, field by field, with errors that
+name the file and the field.
+
+A record class lists its fields with their types; :func:`from_json` checks that every field
+without a default is present and that every value has its field's type, and refuses keys the
+class does not know (a renamed key is an error, not a silent default). Only the few types the
+files use are understood: ``str``, ``int``, ``float`` (an int is accepted), ``bool``, ``list``,
+``dict``, ``Any``, and ``X | None``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from chessformer.utils import UserError
+
+__all__ = ["RecordError", "from_json", "to_json"]
+
+R = TypeVar("R")
+
+
+class RecordError(UserError):
+    """A stage file holds a record this version cannot read (one line: where, which field)."""
+
+
+def _accepts(kind: Any, value: Any) -> bool:
+    if kind is Any:
+        return True
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        return any(_accepts(k, value) for k in typing.get_args(kind))
+    if kind is type(None):
+        return value is None
+    origin = typing.get_origin(kind) or kind
+    if origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin)
+
+
+def _type_name(kind: Any) -> str:
+    return str(kind).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
+def from_json(cls: type[R], data: Any, where: str) -> R:
+    """``cls`` (a dataclass) from ``data``; :class:`RecordError` naming ``where`` and the field
+    that is missing, unknown or of the wrong type."""
+    if not isinstance(data, Mapping):
+        raise RecordError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise RecordError(f"{where}: unknown field {unknown[0]!r} in a {cls.__name__} (this "
+                          f"chessformer reads {', '.join(fields)})")
+    values = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise RecordError(f"{where}: {cls.__name__} has no field {name!r}")
+            continue
+        value = data[name]
+        if not _accepts(hints[name], value):
+            raise RecordError(f"{where}: field {name!r} of a {cls.__name__} should be "
+                              f"{_type_name(hints[name])}, got {value!r:.60}")
+        values[name] = value
+    return cls(**values)
+
+
+def to_json(record: Any, *, omit_none: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The record's fields in declaration order; the fields in ``omit_none`` only when set."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+            if not (f.name in omit_none and getattr(record, f.name) is None)}
