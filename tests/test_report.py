@@ -100,19 +100,18 @@ def test_verdict_is_at_the_temperature_fixed_in_advance_against_training_experts
     md = Path(report["md"]).read_text()
     assert len(report["verdicts"]) == 2  # masked and raw
     for v in report["verdicts"]:
-        assert v["temperature"] == 0.001 and v["player"].startswith("run T=0.001 ")
-        assert v["text"].startswith("T=0.001 (fixed in advance): ")
-        assert v["reference"] == "expert" and v["reference_name"] in DEMO_EXPERTS
-        assert v["word"] in (TRANSCENDS, DOES_NOT, NOT_SHOWN)
-        assert v["word"] == (TRANSCENDS if v["lo"] > 0 else DOES_NOT if v["hi"] < 0
-                             else NOT_SHOWN)
-        assert v["text"].split(": ")[1].startswith(v["word"])
-        assert f"**{v['line']}: {v['text']}**" in md
+        assert v.temperature == 0.001 and v.player.startswith("run T=0.001 ")
+        assert v.text.startswith("T=0.001 (fixed in advance): ")
+        assert v.reference == "expert" and v.reference_name in DEMO_EXPERTS
+        assert v.word in (TRANSCENDS, DOES_NOT, NOT_SHOWN)
+        assert v.word == (TRANSCENDS if v.lo > 0 else DOES_NOT if v.hi < 0 else NOT_SHOWN)
+        assert v.text.split(": ")[1].startswith(v.word)
+        assert f"**{v.line}: {v.text}**" in md
         # The exploratory line stands apart, with a simultaneous interval.
-        e = v["exploratory"]
-        assert e["k"] == 2 and e["level_each"] == pytest.approx(0.975)
-        assert e["text"] not in md.split("## Exploratory")[0]
-        assert e["text"] in md.split("## Exploratory")[1]
+        e = v.exploratory
+        assert e.k == 2 and e.level_each == pytest.approx(0.975)
+        assert e.text not in md.split("## Exploratory")[0]
+        assert e.text in md.split("## Exploratory")[1]
     # The ladder rung is an anchor, never a verdict's reference.
     assert RUNG in report["anchors"]
 
@@ -120,10 +119,10 @@ def test_verdict_is_at_the_temperature_fixed_in_advance_against_training_experts
 def test_a_model_that_lost_everything_is_rated_by_the_prior_only(report):
     rows = {r["player"]: r for r in report["ratings"]}
     for v in report["verdicts"]:
-        r = rows[v["player"]]
+        r = rows[v.player]
         assert r["prior_only"] == (r["wins"] == r["games"] or r["losses"] == r["games"])
         if r["prior_only"]:
-            assert "rated by the prior only" in v["text"]
+            assert "rated by the prior only" in v.text
 
 
 def _md_section(md: str, title: str) -> str:
@@ -265,9 +264,9 @@ def test_no_cap_verdict_without_a_ladder_for_the_stockfish_version(run, tmp_path
     info = write_report([folder], tmp_path / "r", n_boot=20)
     assert info["anchors"] == {}
     for v in info["verdicts"]:
-        assert v["word"] is None and v["reference"] is None
-        assert "no verdict against the training cap 1000" in v["text"]
-        assert "no calibrated ladder for Stockfish 15.1" in v["cap_blocked"]
+        assert v.word is None and v.reference is None
+        assert "no verdict against the training cap 1000" in v.text
+        assert "no calibrated ladder for Stockfish 15.1" in v.cap_blocked
     shutil.rmtree(folder)
 
 

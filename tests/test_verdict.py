@@ -82,26 +82,26 @@ def test_headline_is_at_the_fixed_temperature_not_the_best_one():
     # T=0.3 is far better, but T=0.001 was fixed in advance and is as strong as the best expert.
     games = demo_tournament({0.001: 700.0, 0.3: 1000.0, 1.0: 400.0}, np.random.default_rng(1))
     v = verdict_of(games, 200, 0)
-    assert v["temperature"] == 0.001 and v["player"] == "model T=0.001"
-    assert v["reference_name"] == "eps80"
-    assert v["word"] == verdict_word(v["lo"], v["hi"]) != TRANSCENDS
-    assert v["text"].startswith("T=0.001 (fixed in advance): " + v["word"])
-    e = v["exploratory"]
-    assert e["temperature"] == 0.3 and e["word"] == TRANSCENDS and e["k"] == 3
-    assert e["text"].startswith("exploratory, best of 3 temperatures: T=0.3 transcends")
+    assert v.temperature == 0.001 and v.player == "model T=0.001"
+    assert v.reference_name == "eps80"
+    assert v.word == verdict_word(v.lo, v.hi) != TRANSCENDS
+    assert v.text.startswith("T=0.001 (fixed in advance): " + v.word)
+    e = v.exploratory
+    assert e.temperature == 0.3 and e.word == TRANSCENDS and e.k == 3
+    assert e.text.startswith("exploratory, best of 3 temperatures: T=0.3 transcends")
     # The simultaneous interval is wider than the 95% one of the same difference.
     bf = bootstrap(games, ANCHORS, n_boot=200, seed=0)
     plain = bf.difference("model T=0.3", "eps80")
-    assert e["lo"] < plain.lo and e["hi"] > plain.hi
+    assert e.lo < plain.lo and e.hi > plain.hi
 
 
 def test_a_clear_gap_gives_transcends_and_does_not():
     rng = np.random.default_rng(2)
     up = verdict_of(demo_tournament({t: 950.0 for t in TEMPERATURES}, rng), 200, 0)
     down = verdict_of(demo_tournament({t: 450.0 for t in TEMPERATURES}, rng), 200, 0)
-    assert up["word"] == TRANSCENDS and up["transcends"] and up["lo"] > 0
-    assert down["word"] == DOES_NOT and not down["transcends"] and down["hi"] < 0
-    assert "does not transcend: " in down["text"]
+    assert up.word == TRANSCENDS and up.transcends and up.lo > 0
+    assert down.word == DOES_NOT and not down.transcends and down.hi < 0
+    assert "does not transcend: " in down.text
 
 
 def test_unplayed_fixed_temperature_gives_no_verdict():
@@ -109,8 +109,8 @@ def test_unplayed_fixed_temperature_gives_no_verdict():
     bf = bootstrap(games, ANCHORS, n_boot=50, seed=0)
     line = ModelLine("model", "masked", None, [(0.3, "model T=0.3"), (1.0, "model T=1")])
     v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)})[0]
-    assert v["word"] is None and v["exploratory"] is None
-    assert v["text"] == ("no verdict: the temperature fixed in advance, T=0.001, was not played "
+    assert v.word is None and v.exploratory is None
+    assert v.text == ("no verdict: the temperature fixed in advance, T=0.001, was not played "
                          "(played: 0.3, 1)")
 
 
@@ -132,8 +132,8 @@ def test_a_perfect_score_is_flagged_as_rated_by_the_prior_only():
              GameResult(g.white, g.black, 0.0 if g.white == "model T=0.001" else 1.0, g.pair)
              for g in games]
     v = verdict_of(games, 50, 0)
-    assert v["prior_only"] and "model T=0.001: won or lost every game, rated by the prior only" \
-        in v["text"]
+    assert v.prior_only and "model T=0.001: won or lost every game, rated by the prior only" \
+        in v.text
 
 
 def test_cap_verdict_needs_an_anchored_scale():
@@ -146,12 +146,12 @@ def test_cap_verdict_needs_an_anchored_scale():
     bf = bootstrap(games, {}, n_boot=50, seed=0)  # unanchored: centred at 1500
     line = demo_line()
     v = compute_verdicts(bf, [line], {}, why)[0]
-    assert v["word"] is None and v["cap_blocked"] == why
-    assert "no verdict against the training cap 1000" in v["text"]
+    assert v.word is None and v.cap_blocked == why
+    assert "no verdict against the training cap 1000" in v.text
     # Anchored, the same model is compared with its cap.
     bf = bootstrap(games, ANCHORS, n_boot=50, seed=0)
     v = compute_verdicts(bf, [line], {}, None)[0]
-    assert v["reference"] == "cap" and v["word"] == TRANSCENDS
+    assert v.reference == "cap" and v.word == TRANSCENDS
 
 
 def null_and_power(n: int, true_gap: float, seed: int, n_boot: int = 200) -> tuple[float, float]:
@@ -162,8 +162,8 @@ def null_and_power(n: int, true_gap: float, seed: int, n_boot: int = 200) -> tup
     for k in range(n):
         best = max(EXPERTS.values()) + true_gap
         v = verdict_of(demo_tournament({t: best for t in TEMPERATURES}, rng), n_boot, k)
-        head += v["word"] == TRANSCENDS
-        explore += v["exploratory"]["word"] == TRANSCENDS
+        head += v.word == TRANSCENDS
+        explore += v.exploratory.word == TRANSCENDS
     return head / n, explore / n
 
 

@@ -35,10 +35,10 @@ def main(args: argparse.Namespace) -> int:
     print(info["html"])
     print(info["md"])
     for v in info["verdicts"]:
-        print(f"verdict {v['line']}: {v['text']}")
+        print(f"verdict {v.line}: {v.text}")
     for v in info["verdicts"]:
-        if v["exploratory"]:
-            print(f"  (not a verdict) {v['line']}: {v['exploratory']['text']}")
+        if v.exploratory:
+            print(f"  (not a verdict) {v.line}: {v.exploratory.text}")
     for warning in info["rated"].warnings:
         print(f"warning: {warning}")
     return 0

@@ -278,9 +278,9 @@ def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = 
               "train": exp.train, "eval_openings": eval_openings or None, "ratings": ratings,
               "entropy": entropy, "probe": probe,
               "report": {"md": str(report["md"]), "html": str(report["html"]),
-                         "verdicts": [f"{v['line']}: {v['text']}" for v in verdicts],
-                         "exploratory": [f"{v['line']}: {v['exploratory']['text']}"
-                                         for v in verdicts if v["exploratory"]]},
+                         "verdicts": [f"{v.line}: {v.text}" for v in verdicts],
+                         "exploratory": [f"{v.line}: {v.exploratory.text}"
+                                         for v in verdicts if v.exploratory]},
               "seconds": stage.seconds}
     write_json_atomic(out / experiment_format.EXPERIMENT_JSON, result)
     write_text_atomic(out / experiment_format.EXPERIMENT_MD, experiment_markdown(result))

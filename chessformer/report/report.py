@@ -5,7 +5,7 @@
 
     >>> from chessformer.report.report import write_report
     >>> info = write_report([Path("runs/demo")], Path("runs/demo/report"))  # doctest: +SKIP
-    >>> info["verdicts"][0]["text"]                                          # doctest: +SKIP
+    >>> info["verdicts"][0].text                                          # doctest: +SKIP
     'transcends by +112 Elo, 95% CI [+41, +180]'
 
 A RUN is a training run folder (``metrics.jsonl``, ``run.json``, ``eval/*/games.jsonl``) or an
@@ -81,6 +81,7 @@ from chessformer.report.ranges import ladder_rungs, range_warnings
 from chessformer.report.verdict import (
     LEVEL,
     ModelLine,
+    Verdict,
     compute_verdicts,
     model_lines,
     training_experts,
@@ -173,7 +174,7 @@ class Rated:
     runs: dict[str, RunInfo]
     lines: list[ModelLine]
     experts: list[str]
-    verdicts: list[dict[str, Any]]
+    verdicts: list[Verdict]
     n_boot: int
     seed: int
     draw_model: str
@@ -268,17 +269,17 @@ def rate_runs(runs: list[Path], *, n_boot: int = N_BOOT, seed: int = 0,
 def verdict_section(r: Rated) -> Section:
     pars = []
     for v in r.verdicts:
-        pars.append(f"**{v['line']}: {v['text']}**")
-        if v.get("reference") is None:
+        pars.append(f"**{v.line}: {v.text}**")
+        if v.reference is None:
             continue
         extra = (f"The temperature was fixed before the games (the grid's verdict_temperature); "
-                 f"the model there ({v['player']}: {v['elo']:.0f}, 95% CI [{v['elo_lo']:.0f}, "
-                 f"{v['elo_hi']:.0f}]) against {v['reference_name']} "
-                 f"({v['reference_elo']:.0f}).")
-        if v["reference"] == "expert":
+                 f"the model there ({v.player}: {v.elo:.0f}, 95% CI [{v.elo_lo:.0f}, "
+                 f"{v.elo_hi:.0f}]) against {v.reference_name} "
+                 f"({v.reference_elo:.0f}).")
+        if v.reference == "expert":
             extra += (" The reference is the best-rated expert of the model's own training data "
                       "connected to it by games in the fit. The model is rated above it in "
-                      f"{100 * v['p_superior']:.1f}% of {r.n_boot} bootstrap resamples.")
+                      f"{100 * v.p_superior:.1f}% of {r.n_boot} bootstrap resamples.")
         else:
             extra += (" No expert of the model's training data was rated in these games, so the "
                       "reference is the training cap, a Lichess rating from a different pool "
@@ -294,7 +295,7 @@ def verdict_section(r: Rated) -> Section:
 
 
 def exploratory_section(r: Rated) -> Section | None:
-    texts = [f"{v['line']}: {v['exploratory']['text']}" for v in r.verdicts if v["exploratory"]]
+    texts = [f"{v.line}: {v.exploratory.text}" for v in r.verdicts if v.exploratory]
     if not texts:
         return None
     return Section("Exploratory: the best temperature", texts + [

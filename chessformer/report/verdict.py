@@ -131,8 +131,66 @@ def _flags(ratings: Mapping[str, Rating], *players: str) -> str:
             if prior else "")
 
 
+@dataclass(frozen=True)
+class Exploratory:
+    """The best of a line's temperatures against the verdict's reference: a look, not a verdict
+    (Bonferroni-simultaneous intervals over the ``k`` temperatures)."""
+
+    temperature: float
+    player: str
+    diff: float
+    lo: float
+    hi: float
+    word: str
+    k: int
+    level_each: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict of one model line at its temperature fixed in advance.
+
+    ``reference`` says which comparison was made: ``"expert"`` (the best rated expert of the
+    model's training data), ``"cap"`` (the training Elo cap, on an anchored scale), or ``None``
+    (no verdict: ``text`` says why, and ``word``, ``diff``, ``lo`` and ``hi`` are ``None``).
+    The model's own rating (``player``, ``elo``...) is set whenever the temperature was played.
+    """
+
+    #: the model line: its label, legality, and ``"<label> (<legality>)"``
+    model: str
+    legality: str
+    line: str
+    #: the temperature fixed in advance, and how many the line played
+    temperature: float
+    n_temperatures: int
+    #: the headline sentence
+    text: str
+    reference: str | None = None
+    #: transcends, does not transcend, not shown (None without a verdict)
+    word: str | None = None
+    transcends: bool | None = None
+    exploratory: Exploratory | None = None
+    #: the model player at the fixed temperature and its rating with 95% interval
+    player: str | None = None
+    elo: float | None = None
+    elo_lo: float | None = None
+    elo_hi: float | None = None
+    prior_only: bool | None = None
+    #: what it was compared with, and the model-minus-reference difference with its interval
+    reference_name: str | None = None
+    reference_elo: float | None = None
+    diff: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    #: share of bootstrap resamples in which the model rates above the expert (experts only)
+    p_superior: float | None = None
+    #: why the training cap could not be the reference
+    cap_blocked: str | None = None
+
+
 def exploratory(bf: BootstrapFit, line: ModelLine, reference: str, ref_words: str,
-                level: float = LEVEL) -> dict[str, Any] | None:
+                level: float = LEVEL) -> Exploratory | None:
     """Best of the line's temperatures against ``reference``, Bonferroni-simultaneous."""
     k = len(line.points)
     if k < 2:
@@ -144,66 +202,62 @@ def exploratory(bf: BootstrapFit, line: ModelLine, reference: str, ref_words: st
     text = (f"exploratory, best of {k} temperatures: T={t:g} "
             + difference_text(word, d.diff, d.lo, d.hi, ref_words, level,
                               f"simultaneous CI (Bonferroni, each at {100 * each:.1f}%)"))
-    return {"temperature": t, "player": p, "diff": d.diff, "lo": d.lo, "hi": d.hi, "word": word,
-            "k": k, "level_each": each, "text": text}
+    return Exploratory(temperature=t, player=p, diff=d.diff, lo=d.lo, hi=d.hi, word=word, k=k,
+                       level_each=each, text=text)
 
 
 def line_verdict(bf: BootstrapFit, ratings: Mapping[str, Rating], line: ModelLine,
-                 experts: Sequence[str], cap_blocked: str | None) -> dict[str, Any]:
+                 experts: Sequence[str], cap_blocked: str | None) -> Verdict:
     """The verdict of one model line (see the module docstring).
 
     ``experts``: the rated experts of the line's training data connected to it by games;
     ``cap_blocked``: why a comparison with the training cap cannot be made (None: it can).
     """
     t0 = line.verdict_temperature
-    v: dict[str, Any] = {"model": line.label, "legality": line.legality, "line": line.name,
-                         "temperature": t0, "n_temperatures": len(line.points),
-                         "reference": None, "word": None, "transcends": None, "exploratory": None}
+    base: dict[str, Any] = {"model": line.label, "legality": line.legality, "line": line.name,
+                            "temperature": t0, "n_temperatures": len(line.points)}
     player = line.player_at(t0)
     played = ", ".join(f"{t:g}" for t, _ in line.points)
     if player is None:
-        v["text"] = (f"no verdict: the temperature fixed in advance, T={t0:g}, was not played "
-                     f"(played: {played})")
-        return v
+        return Verdict(**base, text=f"no verdict: the temperature fixed in advance, T={t0:g}, "
+                       f"was not played (played: {played})")
     r = ratings[player]
-    v.update(player=player, elo=r.elo, elo_lo=r.lo, elo_hi=r.hi, prior_only=r.prior_only)
+    base.update(player=player, elo=r.elo, elo_lo=r.lo, elo_hi=r.hi, prior_only=r.prior_only)
     head = f"T={t0:g} (fixed in advance): "
     if experts:
         best = max(experts, key=lambda p: ratings[p].elo)
         d = bf.difference(player, best)
         e = ratings[best]
         ref_words = f"{best} ({e.elo:.0f})"
-        v.update(reference="expert", reference_name=best, reference_elo=e.elo, diff=d.diff,
-                 lo=d.lo, hi=d.hi, p_superior=bf.prob_superior(player, best))
-        v["exploratory"] = exploratory(bf, line, best, ref_words)
+        compared = dict(reference="expert", reference_name=best, reference_elo=e.elo,
+                        diff=d.diff, lo=d.lo, hi=d.hi, p_superior=bf.prob_superior(player, best),
+                        exploratory=exploratory(bf, line, best, ref_words))
         flags = _flags(ratings, player, best)
     elif line.cap is None:
-        v["text"] = (head + "no verdict: no expert of the model's training data was rated in "
-                     "games connected to it, and the training cap is unknown")
-        return v
+        return Verdict(**base, text=head + "no verdict: no expert of the model's training data "
+                       "was rated in games connected to it, and the training cap is unknown")
     elif cap_blocked or r.unanchored:
         why = cap_blocked or "the model is not connected by games to any anchor"
-        v["text"] = (head + f"no verdict against the training cap {line.cap:.0f}: no expert of "
-                     f"the model's training data was rated, and the cap (a Lichess rating) can "
-                     f"only be compared on an anchored Elo scale: {why}")
-        v["cap_blocked"] = why
-        return v
+        return Verdict(**base, cap_blocked=why, text=(
+            head + f"no verdict against the training cap {line.cap:.0f}: no expert of the "
+            f"model's training data was rated, and the cap (a Lichess rating) can only be "
+            f"compared on an anchored Elo scale: {why}"))
     else:
         ref_words = f"the training cap {line.cap:.0f}"
         # The cap is a Lichess rating from another pool: a constant here, as in the paper.
-        v.update(reference="cap", reference_name=f"training cap {line.cap:.0f}",
-                 reference_elo=line.cap, diff=r.elo - line.cap, lo=r.lo - line.cap,
-                 hi=r.hi - line.cap, p_superior=None)
+        compared = dict(reference="cap", reference_name=f"training cap {line.cap:.0f}",
+                        reference_elo=line.cap, diff=r.elo - line.cap, lo=r.lo - line.cap,
+                        hi=r.hi - line.cap)
         flags = _flags(ratings, player)
-    v["word"] = verdict_word(v["lo"], v["hi"])
-    v["transcends"] = v["word"] == TRANSCENDS
-    v["text"] = head + difference_text(v["word"], v["diff"], v["lo"], v["hi"], ref_words) + flags
-    return v
+    word = verdict_word(compared["lo"], compared["hi"])
+    text = head + difference_text(word, compared["diff"], compared["lo"], compared["hi"],
+                                  ref_words) + flags
+    return Verdict(**base, **compared, word=word, transcends=word == TRANSCENDS, text=text)
 
 
 def compute_verdicts(bf: BootstrapFit, lines: Sequence[ModelLine],
                      experts: Mapping[str, Sequence[str]], cap_blocked: str | None = None,
-                     ) -> list[dict[str, Any]]:
+                     ) -> list[Verdict]:
     """One verdict per model line; ``experts`` maps a line's name to its reference experts."""
     ratings = {r.player: r for r in bf.ratings()}
     return [line_verdict(bf, ratings, line, experts.get(line.name, ()), cap_blocked)
