@@ -44,7 +44,7 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     a = run_eval(load_grid(grid_path), tiny_run, tmp_path / "a")
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
     ra, rb = read_results(tmp_path / "a" / "games.jsonl"), read_results(tmp_path / "b" / "games.jsonl")
-    assert a["games"] == len(ra) == 18
+    assert a.games == len(ra) == 18
     key = lambda r: (r.index, r.moves, r.result, r.termination)
     assert sorted(map(key, ra)) == sorted(map(key, rb))
     for r in ra:
@@ -200,3 +200,29 @@ def test_the_shipped_ladder_games_read_as_records():
 
     records = read_results(games_beside(ROOT / "stockfish" / "ladder-15.1.json"))
     assert len(records) > 100 and all(r.plies == len(r.moves) for r in records)
+
+
+@pytest.mark.stockfish
+def test_eval_json_is_a_typed_record_and_a_damaged_one_is_named(tmp_path, tiny_run):
+    """eval.json reads back into the EvalInfo that wrote it (the same bytes); a renamed or
+    mistyped key is a one-line error naming the file and the key."""
+    import json
+
+    from chessformer.formats.games import read_eval_info, write_eval_info
+    from chessformer.formats.records import RecordError
+
+    out = tmp_path / "ev"
+    info = run_eval(load_grid(write_grid(tmp_path / "g.toml", GRID)), tiny_run, out)
+    assert read_eval_info(out) == info and info.finished and info.unfinished is not None
+    written = (out / "eval.json").read_bytes()
+    write_eval_info(tmp_path / "copy", read_eval_info(out))
+    assert (tmp_path / "copy" / "eval.json").read_bytes() == written
+    raw = json.loads(written)
+    for change, key in ((lambda d: d.update(stockfish_info=d.pop("stockfish")), "stockfish_info"),
+                        (lambda d: d.update(games="18"), "games"), (lambda d: d.pop("seed"), "seed")):
+        bad = dict(raw)
+        change(bad)
+        (tmp_path / "bad" / "eval.json").parent.mkdir(exist_ok=True)
+        (tmp_path / "bad" / "eval.json").write_text(json.dumps(bad))
+        with pytest.raises(RecordError, match=f"eval.json: .*'{key}'"):
+            read_eval_info(tmp_path / "bad")

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from chessformer.formats.games import GameRecord
+from chessformer.formats.games import EvalInfo, GameRecord
 from chessformer.rating.anchors import PAPER_STOCKFISH_ELO
 from chessformer.rating.bootstrap import bootstrap
 from chessformer.rating.bradley_terry import CENTRE, fit_elo
@@ -213,7 +213,11 @@ def test_collect_results_counts_unfinished_and_pairs(tmp_path):
     recs = [_record(0, 0, "m", "s", "1-0"), _record(1, 0, "s", "m", "1/2-1/2"),
             _record(2, 1, "m", "s", "*")]
     write_results(tmp_path, recs)
-    write_eval_info(tmp_path, {"grid": "x", "anchors": {"s": 1500.0}})
+    write_eval_info(tmp_path, EvalInfo(
+        grid="x", grid_file=None, grid_settings={}, model_run=None, label="m",
+        stockfish={"path": "stockfish", "version": "15.1"}, ladder=None, anchors={"s": 1500.0},
+        seed=0, shard="0/1", games=3, command="chessformer eval-vs-stockfish", code_version="0",
+        started="2026-01-01T00:00:00+00:00"))
     with open(tmp_path / "games.jsonl", "a") as f:
         f.write('{"id": "torn')  # a killed writer's last line
     res = collect_results([tmp_path])
@@ -221,7 +225,7 @@ def test_collect_results_counts_unfinished_and_pairs(tmp_path):
     assert res.games[0].pair == res.games[1].pair
     assert res.unfinished == 1 and res.finished == 2 and len(res.records) == 3
     assert res.players["m"]["temperature"] == 0.3
-    assert res.evals[tmp_path]["anchors"] == {"s": 1500.0}
+    assert res.evals[tmp_path].anchors == {"s": 1500.0}
 
 
 def test_load_ladder(tmp_path):

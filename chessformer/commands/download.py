@@ -1,7 +1,9 @@
 """``chessformer download``: the command line of :mod:`chessformer.data.download`."""
 
 from __future__ import annotations
+
 import argparse
+
 from chessformer.data.download import (
     DEFAULT_BASE_URL,
     download_lichess,

@@ -12,7 +12,6 @@ from chessformer.play.grid import OVERRIDABLE, load_grid, override_grid
 from chessformer.utils import UserError, command_line
 
 
-
 def _words(text: str | None) -> list[str]:
     return [x for x in (text or "").split(",") if x]
 
@@ -75,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
     summary = run_eval(grid, args.model, out, label=args.label, shard=parse_shard(args.shard),
                        stockfish=args.stockfish, device=args.device, dtype=args.dtype,
                        command=command, threads=args.threads)
-    print(f"results: {games_path(out)} ({summary['games']} games; "
-          f"{summary['unfinished']} unfinished)")
+    print(f"results: {games_path(out)} ({summary.games} games; "
+          f"{summary.unfinished} unfinished)")
     return 0
 

@@ -85,8 +85,13 @@ from chessformer.core import san
 from chessformer.core.boards import BOARD_BYTES
 from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
-from chessformer.formats.dataset import (REJECT_REASONS, Reason, ReasonKind, read_manifest,
-                                         reason_counts)
+from chessformer.formats.dataset import (
+    REJECT_REASONS,
+    Reason,
+    ReasonKind,
+    read_manifest,
+    reason_counts,
+)
 from chessformer.utils import UserError, log, mp_context, progress, python_call
 
 __all__ = ["TIME_CONTROL_CLASSES", "FilterOptions", "classify_time_control", "header_reject_reason", "ingest"]

@@ -304,7 +304,7 @@ def _play_shard(grid: Any, out: str, shard: tuple[int, int], stockfish: str, com
     from chessformer.play.arena import run_eval
 
     summary = run_eval(grid, None, out, shard=shard, stockfish=stockfish, command=command)
-    return int(summary["games"])
+    return summary.games
 
 
 def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,

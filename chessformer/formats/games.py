@@ -144,16 +144,80 @@ def write_results(path: str | os.PathLike[str], records: Sequence[GameRecord]) -
     write_text_atomic(games_path(path), "".join(json_line(r.to_json()) for r in records))
 
 
-def read_eval_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    return read_json(Path(folder) / EVAL_JSON, "evaluation info")
+@dataclass(frozen=True)
+class EvalInfo:
+    """``eval.json``: what an evaluation played, with what, and how long it took.
+
+    Schema version 1 (:attr:`SCHEMA`, which every release so far has written; no version key).
+    The arena writes it when it starts (the fields up to ``started``) and again when it ends
+    (``finished`` and the timings); ``merge`` adds ``merged_from``. Fields still ``None`` are
+    not written.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+    _LATE: ClassVar[tuple[str, ...]] = (
+        "finished", "played_now", "seconds", "games_per_s", "moves_per_s", "model_s",
+        "model_share", "unfinished", "merged_from")
+
+    #: the grid's name, its file, and every setting it was played with (``grid_json``)
+    grid: str
+    grid_file: str | None
+    grid_settings: dict[str, Any]
+    #: the run folder of the model, None for a grid of model-free matches; its label in results
+    model_run: str | None
+    label: str
+    #: ``{"path": ..., "version": ...}`` of the Stockfish that played and adjudicated
+    stockfish: dict[str, Any]
+    #: the calibrated ladder found for that version, and the anchors the ratings will hold
+    ladder: str | None
+    anchors: dict[str, float]
+    seed: int
+    #: ``i/n`` for a shard, ``0/1`` for a whole grid, ``merged`` after ``merge``
+    shard: str
+    #: the games of this shard (all of them for a whole grid)
+    games: int
+    command: str
+    code_version: str
+    #: UTC, ISO 8601, to the second
+    started: str
+    finished: str | None = None
+    #: games played by this session (a resumed run counts only its own)
+    played_now: int | None = None
+    seconds: float | None = None
+    games_per_s: float | None = None
+    moves_per_s: float | None = None
+    #: seconds in the model's forward passes, and their share of the wall time
+    model_s: float | None = None
+    model_share: float | None = None
+    #: games recorded with result ``*``
+    unfinished: int | None = None
+    #: the shard folders a merged evaluation was joined from
+    merged_from: list[str] | None = None
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> EvalInfo:
+        return records_format.from_json(cls, data, where)
+
+    def to_json(self) -> dict[str, Any]:
+        return records_format.to_json(self, omit_none=self._LATE)
+
+    @property
+    def stockfish_version(self) -> str | None:
+        version = self.stockfish.get("version")
+        return None if version is None else str(version)
+
+
+def read_eval_info(folder: str | os.PathLike[str]) -> EvalInfo:
+    path = Path(folder) / EVAL_JSON
+    return EvalInfo.from_json(read_json(path, "evaluation info"), str(path))
 
 
 def has_eval_info(folder: str | os.PathLike[str]) -> bool:
     return (Path(folder) / EVAL_JSON).is_file()
 
 
-def write_eval_info(folder: str | os.PathLike[str], info: dict[str, Any]) -> None:
-    write_json_atomic(Path(folder) / EVAL_JSON, info)
+def write_eval_info(folder: str | os.PathLike[str], info: EvalInfo) -> None:
+    write_json_atomic(Path(folder) / EVAL_JSON, info.to_json())
 
 
 def pgn_path(folder: str | os.PathLike[str]) -> Path:

@@ -39,6 +39,7 @@ and the seeded experts replay identically.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ from chessformer.core.boards import encode_board
 from chessformer.core.engine import require_stockfish, stockfish_version
 from chessformer.core.games import game_end
 from chessformer.formats.games import (
+    EvalInfo,
     GameRecord,
     append_result,
     games_path,
@@ -293,7 +295,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | os.PathLike[str], *,
              label: str | None = None, shard: tuple[int, int] = (0, 1), stockfish: str | None = None,
              device: str = "cpu", dtype: str = "fp32", command: str = "",
-             engine_timeout: float = 30.0, threads: int = 1) -> dict[str, Any]:
+             engine_timeout: float = 30.0, threads: int = 1) -> EvalInfo:
     """Play every game of ``grid`` not yet in ``out/games.jsonl``; returns the eval summary."""
     validate_grid(grid)
     out = Path(out)
@@ -309,15 +311,15 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
     todo = [t for t in tasks if t.index not in done]
     if done:
         log.info("eval: resuming %s: %d of %d games already done", out, len(done & {t.index for t in tasks}), len(tasks))
-    manifest = {
-        "grid": grid.name, "grid_file": grid.source, "grid_settings": grid_json(grid),
-        "model_run": None if model_path is None else str(model_path), "label": label,
-        "stockfish": {"path": sf, "version": sf_version}, "ladder": _ladder_path(sf_version),
-        "anchors": dict(grid.anchors) or _ladder_anchors(sf_version, tasks), "seed": grid.seed,
-        "shard": f"{i}/{n}", "games": len(tasks), "command": command,
-        "code_version": code_version(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    manifest = EvalInfo(
+        grid=grid.name, grid_file=grid.source, grid_settings=grid_json(grid),
+        model_run=None if model_path is None else str(model_path), label=label,
+        stockfish={"path": sf, "version": sf_version}, ladder=_ladder_path(sf_version),
+        anchors=dict(grid.anchors) or _ladder_anchors(sf_version, tasks), seed=grid.seed,
+        shard=f"{i}/{n}", games=len(tasks), command=command,
+        code_version=code_version(),
+        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     write_eval_info(out, manifest)
     driver = (BatchDecoder(model, device=device, dtype=dtype, threads=threads)
               if model is not None else None)
@@ -326,18 +328,18 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
     seconds = time.perf_counter() - t0
     records = read_results(out)
     write_pgn(records, pgn_path(out))
-    manifest.update({
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "played_now": len(todo), "seconds": round(seconds, 1),
-        "games_per_s": round(len(todo) / max(seconds, 1e-9), 2),
-        "moves_per_s": round(plies / max(seconds, 1e-9), 1),
-        "model_s": round(driver.seconds, 1) if driver else 0.0,
-        "model_share": round(driver.seconds / max(seconds, 1e-9), 3) if driver else 0.0,
-        "unfinished": sum(r.result == "*" for r in records),
-    })
+    manifest = dataclasses.replace(
+        manifest, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        played_now=len(todo), seconds=round(seconds, 1),
+        games_per_s=round(len(todo) / max(seconds, 1e-9), 2),
+        moves_per_s=round(plies / max(seconds, 1e-9), 1),
+        model_s=round(driver.seconds, 1) if driver else 0.0,
+        model_share=round(driver.seconds / max(seconds, 1e-9), 3) if driver else 0.0,
+        unfinished=sum(r.result == "*" for r in records),
+    )
     write_eval_info(out, manifest)
     log.info("eval: %d games in %.0f s (%.2f games/s, model %.0f%% of the time) -> %s",
-             len(todo), seconds, manifest["games_per_s"], 100 * manifest["model_share"], out)
+             len(todo), seconds, manifest.games_per_s, 100 * (manifest.model_share or 0), out)
     return manifest
 
 

@@ -58,8 +58,8 @@ from typing import Any
 import chess
 import numpy as np
 
-from chessformer.core.games import check_line
 from chessformer.core.engine import UciEngine
+from chessformer.core.games import check_line
 from chessformer.play.spec import EnginePool, PlayerSpec, limit_of
 from chessformer.utils import UserError
 

@@ -11,10 +11,11 @@ written through :mod:`chessformer.formats.games`.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 from chessformer.formats.games import (
+    EvalInfo,
     GameRecord,
     has_eval_info,
     pgn_path,
@@ -29,7 +30,7 @@ from chessformer.utils import UserError, log
 __all__ = ["merge"]
 
 
-def merge(sources: list[Path], out: Path) -> dict[str, Any]:
+def merge(sources: list[Path], out: Path) -> EvalInfo:
     """Merge the evaluation folders ``sources`` into ``out``; returns the merged ``eval.json``."""
     manifests = []
     records: dict[int, GameRecord] = {}
@@ -43,15 +44,16 @@ def merge(sources: list[Path], out: Path) -> dict[str, Any]:
     first = manifests[0]
     for src, m in zip(sources, manifests):
         for key in ("grid_settings", "seed", "label"):
-            if m.get(key) != first.get(key):
+            if getattr(m, key) != getattr(first, key):
                 raise UserError(f"{src}: {key} differs from {sources[0]}'s; these shards are not "
                                 f"parts of one grid")
     out.mkdir(parents=True, exist_ok=True)
     ordered = [records[i] for i in sorted(records)]
     write_results(out, ordered)
     write_pgn(ordered, pgn_path(out))
-    manifest = {**first, "shard": "merged", "merged_from": [str(s) for s in sources],
-                "games": len(ordered), "unfinished": sum(r.result == "*" for r in ordered)}
+    manifest = dataclasses.replace(first, shard="merged", merged_from=[str(s) for s in sources],
+                                   games=len(ordered),
+                                   unfinished=sum(r.result == "*" for r in ordered))
     write_eval_info(out, manifest)
     log.info("merge: %d games from %d shards -> %s", len(ordered), len(sources), out)
     return manifest

@@ -31,7 +31,7 @@ class AnchorChoice:
 
 def stockfish_versions(res: Results) -> set[str]:
     """The Stockfish versions the folders' ``eval.json`` files record."""
-    return {str(v) for e in res.evals.values() if (v := (e.get("stockfish") or {}).get("version"))}
+    return {v for e in res.evals.values() if (v := e.stockfish_version)}
 
 
 def _ladder_path(ladder: str, res: Results) -> Path:
@@ -55,7 +55,7 @@ def _ladder_path(ladder: str, res: Results) -> Path:
 def _eval_anchors(res: Results) -> dict[str, float]:
     merged: dict[str, float] = {}
     for folder, ev in res.evals.items():
-        for name, elo in (ev.get("anchors") or {}).items():
+        for name, elo in ev.anchors.items():
             if name in merged and abs(merged[name] - float(elo)) > 1e-9:
                 raise UserError(f"{folder}/eval.json anchors {name!r} at {elo}, another evaluation "
                                 f"at {merged[name]}: give --anchor explicitly")
@@ -82,7 +82,7 @@ def resolve_anchors(res: Results, cli: dict[str, float] | None = None,
     if merged := _eval_anchors(res):
         return AnchorChoice(merged, "eval.json anchors")
     for ev in res.evals.values():
-        lp = ev.get("ladder")
+        lp = ev.ladder
         if lp and Path(lp).is_file():
             used = {k: v for k, v in ladder_format.load_ladder(lp).items() if k in names}
             if used:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.formats import games as games_format
-from chessformer.formats.games import GameRecord
+from chessformer.formats.games import EvalInfo, GameRecord
 from chessformer.rating.counts import RESULT_SCORES, GameResult
 from chessformer.utils import UserError
 
@@ -27,7 +27,7 @@ class Results:
     games: list[GameResult]
     files: list[Path]
     players: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> arena settings
-    evals: dict[Path, dict[str, Any]] = field(default_factory=dict)  # folder -> eval.json
+    evals: dict[Path, EvalInfo] = field(default_factory=dict)  # folder -> eval.json
     finished_by_file: dict[Path, int] = field(default_factory=dict)
     unfinished_by_file: dict[Path, int] = field(default_factory=dict)
     records_by_file: dict[Path, list[GameRecord]] = field(default_factory=dict)

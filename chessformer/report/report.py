@@ -205,7 +205,8 @@ def verdict_temperatures(res: Results, override: float | None = None) -> dict[st
     evaluation's grid setting ``verdict_temperature``, else :data:`VERDICT_TEMPERATURE`."""
     out: dict[str, float] = {}
     for f in res.files:
-        grid = res.evals.get(f.parent, {}).get("grid_settings") or {}
+        ev = res.evals.get(f.parent)
+        grid = ev.grid_settings if ev is not None else {}
         t = float(override if override is not None
                   else grid.get("verdict_temperature", VERDICT_TEMPERATURE))
         for rec in res.records_by_file[f]:
@@ -471,8 +472,8 @@ def _rel(target: Path, start: Path) -> str:
 def games_section(r: Rated, out: Path) -> Section:
     rows = []
     for f in r.res.files:
-        ev = r.res.evals.get(f.parent, {})
-        rows.append([str(ev.get("grid", f.parent.name)), str(r.res.finished_by_file.get(f, 0)),
+        ev = r.res.evals.get(f.parent)
+        rows.append([ev.grid if ev else f.parent.name, str(r.res.finished_by_file.get(f, 0)),
                      str(r.res.unfinished_by_file.get(f, 0))])
     rows.append(["total", str(r.res.finished), str(r.res.unfinished)])
     links = []
@@ -502,15 +503,17 @@ def version_words(version: Any) -> str:
 def provenance_section(r: Rated, command: str) -> Section:
     prov, rows = [f"This report: {version_words(code_version())}; command: {command}"], []
     for f in r.res.files:
-        ev = r.res.evals.get(f.parent, {})
-        sf = ev.get("stockfish") or {}
-        rows.append([f.parent.name, str(ev.get("code_version", "?")),
-                     str(sf.get("version", "?")), str(sf.get("path", "?")),
-                     str(ev.get("ladder")), str(ev.get("model_run", "?")),
-                     json.dumps(ev.get("seeds", ev.get("seed", "?"))),
-                     f"{ev.get('started', '?')} → {ev.get('finished', '?')}"])
-        prov.append(f"Evaluation {f.parent.name}: {version_words(ev.get('code_version'))}; "
-                    f"command: {command_words(ev.get('command'))}")
+        ev = r.res.evals.get(f.parent)
+        if ev is None:  # a games.jsonl given alone
+            rows.append([f.parent.name, "?", "?", "?", "None", "?", '"?"', "? → ?"])
+            prov.append(f"Evaluation {f.parent.name}: {version_words(None)}; command: ?")
+            continue
+        rows.append([f.parent.name, ev.code_version, str(ev.stockfish.get("version", "?")),
+                     str(ev.stockfish.get("path", "?")), str(ev.ladder),
+                     str(ev.model_run), json.dumps(ev.seed),
+                     f"{ev.started} → {ev.finished or '?'}"])
+        prov.append(f"Evaluation {f.parent.name}: {version_words(ev.code_version)}; "
+                    f"command: {command_words(ev.command)}")
     if r.choice.ladder is not None:
         lad = ladder_format.read_ladder(r.choice.ladder)
         prov.append(f"Ladder {r.choice.ladder}: Stockfish {lad.get('stockfish_version', '?')}, "

@@ -45,7 +45,12 @@ from chessformer.data.dataset import GameDataset
 from chessformer.formats import dataset as dataset_format
 from chessformer.formats import run as run_format
 from chessformer.training.batches import build_windows, make_batch, sample_ids
-from chessformer.training.options import TrainOptions, option_fields, resolve_options, resumed_options
+from chessformer.training.options import (
+    TrainOptions,
+    option_fields,
+    resolve_options,
+    resumed_options,
+)
 from chessformer.training.threads import ThreadTuner
 from chessformer.training.validation import build_val_set, evaluate, label_base_moves
 from chessformer.utils import UserError, code_version, log, progress, python_call
