@@ -137,7 +137,8 @@ def make_run(root: Path, model: dict[float, float], *, games_per_pair: int = 60,
     dataset_format.write_manifest(data, {"options": {"elo_cap": 1000}, "n_games": 2})
     (data / dataset_format.GAMES_CSV).write_text("white,black\nexpert-a,expert-b\n"
                                                  "expert-c,expert-a\n")
-    run_format.write_run_info(run, {"data": str(data), "command": "synthetic"})
+    run_format.write_run_record(run, run_format.RunRecord(
+        command="synthetic", data=str(data), preset="tiny", config={}, options={}))
     players = {**{f"model T={t:g} masked": ({"kind": "model", "label": "model", "run": "run",
                                              "temperature": t, "legality": "masked"}, e)
                   for t, e in model.items()},

@@ -281,3 +281,32 @@ def test_ema_is_evaluated_beside_the_weights_and_changes_no_step(tiny_dataset, t
     last = _read_metrics(tmp_path / "ema", "val")[-1]
     assert last["val_loss"] == _read_metrics(tmp_path / "plain", "val")[-1]["val_loss"]
     assert last["ema_val_loss"] != last["val_loss"] and "ema_val_legal_top1" in last
+
+
+def test_run_json_is_a_typed_record_that_reads_older_files(tiny_dataset, tmp_path):
+    """run.json reads back into the RunRecord that wrote it (the same bytes); a file from an
+    older release (an argv list as the command, no resumes or torch version) still reads; a
+    renamed key is a one-line error naming the file and the key."""
+    from chessformer.formats import run as run_format
+    from chessformer.formats.records import RecordError
+
+    run = tmp_path / "run"
+    train(tiny_dataset, run, "tiny", max_steps=2, batch_size=4, eval_windows=4,
+          checkpoint_minutes=0, command="chessformer train (test)")
+    rec = run_format.read_run_record(run)
+    assert rec is not None and rec.command == "chessformer train (test)" and rec.legal_softmax
+    written = (run / "run.json").read_bytes()
+    run_format.write_run_record(tmp_path / "copy", rec)
+    assert (tmp_path / "copy" / "run.json").read_bytes() == written
+    raw = json.loads(written)
+    old = {k: v for k, v in raw.items() if k not in ("resumes", "torch", "world_size")}
+    old["command"] = ["chessformer", "train", "--data", "d"]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "run.json").write_text(json.dumps(old))
+    older = run_format.read_run_record(tmp_path / "old")
+    assert older.resumes == [] and older.torch is None and older.preset == "tiny"
+    raw["options_used"] = raw.pop("options")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "run.json").write_text(json.dumps(raw))
+    with pytest.raises(RecordError, match="run.json: .*'options_used'"):
+        run_format.read_run_record(tmp_path / "bad")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from chessformer.formats import dataset as dataset_format
 from chessformer.formats import read_json_or_empty, read_jsonl
+from chessformer.formats import records as records_format
 from chessformer.utils import UserError, write_json_atomic, write_text_atomic
 
 RUN_JSON = "run.json"
@@ -52,12 +54,59 @@ def write_latest(run: str | os.PathLike[str], name: str) -> None:
     write_text_atomic(Path(run) / LATEST, name + "\n")
 
 
-def read_run_info_or_empty(run: str | os.PathLike[str]) -> dict[str, Any]:
-    return read_json_or_empty(Path(run) / RUN_JSON, "run info")
+@dataclass(frozen=True, kw_only=True)
+class RunRecord:
+    """``run.json``: what made a training run (written when it starts; a resume appends itself).
+
+    Schema version 1 (:attr:`SCHEMA`; no version key). The fields with a default were added
+    by later releases: a file without them reads as "not recorded".
+    """
+
+    SCHEMA: ClassVar[int] = 1
+
+    #: the command as its caller gave it (older releases wrote an argv list)
+    command: str | list[str]
+    code_version: str | None = None
+    #: the dataset folder, its manifest, and the manifest's sha256 (a resume on other data fails)
+    data: str
+    manifest: str | None = None
+    manifest_sha256: str | None = None
+    preset: str
+    #: the model's ``GPTConfig`` and the resolved ``TrainOptions``, as dicts
+    config: dict[str, Any]
+    options: dict[str, Any]
+    n_params: int | None = None
+    world_size: int | None = None
+    device: str | None = None
+    torch: str | None = None
+    #: local time, ISO 8601 to the second
+    started: str | None = None
+    #: ``{"step", "command", "code_version", "at"}`` of every resume
+    resumes: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> RunRecord:
+        return records_format.from_json(cls, data, where)
+
+    def to_json(self) -> dict[str, Any]:
+        return records_format.to_json(self)
+
+    @property
+    def legal_softmax(self) -> bool:
+        """Trained with the loss over legal moves only."""
+        return bool(self.options.get("legal_softmax"))
 
 
-def write_run_info(run: str | os.PathLike[str], info: dict[str, Any]) -> None:
-    write_json_atomic(Path(run) / RUN_JSON, info)
+def read_run_record(run: str | os.PathLike[str]) -> RunRecord | None:
+    """The run's ``run.json``; None if it has none (or a damaged one, with a warning); a
+    valid JSON file that is not a run record is an error naming the file and the field."""
+    path = Path(run) / RUN_JSON
+    raw = read_json_or_empty(path, "run info")
+    return RunRecord.from_json(raw, str(path)) if raw else None
+
+
+def write_run_record(run: str | os.PathLike[str], info: RunRecord) -> None:
+    write_json_atomic(Path(run) / RUN_JSON, info.to_json())
 
 
 def metrics_path(run: str | os.PathLike[str]) -> Path:
@@ -98,15 +147,10 @@ def is_finished(run: str | os.PathLike[str]) -> bool:
     return (Path(run) / FINAL_METRICS).is_file()
 
 
-def run_options(info: dict[str, Any]) -> dict[str, Any]:
-    """The training options recorded in a run's ``run.json`` (``info``; empty when absent)."""
-    return dict(info.get("options") or {})
-
-
 def run_dataset(run: str | os.PathLike[str]) -> Path | None:
     """The dataset folder the run trained on (from ``run.json``), if recorded."""
-    data = read_run_info_or_empty(run).get("data")
-    return Path(data) if data else None
+    rec = read_run_record(run)
+    return Path(rec.data) if rec is not None and rec.data else None
 
 
 def run_elo_cap(run: str | os.PathLike[str]) -> int | None:

@@ -45,6 +45,7 @@ from chessformer.formats import games as games_format
 from chessformer.formats import ladder as ladder_format
 from chessformer.formats import run as run_format
 from chessformer.formats.games import GameRecord
+from chessformer.formats.run import RunRecord
 from chessformer.rating.anchors import (
     AnchorChoice,
     resolve_anchors,
@@ -137,7 +138,7 @@ class RunInfo:
     """What a training run's own files say, for the cap, the curves and the provenance."""
 
     dir: Path
-    run: dict[str, Any]  # run.json
+    run: RunRecord | None  # run.json
     data: Path | None  # the dataset it trained on
     cap: int | None  # the dataset's Elo cap (options.elo_cap of its manifest)
     n_games: Any  # the dataset's game count ("?" when unknown)
@@ -147,7 +148,7 @@ class RunInfo:
     @property
     def legal_softmax(self) -> bool:
         """Trained with the loss over legal moves only (its curves are the legal-move ones)."""
-        return bool(run_format.run_options(self.run).get("legal_softmax"))
+        return self.run is not None and self.run.legal_softmax
 
 
 def read_run(rd: Path) -> RunInfo:
@@ -158,7 +159,7 @@ def read_run(rd: Path) -> RunInfo:
             n_games = dataset_format.read_manifest(data).get("n_games", "?")
         except UserError as e:
             log.warning("%s; left out of the report", e)
-    return RunInfo(rd, run_format.read_run_info_or_empty(rd), data, run_format.run_elo_cap(rd),
+    return RunInfo(rd, run_format.read_run_record(rd), data, run_format.run_elo_cap(rd),
                    n_games, run_format.read_latest(rd), run_format.read_metrics(rd))
 
 
@@ -521,8 +522,9 @@ def provenance_section(r: Rated, command: str) -> Section:
     for name, info in sorted(r.runs.items()):
         prov.append(f"Run {name}: checkpoint {info.checkpoint or '?'}; "
                     f"data {info.data or '?'} (elo_cap {info.cap if info.cap is not None else '?'}, "
-                    f"{info.n_games} games); {version_words(info.run.get('code_version'))}; "
-                    f"command: {command_words(info.run.get('command'))}")
+                    f"{info.n_games} games); "
+                    f"{version_words(info.run.code_version if info.run else None)}; "
+                    f"command: {command_words(info.run.command if info.run else None)}")
     prov.append(f"Report: {r.n_boot} bootstrap resamples, seed {r.seed}.")
     return Section("Provenance", prov,
                    ["evaluation", "code version", "Stockfish", "binary", "ladder", "model run",

@@ -30,6 +30,7 @@ Stockfish depth 1 and logs how often the model's legal argmax plays that move.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import random
@@ -340,23 +341,21 @@ class Trainer:
     def write_run_info(self, start_step: int, max_steps: int) -> None:
         import torch
 
-        run_info = run_format.read_run_info_or_empty(self.run_dir)
-        if self.resume_state is None or not run_info:
-            run_info = {
-                "command": self.command, "code_version": code_version(),
-                "data": str(self.data.resolve()),
-                "manifest": str(dataset_format.manifest_path(self.data).resolve()),
-                "manifest_sha256": dataset_format.manifest_sha256(self.data),
-                "preset": self.preset, "config": self.config.to_dict(), "options": self.o.to_json(),
-                "n_params": self.n_params, "world_size": self.world, "device": str(self.device),
-                "torch": torch.__version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "resumes": [],
-            }
+        run_info = run_format.read_run_record(self.run_dir)
+        if self.resume_state is None or run_info is None:
+            run_info = run_format.RunRecord(
+                command=self.command, code_version=code_version(),
+                data=str(self.data.resolve()),
+                manifest=str(dataset_format.manifest_path(self.data).resolve()),
+                manifest_sha256=dataset_format.manifest_sha256(self.data),
+                preset=self.preset, config=self.config.to_dict(), options=self.o.to_json(),
+                n_params=self.n_params, world_size=self.world, device=str(self.device),
+                torch=torch.__version__, started=time.strftime("%Y-%m-%dT%H:%M:%S"))
         else:
-            run_info["resumes"].append({"step": start_step, "command": self.command,
-                                        "code_version": code_version(),
-                                        "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        run_format.write_run_info(self.run_dir, run_info)
+            run_info = dataclasses.replace(run_info, resumes=[*run_info.resumes, {
+                "step": start_step, "command": self.command, "code_version": code_version(),
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S")}])
+        run_format.write_run_record(self.run_dir, run_info)
         log.info("%s: %s, %.2fM params, %d train windows of %d tokens, %d tokens/step, "
                  "steps %d..%d on %s x%d (%s)", self.run_dir, self.preset, self.n_params / 1e6,
                  len(self.win), self.T, self.tokens_per_step, start_step, max_steps, self.device,
