@@ -67,6 +67,7 @@ def kill_and_watch(cmd: list[str], ready, *, feed: bytes | None = None,
     the kill, those still alive ``GRACE`` seconds later)."""
     proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    kids: dict[int, str] = {}
     try:
         if feed is not None:
             proc.stdin.write(feed)  # and keep stdin open: the command waits for more
@@ -85,8 +86,8 @@ def kill_and_watch(cmd: list[str], ready, *, feed: bytes | None = None,
         while (left := _alive(set(kids))) and time.monotonic() < deadline:
             time.sleep(0.2)
         return kids, left
-    finally:
-        for p in _alive(set(_descendants(proc.pid)) | {proc.pid}):
+    finally:  # whatever the outcome, leave nothing running (survivors are no longer below it)
+        for p in _alive(set(kids) | set(_descendants(proc.pid)) | {proc.pid}):
             os.kill(p, signal.SIGKILL)
         if proc.stdin:
             proc.stdin.close()
