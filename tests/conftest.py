@@ -50,5 +50,5 @@ def tiny_dataset(tmp_path_factory):
                     black_elo=1000, result=result, time_control="-", termination="random",
                     plies=len(moves), source="random")
         writer.add(tokenizer.tokenize(moves), meta, np.stack(rows))
-    writer.finish({"source": "tests/conftest.py random games"})
+    writer.finish(command="tests/conftest.py: 60 seeded random games")
     return out

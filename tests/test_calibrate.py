@@ -7,12 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chessformer.formats.games import read_results
-from chessformer.formats.ladder import load_ladder
-from chessformer.play.grid import load_grid
 from chessformer.core.engine import find_stockfish
-from chessformer.play.players import PlayerSpec
-from chessformer.rating.anchors import PAPER_STOCKFISH_ELO
 from chessformer.experiments.calibrate import (
     DEFAULT_LADDER,
     Ladder,
@@ -22,6 +17,11 @@ from chessformer.experiments.calibrate import (
     load_ladder_toml,
     plan_grid,
 )
+from chessformer.formats.games import read_results
+from chessformer.formats.ladder import load_ladder
+from chessformer.play.grid import load_grid
+from chessformer.play.players import PlayerSpec
+from chessformer.rating.anchors import PAPER_STOCKFISH_ELO
 from chessformer.rating.collect import game_results
 from chessformer.rating.ladder_fit import check_connected
 from chessformer.utils import UserError

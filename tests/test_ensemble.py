@@ -13,7 +13,6 @@ from chessformer.play.players import EnginePool, make_player
 from chessformer.utils import UserError
 
 
-
 @pytest.fixture
 def pool():
     with EnginePool() as p:

@@ -208,10 +208,9 @@ def test_bad_experiment_files(tmp_path):
 
 
 def test_argmax_moves_gives_legal_moves():
-    from chessformer.model.inference import argmax_moves
-
     import torch
 
+    from chessformer.model.inference import argmax_moves
     from chessformer.model.transformer import GPT, PRESETS, GPTConfig
 
     torch.manual_seed(0)

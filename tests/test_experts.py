@@ -18,7 +18,6 @@ from chessformer.play.experts import BlindSpot, Expert, Region, game_phase, non_
 from chessformer.play.players import EnginePool, make_player
 from chessformer.play.presets import check_expert, load_experts
 
-
 BLIND = ["c3", "d4", "e4", "f3", "f6", "c6", "d5", "e5", "e3", "d3", "e6", "d6", "g5", "b5", "g4", "b4"]
 
 

@@ -53,25 +53,25 @@ def run(tmp_path: Path, text: str | bytes, name: str = "in.pgn", **kw):
 
 def test_keeps_a_clean_game_and_tokenizes_it(tmp_path):
     m, ds = run(tmp_path, game(), elo_cap=1500)
-    assert m["kept"] == ds.n_games == 1 and m["games_read"] == 1
+    assert m.kept == ds.n_games == 1 and m.games_read == 1
     assert tok.detokenize(ds.game_tokens(0)) == UCI
     assert ds.game_tokens(0)[0] == tok.BOS
     row = ds.games_table().iloc[0]
     assert row["white_elo"] == 1400 and row["plies"] == 14 and row["result"] == "1-0"
     assert row["game_id"].startswith("g0") and row["source"] == "in.pgn"
-    assert m["elo_histogram"]["counts"] == {"1400": 1}
+    assert m.elo_histogram["counts"] == {"1400": 1}
 
 
 def test_elo_cap_floor_and_missing(tmp_path):
     text = (game(WhiteElo="1500", BlackElo="1500") + game(WhiteElo="1501", BlackElo="1200")
             + game(WhiteElo="?") + game(BlackElo=None) + game(WhiteElo="1000", BlackElo="1100"))
     m, _ = run(tmp_path, text, elo_cap=1500)
-    assert m["kept"] == 2
-    assert m["rejected"] == {"elo_missing": 2, "elo_above_cap": 1}
+    assert m.kept == 2
+    assert m.rejected == {"elo_missing": 2, "elo_above_cap": 1}
     m, _ = run(tmp_path, text, elo_cap=1500, elo_floor=1150)
-    assert m["kept"] == 1 and m["rejected"]["elo_below_floor"] == 1
+    assert m.kept == 1 and m.rejected["elo_below_floor"] == 1
     m, _ = run(tmp_path, text)  # no cap: ratings are not required
-    assert m["kept"] == 5 and m["elo_histogram"]["counts"]["unknown"] == 2
+    assert m.kept == 5 and m.elo_histogram["counts"]["unknown"] == 2
 
 
 def test_rated_only_keeps_otb_events(tmp_path):
@@ -79,9 +79,9 @@ def test_rated_only_keeps_otb_events(tmp_path):
             + game(Event="89th Hastings Masters 2013-14", Site="Hastings ENG")
             + game(Event=None) + game(Event="Unrated match"))
     m, _ = run(tmp_path, text)
-    assert m["kept"] == 3 and m["rejected"] == {"unrated": 2}
+    assert m.kept == 3 and m.rejected == {"unrated": 2}
     m, _ = run(tmp_path, text, rated_only=False)
-    assert m["kept"] == 5
+    assert m.kept == 5
 
 
 def test_variant_setup_bot_result_termination(tmp_path):
@@ -91,11 +91,11 @@ def test_variant_setup_bot_result_termination(tmp_path):
             + game(result="*") + game(Termination="Abandoned")
             + game(Termination="Rules infraction") + game(Termination="Time forfeit"))
     m, _ = run(tmp_path, text)
-    assert m["kept"] == 3
-    assert m["rejected"] == {"variant": 1, "custom_start": 1, "bot": 2, "unfinished": 1,
+    assert m.kept == 3
+    assert m.rejected == {"variant": 1, "custom_start": 1, "bot": 2, "unfinished": 1,
                              "termination": 2}
     m, _ = run(tmp_path, text, drop_terminations=(), no_bots=False)
-    assert m["kept"] == 7
+    assert m.kept == 7
 
 
 def test_time_control_classes():
@@ -115,18 +115,18 @@ def test_time_control_filter(tmp_path):
     text = (game(TimeControl="60+0") + game(TimeControl="300+3") + game(TimeControl="15+0")
             + game(TimeControl=None) + game(TimeControl="900+10"))
     m, ds = run(tmp_path, text, time_controls=("blitz", "unknown"))
-    assert m["kept"] == 2 and m["rejected"] == {"time_control": 3}
+    assert m.kept == 2 and m.rejected == {"time_control": 3}
     assert list(ds.games_table()["time_control"]) == ["300+3", ""]
     m, _ = run(tmp_path, text, time_controls=("bullet",))
-    assert m["kept"] == 1  # ultrabullet is its own class
+    assert m.kept == 1  # ultrabullet is its own class
 
 
 def test_min_plies(tmp_path):
     text = game("1. e4 e5 2. Nf3 Nc6") + game()
     m, _ = run(tmp_path, text)
-    assert m["kept"] == 1 and m["rejected"] == {"too_few_plies": 1}
+    assert m.kept == 1 and m.rejected == {"too_few_plies": 1}
     m, _ = run(tmp_path, text, min_plies=4)
-    assert m["kept"] == 2
+    assert m.kept == 2
 
 
 def test_duplicates_by_site_and_by_players_date_moves(tmp_path):
@@ -135,42 +135,42 @@ def test_duplicates_by_site_and_by_players_date_moves(tmp_path):
     text = (game(Site=site) + game(Site=site) + game(**otb) + game(**otb)
             + game(**{**otb, "Date": "2014.01.01"}) + game(MOVES + " 8. h3", **otb))
     m, ds = run(tmp_path, text)
-    assert m["kept"] == 4 and m["rejected"] == {"duplicate": 2}
+    assert m.kept == 4 and m.rejected == {"duplicate": 2}
     assert ds.games_table()["game_id"].iloc[0] == "abcdefgh"
     m, _ = run(tmp_path, text, dedupe=False)
-    assert m["kept"] == 6
+    assert m.kept == 6
 
 
 def test_illegal_unparsable_and_null_moves(tmp_path):
     text = (game(MOVES + " Qxh7") + game("1. e4 e5 2. Ke2 Ke7 3. Ke1 Ke8 4. Nf3 Nf6 5. Bc4 Bc5 6. O-O")
             + game(MOVES + " zz9") + game(MOVES + " --") + game())
     m, _ = run(tmp_path, text, min_plies=1)
-    assert m["kept"] == 1 and m["rejected"] == {"illegal_move": 3, "null_move": 1}
+    assert m.kept == 1 and m.rejected == {"illegal_move": 3, "null_move": 1}
     m2, _ = run(tmp_path, text, min_plies=1, engine="python-chess")
-    assert m2["rejected"] == m["rejected"]
+    assert m2.rejected == m.rejected
 
 
 def test_comments_variations_nags_and_clock_comments(tmp_path):
     moves = ("1. e4 { [%clk 0:03:00] } 1... e5 { [%eval 0.2] } 2. Nf3 $1 (2. Nc3 Nf6 (2... Nc6)) "
              "2... Nc6 ; a line comment\n3. Bb5!? a6 4. Ba4 Nf6 5. O-O Be7 6. Re1 b5 7. Bb3 d6")
     m, ds = run(tmp_path, game(moves))
-    assert m["kept"] == 1 and tok.detokenize(ds.game_tokens(0)) == UCI
+    assert m.kept == 1 and tok.detokenize(ds.game_tokens(0)) == UCI
 
 
 def test_bad_movetext_reasons(tmp_path):
     text = (game(MOVES + " { never closed") + game(MOVES + " ( 7... h6")
             + game(Result="1-0").replace(" 1-0\n\n", "\n\n") + game())
     m, _ = run(tmp_path, text)
-    assert m["kept"] == 1
-    assert m["rejected"] == {"unterminated_comment": 1, "unbalanced_variation": 1,
+    assert m.kept == 1
+    assert m.rejected == {"unterminated_comment": 1, "unbalanced_variation": 1,
                              "truncated_game": 1}
 
 
 def test_truncated_file_keeps_the_games_before(tmp_path):
     text = game() + game() + game()[:-60]
     m, _ = run(tmp_path, text)
-    assert m["games_read"] == 3 and m["kept"] == 2
-    assert sum(m["rejected"].values()) == 1
+    assert m.games_read == 3 and m.kept == 2
+    assert sum(m.rejected.values()) == 1
 
 
 def test_garbage_and_non_utf8_bytes(tmp_path):
@@ -178,9 +178,9 @@ def test_garbage_and_non_utf8_bytes(tmp_path):
     text = (b"\x00\xff garbage\xfe\n\n" + game().encode() + b"\n\n\xff\xfe\x00 binary junk\n\n"
             + latin + game(MOVES.replace("Nf6", "N\xe9f6")).encode("latin-1"))
     m, ds = run(tmp_path, text)
-    assert m["kept"] == 2  # the junk after a finished game is garbage of its own
-    assert m["rejected"] == {"no_headers": 2, "illegal_move": 1}
-    assert m["notes"]["non_utf8_header"] == 1
+    assert m.kept == 2  # the junk after a finished game is garbage of its own
+    assert m.rejected == {"no_headers": 2, "illegal_move": 1}
+    assert m.notes["non_utf8_header"] == 1
     assert "José" in list(ds.games_table()["white"])
     rows = list(dataset_format.iter_game_rows(ds.path))  # the same rows, streamed
     assert [r["white"] for r in rows] == list(ds.games_table()["white"])
@@ -190,14 +190,14 @@ def test_garbage_and_non_utf8_bytes(tmp_path):
 def test_absurdly_long_line_is_skipped(tmp_path):
     text = game() + "[Event \"x\"]\n\n" + "e4 " * 800_000 + "\n\n" + game() + game()
     m, _ = run(tmp_path, text, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
-    assert m["read_events"] == {"oversized_text": 1}
-    assert m["kept"] == 3  # the game before and the two after
+    assert m.read_events == {"oversized_text": 1}
+    assert m.kept == 3  # the game before and the two after
 
 
 def test_crlf_and_no_blank_line_between_games(tmp_path):
     text = (game() + game()).replace("\n", "\r\n") + game().rstrip("\n") + "\n" + game()
     m, _ = run(tmp_path, text)
-    assert m["games_read"] == 4 and m["kept"] == 4
+    assert m.games_read == 4 and m.kept == 4
 
 
 def test_empty_and_missing_sources(tmp_path):
@@ -207,8 +207,8 @@ def test_empty_and_missing_sources(tmp_path):
     (tmp_path / "e.pgn").write_text("")
     m = ingest([str(tmp_path / "a.pgn"), str(tmp_path / "e.pgn"), str(tmp_path / "nope.pgn")],
                tmp_path / "o", elo_cap=None, workers=0)
-    assert m["kept"] == 1
-    assert m["read_events"] == {"empty_source": 1, "missing_source": 1}
+    assert m.kept == 1
+    assert m.read_events == {"empty_source": 1, "missing_source": 1}
     with pytest.raises(UserError):
         ingest([str(tmp_path / "nope.pgn")], tmp_path / "o2", elo_cap=None, workers=0)
 
@@ -225,13 +225,13 @@ def test_zstd_bz2_folders_globs_and_stdin(tmp_path, monkeypatch):
     (d / "b.pgn.bz2").write_bytes(bz2.compress(game().encode()))
     (d / "c.txt").write_text(game())  # not a PGN name: ignored in folders
     m = ingest([str(d)], tmp_path / "o1", elo_cap=None, workers=0)
-    assert m["kept"] == 4 and [s["name"] for s in m["sources"]] == ["a.pgn.zst", "b.pgn.bz2"]
+    assert m.kept == 4 and [s["name"] for s in m.sources] == ["a.pgn.zst", "b.pgn.bz2"]
     m = ingest([str(d / "*.pgn.*")], tmp_path / "o2", elo_cap=None, workers=0)
-    assert m["kept"] == 4
+    assert m.kept == 4
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((game() + game()).encode())))
     m = ingest(["-"], tmp_path / "o3", elo_cap=None, workers=0)
-    assert m["kept"] == 2 and m["sources"][0]["name"] == "<stdin>"
-    assert len(m["sources"][0]["sha256"]) == 64
+    assert m.kept == 2 and m.sources[0]["name"] == "<stdin>"
+    assert len(m.sources[0]["sha256"]) == 64
 
 
 def test_corrupt_zstd_frame_is_skipped(tmp_path):
@@ -240,21 +240,21 @@ def test_corrupt_zstd_frame_is_skipped(tmp_path):
     for i in range(len(bad) // 3, len(bad) // 3 + 40):
         bad[i] ^= 0x5A
     m, _ = run(tmp_path, f1 + bytes(bad) + f3, name="in.pgn.zst")
-    assert m["read_events"].get("corrupt_compressed") == 1
-    assert m["kept"] >= 100  # frames 1 and 3 at least
-    assert m["kept"] < 150
+    assert m.read_events.get("corrupt_compressed") == 1
+    assert m.kept >= 100  # frames 1 and 3 at least
+    assert m.kept < 150
 
 
 def test_truncated_zstd_stream(tmp_path):
     (f1,) = _zstd_frames("".join(game() for _ in range(1000)))
     m, _ = run(tmp_path, f1[: len(f1) * 2 // 3], name="in.pgn.zst")
-    assert m["read_events"] == {"truncated_compressed": 1}
-    assert 0 < m["kept"] < 1000
+    assert m.read_events == {"truncated_compressed": 1}
+    assert 0 < m.kept < 1000
 
 
 def test_limit_and_val_split(tmp_path):
     m, ds = run(tmp_path, "".join(game() for _ in range(30)), limit=7, val_fraction=0.5)
-    assert m["kept"] == 7 and m["limit_reached"] and m["games_read"] == 7
+    assert m.kept == 7 and m.limit_reached and m.games_read == 7
     assert 0 < len(ds.split_indices("val")) < 7
 
 
@@ -312,7 +312,7 @@ def test_boards_match_replayed_positions(tmp_path):
     promo = ("1. h4 g5 2. hxg5 h5 3. g6 h4 4. g7 h3 5. gxh8=N hxg2 6. Nf7 gxf1=Q+ 7. Kxf1 Kxf7 "
              "8. d4 e5 9. dxe5 d5 10. exd6")
     m, ds = run(tmp_path, game() + game(promo), boards=True)
-    assert m["kept"] == 2 and ds.boards is not None
+    assert m.kept == 2 and ds.boards is not None
     for i in range(2):
         toks = ds.game_tokens(i)
         b = chess.Board()
@@ -340,11 +340,11 @@ def test_boards_command_adds_the_same_boards_as_ingest(tmp_path):
         assert plain.boards is None
         m = add_boards(plain.path, workers=workers, chunk=2)
         got = GameDataset.open(plain.path)
-        assert m["boards"] and got.boards is not None
+        assert m.boards and got.boards is not None
         assert np.array_equal(np.asarray(got.boards), np.asarray(want.boards))
     with pytest.raises(UserError, match="overwrite"):
         add_boards(plain.path, workers=0)
-    assert add_boards(plain.path, workers=0, overwrite=True)["boards"]
+    assert add_boards(plain.path, workers=0, overwrite=True).boards
 
 
 def test_boards_command_names_a_corrupt_game(tmp_path):
@@ -364,7 +364,7 @@ def test_utf8_byte_order_mark_is_not_a_game(tmp_path):
     # One at the start of the file, one where a second file was appended with `cat`.
     text = "\ufeff" + game(Event="Casual Blitz game") + game() + "\ufeff" + game()
     m, _ = run(tmp_path, text.encode("utf-8"))
-    assert m["games_read"] == 3 and m["kept"] == 2 and m["rejected"] == {"unrated": 1}
+    assert m.games_read == 3 and m.kept == 2 and m.rejected == {"unrated": 1}
 
 
 @pytest.mark.parametrize("kind", ["gz", "bz2", "zst"])
@@ -391,24 +391,24 @@ def test_truncated_compressed_file_keeps_every_game_before_the_cut(tmp_path, kin
     # little earlier than a decoder fed byte by byte, hence the small margin.
     whole = readable.count(b"\n\n[Event")
     m, _ = run(tmp_path, cut, name=f"in.pgn.{kind}")
-    assert m["read_events"] == {"truncated_compressed": 1}
-    assert whole > 1000 and whole <= m["kept"] <= whole + 5
-    assert m["games_read"] == m["kept"] + m["rejected"].get("truncated_game", 0)
+    assert m.read_events == {"truncated_compressed": 1}
+    assert whole > 1000 and whole <= m.kept <= whole + 5
+    assert m.games_read == m.kept + m.rejected.get("truncated_game", 0)
 
 
 def test_overlong_line_keeps_the_game_before_and_names_it(tmp_path, caplog):
     text = game() + "x" * (3 << 20) + "\n\n" + game() + game()
     with caplog.at_level("WARNING"):
         m, _ = run(tmp_path, text, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
-    assert m["read_events"] == {"oversized_text": 1}
-    assert m["games_read"] == 3 and m["kept"] == 3
+    assert m.read_events == {"oversized_text": 1}
+    assert m.games_read == 3 and m.kept == 3
     assert "(after game 1)" in caplog.text
 
 
 def test_binary_garbage_after_the_last_game_is_garbage(tmp_path):
     junk = bytes(random.Random(4).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
     m, _ = run(tmp_path, (game() + game()).encode() + junk + b"{ (\n")
-    assert m["kept"] == 2 and m["rejected"] == {"no_headers": 1}
+    assert m.kept == 2 and m.rejected == {"no_headers": 1}
 
 
 _RANDOM_JUNK = bytes(random.Random(5).randrange(256) for _ in range(4000)).replace(b"\n\n", b"\n")
@@ -434,9 +434,9 @@ def test_binary_garbage_right_after_the_last_result_keeps_the_game(tmp_path, mon
     assert last.endswith(" 1-0\n\n")
     text = (game() + game()).encode() + last.rstrip("\n").encode() + junk
     m, ds = run(tmp_path, text, elo_cap=1600)
-    assert m["kept"] == 3, m["rejected"]
-    assert m["rejected"] == {"no_headers": 1} and m["games_read"] == 4
-    assert m["kept"] + sum(m["rejected"].values()) == m["games_read"]
+    assert m.kept == 3, m.rejected
+    assert m.rejected == {"no_headers": 1} and m.games_read == 4
+    assert m.kept + sum(m.rejected.values()) == m.games_read
     assert list(ds.games_table()["white_elo"]) == [1400, 1400, 1234]
     assert tok.detokenize(ds.game_tokens(2)) == UCI
 
@@ -447,7 +447,7 @@ def test_the_first_warnings_of_a_reason_name_their_game_across_chunks(tmp_path, 
     text = "".join(game(WhiteElo=str(2100 + i)) for i in range(60))
     with caplog.at_level("WARNING"):
         m, _ = run(tmp_path, text + game(), elo_cap=2000, workers=2, chunk_bytes=2048)
-    assert m["rejected"] == {"elo_above_cap": 60}
+    assert m.rejected == {"elo_above_cap": 60}
     shown = [r.getMessage() for r in caplog.records if "max Elo" in r.getMessage()]
     assert shown == [f"elo_above_cap: in.pgn game {i + 1}: max Elo {2100 + i} > 2000"
                      for i in range(20)]
@@ -459,13 +459,13 @@ def test_warnings_are_shortened(tmp_path, caplog):
     text = game(MOVES + " " + huge) + game(MOVES + " 1-0 " + huge) + "[Event" + "y" * 200_000
     with caplog.at_level("WARNING"):
         m, _ = run(tmp_path, text + "\n\n" + game())
-    assert m["rejected"] == {"illegal_move": 1, "text_after_result": 1, "no_headers": 1}
+    assert m.rejected == {"illegal_move": 1, "text_after_result": 1, "no_headers": 1}
     assert caplog.records and max(len(r.getMessage()) for r in caplog.records) < 600
 
 
 def test_utf16_file_is_read(tmp_path):
     m, ds = run(tmp_path, (game() + game(White="Jos\u00e9")).encode("utf-16"))
-    assert m["kept"] == 2 and m["read_events"] == {"utf16_text": 1}
+    assert m.kept == 2 and m.read_events == {"utf16_text": 1}
     assert "José" in list(ds.games_table()["white"])
 
 
@@ -521,7 +521,7 @@ def test_duplicates_need_known_players_and_date(tmp_path):
     a = game(Event="Club A", **unknown)
     text = a + game(Event="Club B", **unknown) + a + game(Event="Club A", Round="2", **unknown)
     m, _ = run(tmp_path, text, min_plies=1)
-    assert m["kept"] == 3 and m["rejected"] == {"duplicate": 1}  # only the exact copy of a
+    assert m.kept == 3 and m.rejected == {"duplicate": 1}  # only the exact copy of a
 
 
 def chessbase_game(**tags: str) -> str:
@@ -536,14 +536,14 @@ def test_blank_line_inside_the_tags_is_one_game(tmp_path, chunk_bytes):
     text = "".join(chessbase_game(WhiteElo=str(1000 + i)) for i in range(20))
     text += chessbase_game(Event="Casual Blitz game")  # the Event tag is before the blank line
     m, ds = run(tmp_path, text, chunk_bytes=chunk_bytes)
-    assert m["games_read"] == 21 and m["kept"] == 20 and m["rejected"] == {"unrated": 1}
+    assert m.games_read == 21 and m.kept == 20 and m.rejected == {"unrated": 1}
     assert list(ds.games_table()["white_elo"]) == list(range(1000, 1020))
 
 
 def test_null_moves_have_their_own_reason(tmp_path):
     text = game(MOVES + " Z0 Nc6") + game(MOVES + " -- Nc6") + game(MOVES + " Qxh7") + game()
     m, _ = run(tmp_path, text)
-    assert m["kept"] == 1 and m["rejected"] == {"null_move": 2, "illegal_move": 1}
+    assert m.kept == 1 and m.rejected == {"null_move": 2, "illegal_move": 1}
 
 
 def test_elo_filters_read_the_first_tag_of_the_tag_section(tmp_path):
@@ -551,7 +551,7 @@ def test_elo_filters_read_the_first_tag_of_the_tag_section(tmp_path):
             + game(WhiteElo=" 2500") + game(WhiteElo="1400\"0") + game(WhiteElo=None)
             + game(WhiteElo="2500"))
     m, _ = run(tmp_path, text + game(), elo_cap=2000)
-    assert m["rejected"] == {"elo_missing": 3, "elo_above_cap": 2} and m["kept"] == 1
+    assert m.rejected == {"elo_missing": 3, "elo_above_cap": 2} and m.kept == 1
 
 
 def test_the_same_dataset_with_and_without_the_compiled_readers(tmp_path, monkeypatch):
@@ -572,7 +572,7 @@ def test_the_same_dataset_with_and_without_the_compiled_readers(tmp_path, monkey
         monkeypatch.setattr(san, "AVAILABLE", available)
         m, _ = run(tmp_path, text, min_plies=1)
         out[available] = {p.name: p.read_bytes() for p in sorted((tmp_path / "out").iterdir())}
-        assert m["kept"] == 4 and m["rejected"] == {"illegal_move": 1, "null_move": 1}
+        assert m.kept == 4 and m.rejected == {"illegal_move": 1, "null_move": 1}
     manifests = [json.loads(out[a].pop("manifest.json")) for a in (True, False)]
     assert out[True] == out[False]
     assert manifests[0]["move_checker"].startswith("chessformer SAN resolver")
@@ -628,11 +628,11 @@ def test_every_reject_reason_is_counted_and_the_counts_add_up(tmp_path, kw):
     assert set(cases) == set(rejects), "each reject reason needs a game that provokes it"
     run(tmp_path, game() + "".join(cases[r] for r in rejects) + game(), **_EVERY_FILTER, **kw)
     m = dataset_format.read_manifest(tmp_path / "out")  # the file as written
-    assert m["kept"] == 3 and m["games_read"] == 3 + len(rejects)
-    assert m["kept"] + sum(m["rejected"].values()) == m["games_read"]
-    assert m["rejected"] == {r.value: 1 for r in rejects}
-    assert list(m["rejected"]) == m["filter_order"] == [r.value for r in rejects]
-    assert m["sources"][0]["kept"] == m["kept"] and m["sources"][0]["games_read"] == m["games_read"]
+    assert m.kept == 3 and m.games_read == 3 + len(rejects)
+    assert m.kept + sum(m.rejected.values()) == m.games_read
+    assert m.rejected == {r.value: 1 for r in rejects}
+    assert list(m.rejected) == m.filter_order == [r.value for r in rejects]
+    assert m.sources[0]["kept"] == m.kept and m.sources[0]["games_read"] == m.games_read
 
 
 def test_every_read_event_is_counted(tmp_path):
@@ -658,10 +658,10 @@ def test_every_read_event_is_counted(tmp_path):
             (tmp_path / name).write_bytes(data)
     m = ingest([str(tmp_path / name) for name, _ in sources.values()], tmp_path / "out",
                elo_cap=None, workers=0, chunk_bytes=1 << 16, max_chunk_bytes=1 << 20)
-    assert m["read_events"] == {r.value: 1 for r in events}
-    assert {s["name"]: s["events"] for s in m["sources"]} == {
+    assert m.read_events == {r.value: 1 for r in events}
+    assert {s["name"]: s["events"] for s in m.sources} == {
         name: {r.value: 1} for r, (name, data) in sources.items() if r is not Reason.MISSING_SOURCE}
-    assert m["kept"] + sum(m["rejected"].values()) == m["games_read"]
+    assert m.kept + sum(m.rejected.values()) == m.games_read
 
 
 @pytest.mark.parametrize("reason", ["bogus_reason", "truncated_game", Reason.UTF16_TEXT],

@@ -37,11 +37,11 @@ def test_lichess_counts_match_read_headers(tmp_path):
             n += 1
             passing += _header_pass(h, 1800)
     m = ingest([str(LICHESS)], tmp_path / "o", elo_cap=1800)
-    assert m["games_read"] == n == 5000
-    late = sum(v for k, v in m["rejected"].items() if k in LATE)
-    assert m["kept"] + late == passing
-    assert m["kept"] == m["n_games"] > 0.5 * passing
-    assert sum(m["rejected"].values()) + m["kept"] == n
+    assert m.games_read == n == 5000
+    late = sum(v for k, v in m.rejected.items() if k in LATE)
+    assert m.kept + late == passing
+    assert m.kept == m.n_games > 0.5 * passing
+    assert sum(m.rejected.values()) + m.kept == n
 
 
 @pytest.mark.skipif(not LICHESS.exists(), reason="../shared/data is absent")
@@ -54,9 +54,9 @@ def test_lichess_binary_garbage_glued_to_the_last_result_costs_no_game(tmp_path)
     src = tmp_path / "glued.pgn"  # a copy in the test's temporary folder
     src.write_bytes(text[:-1] + bytes(random.Random(0).randrange(256) for _ in range(4000)))
     m = ingest([str(src)], tmp_path / "o", elo_cap=1600)
-    assert m["kept"] == 1798, m["rejected"]
-    assert m["games_read"] == 5001 and m["rejected"]["no_headers"] == 1
-    assert sum(m["rejected"].values()) + m["kept"] == m["games_read"]
+    assert m.kept == 1798, m.rejected
+    assert m.games_read == 5001 and m.rejected["no_headers"] == 1
+    assert sum(m.rejected.values()) + m.kept == m.games_read
 
 
 @pytest.mark.slow
@@ -64,9 +64,9 @@ def test_lichess_binary_garbage_glued_to_the_last_result_costs_no_game(tmp_path)
 def test_twic_cap_2000_explains_every_difference(tmp_path):
     """The data README says 97,176 games have both Elos <= 2000."""
     m = ingest([str(TWIC)], tmp_path / "o", elo_cap=2000)
-    assert m["games_read"] == 261_921
-    passing_cap = m["games_read"] - m["rejected"].get("elo_missing", 0) - m["rejected"]["elo_above_cap"]
+    assert m.games_read == 261_921
+    passing_cap = m.games_read - m.rejected.get("elo_missing", 0) - m.rejected["elo_above_cap"]
     assert passing_cap == 97_176
-    late = sum(v for k, v in m["rejected"].items() if k in LATE)
-    assert m["kept"] + late == 97_176
-    assert m["kept"] > 95_000
+    late = sum(v for k, v in m.rejected.items() if k in LATE)
+    assert m.kept + late == 97_176
+    assert m.kept > 95_000

@@ -11,7 +11,6 @@ from chessformer.play.grid import load_grid
 from chessformer.play.merge import merge
 
 
-
 @pytest.mark.stockfish
 def test_shards_merge_to_the_full_grid(tmp_path, tiny_run):
     grid_path = write_grid(tmp_path / "g.toml", GRID)

@@ -198,7 +198,7 @@ def test_resume_refuses_another_dataset(tiny_dataset, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(tiny_dataset, other)
     manifest = json.loads((other / "manifest.json").read_text())
-    (other / "manifest.json").write_text(json.dumps({**manifest, "source": "elsewhere"}))
+    (other / "manifest.json").write_text(json.dumps({**manifest, "command": "made elsewhere"}))
     with pytest.raises(UserError, match="not the dataset"):
         train(other, tmp_path / "r", "tiny", resume=True, max_steps=4)
 

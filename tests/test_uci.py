@@ -14,8 +14,8 @@ import chess
 import chess.engine
 import pytest
 
-from chessformer.formats.games import read_results
 from chessformer.core.engine import find_stockfish
+from chessformer.formats.games import read_results
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,6 @@ from chessformer.play.players import PlayerSpec
 from chessformer.play.workers import Workers
 
 
-
 @pytest.mark.stockfish
 def test_engine_killed_mid_game_is_restarted(tmp_path):
 

@@ -16,6 +16,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     m = add_boards(args.dataset, workers=args.workers, overwrite=args.overwrite)
-    print(json.dumps({"dataset": str(args.dataset), "n_games": m["n_games"], "n_tokens": m["n_tokens"],
-                      "boards": m["boards"]}))
+    print(json.dumps({"dataset": str(args.dataset), "n_games": m.n_games, "n_tokens": m.n_tokens,
+                      "boards": m.boards}))
     return 0

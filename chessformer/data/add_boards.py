@@ -13,6 +13,7 @@ rewritten (atomically) to declare it, so an interrupted run leaves the dataset a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from chessformer.core.boards import BOARD_BYTES, BOARD_VERSION, encode_board
 from chessformer.core.tokenizer import id_to_uci
 from chessformer.data.dataset import GameDataset
-from chessformer.formats.dataset import BOARDS, write_manifest
+from chessformer.formats.dataset import BOARDS, Manifest, write_manifest
 from chessformer.utils import UserError, atomic_path, log, mp_context, progress
 
 __all__ = ["add_boards", "game_boards"]
@@ -88,24 +89,24 @@ def _write_boards(ds: GameDataset, f: BinaryIO, n_workers: int, chunk: int) -> i
 
 
 def add_boards(path: str | os.PathLike[str], *, workers: int | None = None, chunk: int = 256,
-               overwrite: bool = False) -> dict:
+               overwrite: bool = False) -> Manifest:
     """Write ``path/boards.u8`` from the tokens and declare it in the manifest; returns the
     manifest. ``workers=0`` runs in this process."""
     path = Path(path)
     ds = GameDataset.open(path)
-    manifest = dict(ds.manifest)
-    if manifest.get("boards") and manifest.get("board_version") == BOARD_VERSION and not overwrite:
+    manifest = ds.manifest
+    if manifest.boards and manifest.board_version == BOARD_VERSION and not overwrite:
         raise UserError(f"{path} already has boards (board version {BOARD_VERSION}); "
                         "pass --overwrite to rebuild them")
     n_workers = (os.cpu_count() or 1) if workers is None else max(0, int(workers))
     t0 = time.perf_counter()
-    n_tok = int(manifest["n_tokens"])
+    n_tok = manifest.n_tokens
     with atomic_path(path / BOARDS) as tmp, open(tmp, "wb") as f:
         written = _write_boards(ds, f, n_workers, chunk)
         if written != n_tok * BOARD_BYTES:  # raising here discards the temporary file
             raise UserError(f"{path}: wrote {written} board bytes for {n_tok} tokens (corrupt dataset?)")
-    manifest.update(boards=True, board_version=BOARD_VERSION)
-    manifest.setdefault("options", {})["boards"] = True
+    manifest = dataclasses.replace(manifest, boards=True, board_version=BOARD_VERSION,
+                                   options={**manifest.options, "boards": True})
     write_manifest(path, manifest)
     secs = time.perf_counter() - t0
     log.info("boards: %d games, %d positions in %.1f s (%.0f games/s) -> %s",

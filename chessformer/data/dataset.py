@@ -44,6 +44,7 @@ from chessformer.formats.dataset import (
     MANIFEST,
     OFFSETS,
     TOKENS,
+    Manifest,
     manifest_path,
     read_games_table,
     read_manifest,
@@ -152,18 +153,17 @@ class DatasetWriter:
             if f is not None and not f.closed:
                 f.close()
 
-    def finish(self, manifest: dict[str, Any]) -> Path:
+    def finish(self, **made: Any) -> Path:
+        """Close the files, write the :class:`~chessformer.formats.dataset.Manifest` (its sizes
+        and versions from here, ``made``: what the caller records of how the games were made,
+        its command, options and counts) and give the dataset its name."""
         self._close()
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "tokenizer_version": TOKENIZER_VERSION,
-            "board_version": BOARD_VERSION if self.with_boards else None,
-            "boards": self.with_boards,
-            "n_games": self.n_games,
-            "n_tokens": self._n_tokens,
-            "split": {"train": self.n_train, "val": self.n_val, "val_fraction": self.val_fraction},
-            **manifest,
-        }
+        manifest = Manifest(
+            format_version=FORMAT_VERSION, tokenizer_version=TOKENIZER_VERSION,
+            board_version=BOARD_VERSION if self.with_boards else None, boards=self.with_boards,
+            n_games=self.n_games, n_tokens=self._n_tokens,
+            split={"train": self.n_train, "val": self.n_val, "val_fraction": self.val_fraction},
+            **made)
         write_manifest(self.tmp_dir, manifest)
         # Move the old dataset aside before the new one takes its name, so that at every moment
         # the name holds a complete dataset (old or new) or, only if there was none, nothing.
@@ -191,7 +191,7 @@ class GameDataset:
     """Read-only, memory-mapped view of a dataset folder."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     tokens: np.ndarray  # uint16 [n_tokens]
     offsets: np.ndarray  # int64 [n_games + 1]
     boards: np.ndarray | None  # uint8 [n_tokens, BOARD_BYTES]
@@ -205,22 +205,22 @@ class GameDataset:
             raise UserError(f"{path} is not a complete chessformer dataset: no {MANIFEST}{hint}; "
                             f"run `chessformer ingest ... --out {path}`")
         manifest = read_manifest(path)
-        if manifest.get("tokenizer_version") != TOKENIZER_VERSION:
-            raise UserError(f"{path}: tokenizer version {manifest.get('tokenizer_version')} "
+        if manifest.tokenizer_version != TOKENIZER_VERSION:
+            raise UserError(f"{path}: tokenizer version {manifest.tokenizer_version} "
                             f"!= this chessformer's {TOKENIZER_VERSION}; re-run ingest")
-        n_tok = int(manifest["n_tokens"])
+        n_tok = manifest.n_tokens
         tokens = (np.memmap(path / TOKENS, dtype="<u2", mode="r", shape=(n_tok,))
                   if n_tok else np.zeros(0, np.uint16))
         offsets = np.fromfile(path / OFFSETS, dtype="<i8")
-        if len(offsets) != manifest["n_games"] + 1 or offsets[-1] != n_tok:
+        if len(offsets) != manifest.n_games + 1 or offsets[-1] != n_tok:
             raise UserError(f"{path}: {OFFSETS} does not match {MANIFEST} (corrupt dataset)")
         boards = None
-        if manifest.get("boards"):
-            if manifest.get("board_version") != BOARD_VERSION:
-                raise UserError(f"{path}: board encoding version {manifest.get('board_version')} "
+        if manifest.boards:
+            if manifest.board_version != BOARD_VERSION:
+                raise UserError(f"{path}: board encoding version {manifest.board_version} "
                                 f"!= {BOARD_VERSION}; re-run ingest with --boards")
             boards = np.memmap(path / BOARDS, dtype=np.uint8, mode="r", shape=(n_tok, BOARD_BYTES))
-        return cls(path, manifest, tokens, offsets, boards, read_val_splits(path, manifest["n_games"]))
+        return cls(path, manifest, tokens, offsets, boards, read_val_splits(path, manifest.n_games))
 
     @property
     def n_games(self) -> int:

@@ -87,6 +87,7 @@ from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import (
     REJECT_REASONS,
+    Manifest,
     Reason,
     ReasonKind,
     read_manifest,
@@ -676,7 +677,7 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
            elo_floor: int | None = None, boards: bool = False, workers: int | None = None,
            val_fraction: float = DEFAULT_VAL_FRACTION, limit: int | None = None, overwrite: bool = False,
            command: str | None = None, chunk_bytes: int = 1 << 20,
-           max_chunk_bytes: int = pgn.MAX_CHUNK_BYTES, **filter_options: Any) -> dict[str, Any]:
+           max_chunk_bytes: int = pgn.MAX_CHUNK_BYTES, **filter_options: Any) -> Manifest:
     """Read ``sources``, filter, tokenize and write a dataset at ``out``; return its manifest.
 
     ``filter_options`` are the other fields of :class:`FilterOptions` (``min_plies``,
@@ -744,8 +745,8 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         raise UserError(f"kept none of the {games_read} games read from "
                         f"{', '.join(s.name for s in srcs)}: {run.reject_summary()}")
     try:
-        writer.finish(run.manifest(states, read_events, val_fraction=val_fraction,
-                                   command=command or python_call("chessformer.data.ingest.ingest")))
+        writer.finish(**run.manifest(states, read_events, val_fraction=val_fraction,
+                                     command=command or python_call("chessformer.data.ingest.ingest")))
     except OSError as e:
         writer.abort()
         raise UserError(f"cannot write the dataset --out {out}: {e.strerror or e}") from None

@@ -6,7 +6,7 @@
     DATASET/boards.u8       optional: the packed board after every token
     DATASET/games.csv       one row of headers per game
 
-``manifest["options"]["elo_cap"]`` is the training cap (``None`` without one). ``games.csv`` is
+:class:`Manifest` is ``manifest.json``; its ``elo_cap`` is the training cap (``None`` without one). ``games.csv`` is
 written row by row by :class:`chessformer.data.dataset.DatasetWriter` (a header row, then one row
 per game in token order, its last column ``split``) and read back here.
 
@@ -22,12 +22,14 @@ import csv
 import enum
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from chessformer.formats import read_json
+from chessformer.formats import records as records_format
 from chessformer.utils import sha256_file, write_json_atomic
 
 MANIFEST = "manifest.json"
@@ -124,23 +126,75 @@ def manifest_path(dataset: str | os.PathLike[str]) -> Path:
     return Path(dataset) / MANIFEST
 
 
-def read_manifest(dataset: str | os.PathLike[str]) -> dict[str, Any]:
-    return read_json(manifest_path(dataset), "dataset manifest")
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """``manifest.json``: what a dataset holds and how it was made.
+
+    The dataset writer sets the first fields (versions, sizes, split); ``ingest`` the rest (its
+    command, options and counts), which a dataset written otherwise may lack (they are then not
+    written). ``format_version`` is the dataset format's version (1).
+    """
+
+    SCHEMA: ClassVar[int] = 1
+    _INGEST: ClassVar[tuple[str, ...]] = (
+        "command", "move_checker", "sources", "games_read", "kept", "limit_reached",
+        "filter_order", "rejected", "read_events", "notes", "elo_histogram", "dedupe_keys")
+
+    format_version: int
+    tokenizer_version: int
+    #: the packed board encoding's version when the dataset has boards, else None
+    board_version: int | None
+    boards: bool
+    n_games: int
+    n_tokens: int
+    #: ``{"train": games, "val": games, "val_fraction": ...}``
+    split: dict[str, Any]
+    #: the command as its caller gave it (older releases wrote an argv list)
+    command: str | list[str] | None = None
+    #: ingest's filter options (``elo_cap`` among them), ``boards``, ``val_fraction``, ``limit``
+    options: dict[str, Any] = field(default_factory=dict)
+    move_checker: str | None = None
+    #: per source: path, name, size, sha256, compression, read_to_end, games_read, kept, events
+    sources: list[dict[str, Any]] | None = None
+    games_read: int | None = None
+    kept: int | None = None
+    limit_reached: bool | None = None
+    #: the reject reasons in the order the filters apply (:data:`REJECT_REASONS`)
+    filter_order: list[str] | None = None
+    #: counts by :class:`Reason` (see the module docstring); kept + rejected == games_read
+    rejected: dict[str, int] | None = None
+    read_events: dict[str, int] | None = None
+    notes: dict[str, int] | None = None
+    #: ``{"of": "max(WhiteElo, BlackElo)", "bin_width": 100, "counts": {bin: games}}``
+    elo_histogram: dict[str, Any] | None = None
+    dedupe_keys: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Manifest:
+        return records_format.from_json(cls, data, where)
+
+    def to_json(self) -> dict[str, Any]:
+        return records_format.to_json(self, omit_none=self._INGEST)
+
+    @property
+    def elo_cap(self) -> int | None:
+        """The Elo cap the dataset was ingested with, or ``None``."""
+        cap = self.options.get("elo_cap")
+        return None if cap is None else int(cap)
 
 
-def write_manifest(dataset: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
-    write_json_atomic(manifest_path(dataset), manifest)
+def read_manifest(dataset: str | os.PathLike[str]) -> Manifest:
+    path = manifest_path(dataset)
+    return Manifest.from_json(read_json(path, "dataset manifest"), str(path))
+
+
+def write_manifest(dataset: str | os.PathLike[str], manifest: Manifest) -> None:
+    write_json_atomic(manifest_path(dataset), manifest.to_json())
 
 
 def manifest_sha256(dataset: str | os.PathLike[str]) -> str:
     """The manifest's hash: a run records it, so resuming on other data is caught."""
     return sha256_file(manifest_path(dataset))
-
-
-def elo_cap(manifest: dict[str, Any]) -> int | None:
-    """The Elo cap the dataset was ingested with (``options.elo_cap``), or ``None``."""
-    cap = (manifest.get("options") or {}).get("elo_cap")
-    return None if cap is None else int(cap)
 
 
 def read_val_splits(dataset: str | os.PathLike[str], n_games: int) -> np.ndarray:

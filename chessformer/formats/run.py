@@ -159,6 +159,6 @@ def run_elo_cap(run: str | os.PathLike[str]) -> int | None:
     if data is None:
         return None
     try:
-        return dataset_format.elo_cap(dataset_format.read_manifest(data))
+        return dataset_format.read_manifest(data).elo_cap
     except UserError:
         return None

@@ -156,7 +156,7 @@ def read_run(rd: Path) -> RunInfo:
     n_games: Any = "?"
     if data is not None:
         try:
-            n_games = dataset_format.read_manifest(data).get("n_games", "?")
+            n_games = dataset_format.read_manifest(data).n_games
         except UserError as e:
             log.warning("%s; left out of the report", e)
     return RunInfo(rd, run_format.read_run_record(rd), data, run_format.run_elo_cap(rd),
