@@ -3,7 +3,9 @@
 The order (``a | b``: siblings, neither imports the other)::
 
     utils <- core <- formats <- data | model <- training | play <- rating <- report
-          <- experiments | kg <- commands <- cli (which imports each command by its name) <- __main__
+          <- experiments | kg <- commands <- cli <- __main__
+
+(``cli`` imports each command's module by its name, when that command runs.)
 
 A module may import its own package and any package of a lower layer. Every import counts,
 function-local and ``TYPE_CHECKING`` ones included: a cycle hidden in a function is still a

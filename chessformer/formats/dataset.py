@@ -6,9 +6,9 @@
     DATASET/boards.u8       optional: the packed board after every token
     DATASET/games.csv       one row of headers per game
 
-:class:`Manifest` is ``manifest.json``; its ``elo_cap`` is the training cap (``None`` without one). ``games.csv`` is
-written row by row by :class:`chessformer.data.dataset.DatasetWriter` (a header row, then one row
-per game in token order, its last column ``split``) and read back here.
+:class:`Manifest` is ``manifest.json``; its ``elo_cap`` is the training cap (``None`` without
+one). ``games.csv`` is written row by row by :class:`chessformer.data.dataset.DatasetWriter` (a
+header row, then one row per game in token order, its last column ``split``) and read back here.
 
 The manifest's counts are keyed by :class:`Reason`, the one list of every name they can hold:
 ``rejected`` (why a game was not kept: with ``kept`` they add up to ``games_read``),

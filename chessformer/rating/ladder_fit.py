@@ -48,8 +48,8 @@ def pair_scores(games: Sequence[GameResult]) -> list[dict[str, Any]]:
             for (a, b), (p, n) in acc.items()]
 
 
-def anchor_check(games: Sequence[GameResult], anchors: Mapping[str, float], *, n_boot: int = N_BOOT_CHECK,
-                 seed: int = 0) -> list[dict[str, Any]]:
+def anchor_check(games: Sequence[GameResult], anchors: Mapping[str, float], *,
+                 n_boot: int = N_BOOT_CHECK, seed: int = 0) -> list[dict[str, Any]]:
     """Leave each anchor out in turn: where do the games put it when the others hold the scale?"""
     out = []
     if len(anchors) < 2:
