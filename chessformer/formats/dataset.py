@@ -127,7 +127,7 @@ def manifest_path(dataset: str | os.PathLike[str]) -> Path:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Manifest:
+class Manifest(records_format.Record):
     """``manifest.json``: what a dataset holds and how it was made.
 
     The dataset writer sets the first fields (versions, sizes, split); ``ingest`` the rest (its
@@ -136,7 +136,8 @@ class Manifest:
     """
 
     SCHEMA: ClassVar[int] = 1
-    _INGEST: ClassVar[tuple[str, ...]] = (
+    #: what ingest records (absent from a dataset written otherwise)
+    OMIT_NONE: ClassVar[tuple[str, ...]] = (
         "command", "move_checker", "sources", "games_read", "kept", "limit_reached",
         "filter_order", "rejected", "read_events", "notes", "elo_histogram", "dedupe_keys")
 
@@ -168,13 +169,6 @@ class Manifest:
     #: ``{"of": "max(WhiteElo, BlackElo)", "bin_width": 100, "counts": {bin: games}}``
     elo_histogram: dict[str, Any] | None = None
     dedupe_keys: int | None = None
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> Manifest:
-        return records_format.from_json(cls, data, where)
-
-    def to_json(self) -> dict[str, Any]:
-        return records_format.to_json(self, omit_none=self._INGEST)
 
     @property
     def elo_cap(self) -> int | None:

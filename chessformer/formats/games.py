@@ -36,7 +36,7 @@ SIDES = ("white", "black")
 
 
 @dataclass(frozen=True)
-class GameRecord:
+class GameRecord(records_format.Record):
     """One game of ``games.jsonl``, as the arena wrote it when the game ended.
 
     Schema version 1 (:attr:`SCHEMA`), which every release so far has written: the lines carry
@@ -44,6 +44,7 @@ class GameRecord:
     """
 
     SCHEMA: ClassVar[int] = 1
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("abort_reason", "adjudication")
 
     #: ``g`` and the game's index in six digits
     id: str
@@ -82,7 +83,7 @@ class GameRecord:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> GameRecord:
-        rec = records_format.from_json(cls, data, where)
+        rec = super().from_json(data, where)
         for name in ("players", "illegal", "model_moves"):
             value = getattr(rec, name)
             want = dict if name == "players" else int
@@ -92,12 +93,9 @@ class GameRecord:
                     f"{want.__name__}s, got {value!r:.80}")
         return rec
 
-    def to_json(self) -> dict[str, Any]:
-        return records_format.to_json(self, omit_none=("abort_reason", "adjudication"))
-
-    def model_side(self) -> str | None:
-        """``white`` or ``black`` where a model played that side (the first if both did)."""
-        return next((s for s in SIDES if self.players[s].get("kind") == "model"), None)
+    def sides(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """``(("white", its player's name), ("black", its player's name))``."""
+        return ("white", self.white), ("black", self.black)
 
 
 def games_path(folder: str | os.PathLike[str]) -> Path:
@@ -145,7 +143,7 @@ def write_results(path: str | os.PathLike[str], records: Sequence[GameRecord]) -
 
 
 @dataclass(frozen=True)
-class EvalInfo:
+class EvalInfo(records_format.Record):
     """``eval.json``: what an evaluation played, with what, and how long it took.
 
     Schema version 1 (:attr:`SCHEMA`, which every release so far has written; no version key).
@@ -155,7 +153,7 @@ class EvalInfo:
     """
 
     SCHEMA: ClassVar[int] = 1
-    _LATE: ClassVar[tuple[str, ...]] = (
+    OMIT_NONE: ClassVar[tuple[str, ...]] = (
         "finished", "played_now", "seconds", "games_per_s", "moves_per_s", "model_s",
         "model_share", "unfinished", "merged_from")
 
@@ -193,13 +191,6 @@ class EvalInfo:
     unfinished: int | None = None
     #: the shard folders a merged evaluation was joined from
     merged_from: list[str] | None = None
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> EvalInfo:
-        return records_format.from_json(cls, data, where)
-
-    def to_json(self) -> dict[str, Any]:
-        return records_format.to_json(self, omit_none=self._LATE)
 
     @property
     def stockfish_version(self) -> str | None:

@@ -11,6 +11,7 @@ files use are understood: ``str``, ``int``, ``float`` (an int is accepted), ``bo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from chessformer.utils import UserError
 
-__all__ = ["RecordError", "from_json", "to_json"]
+__all__ = ["Record", "RecordError", "from_json", "to_json"]
 
 R = TypeVar("R")
 
@@ -46,13 +47,19 @@ def _type_name(kind: Any) -> str:
     return str(kind).replace("typing.", "").replace("<class '", "").replace("'>", "")
 
 
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """A record class's field types and fields, resolved once (a file has many records)."""
+    return (typing.get_type_hints(cls),
+            {f.name: f for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
 def from_json(cls: type[R], data: Any, where: str) -> R:
     """``cls`` (a dataclass) from ``data``; :class:`RecordError` naming ``where`` and the field
     that is missing, unknown or of the wrong type."""
     if not isinstance(data, Mapping):
         raise RecordError(f"{where}: expected a JSON object, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints, fields = _schema(cls)
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise RecordError(f"{where}: unknown field {unknown[0]!r} in a {cls.__name__} (this "
@@ -75,3 +82,17 @@ def to_json(record: Any, *, omit_none: tuple[str, ...] = ()) -> dict[str, Any]:
     """The record's fields in declaration order; the fields in ``omit_none`` only when set."""
     return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
             if not (f.name in omit_none and getattr(record, f.name) is None)}
+
+
+class Record:
+    """Mixed into a record dataclass: ``from_json``/``to_json`` by :func:`from_json` and
+    :func:`to_json`, leaving out the fields named in ``OMIT_NONE`` while they are ``None``."""
+
+    OMIT_NONE: typing.ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Any:
+        return from_json(cls, data, where)
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self, omit_none=self.OMIT_NONE)

@@ -55,7 +55,7 @@ def write_latest(run: str | os.PathLike[str], name: str) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunRecord:
+class RunRecord(records_format.Record):
     """``run.json``: what made a training run (written when it starts; a resume appends itself).
 
     Schema version 1 (:attr:`SCHEMA`; no version key). The fields with a default were added
@@ -83,13 +83,6 @@ class RunRecord:
     started: str | None = None
     #: ``{"step", "command", "code_version", "at"}`` of every resume
     resumes: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> RunRecord:
-        return records_format.from_json(cls, data, where)
-
-    def to_json(self) -> dict[str, Any]:
-        return records_format.to_json(self)
 
     @property
     def legal_softmax(self) -> bool:

@@ -61,7 +61,7 @@ def game_results(records: Iterable[GameRecord], key: Any = None,
     unfinished = 0
     for rec in records:
         if players is not None:
-            for side, name in (("white", rec.white), ("black", rec.black)):
+            for side, name in rec.sides():
                 settings = rec.players[side]
                 if settings and name not in players:
                     players[name] = dict(settings)

@@ -124,7 +124,7 @@ def move_stats(records: list[GameRecord]) -> dict[str, MoveStats]:
     out: dict[str, MoveStats] = defaultdict(MoveStats)
     for rec in records:
         loser = {"1-0": "black", "0-1": "white"}.get(rec.result)
-        for side, name in (("white", rec.white), ("black", rec.black)):
+        for side, name in rec.sides():
             st = out[name]
             st.model_moves += rec.model_moves[side]
             st.illegal += rec.illegal[side]
@@ -152,15 +152,19 @@ class RunInfo:
 
 
 def read_run(rd: Path) -> RunInfo:
-    data = run_format.run_dataset(rd)
+    """A run's own files, each read once: run.json, its dataset's manifest, latest, metrics."""
+    rec = run_format.read_run_record(rd)
+    data = Path(rec.data) if rec is not None and rec.data else None
     n_games: Any = "?"
+    cap = None
     if data is not None:
         try:
-            n_games = dataset_format.read_manifest(data).n_games
+            manifest = dataset_format.read_manifest(data)
+            n_games, cap = manifest.n_games, manifest.elo_cap
         except UserError as e:
             log.warning("%s; left out of the report", e)
-    return RunInfo(rd, run_format.read_run_record(rd), data, run_format.run_elo_cap(rd),
-                   n_games, run_format.read_latest(rd), run_format.read_metrics(rd))
+    return RunInfo(rd, rec, data, cap, n_games, run_format.read_latest(rd),
+                   run_format.read_metrics(rd))
 
 
 @dataclass
@@ -211,7 +215,7 @@ def verdict_temperatures(res: Results, override: float | None = None) -> dict[st
         t = float(override if override is not None
                   else grid.get("verdict_temperature", VERDICT_TEMPERATURE))
         for rec in res.records_by_file[f]:
-            for side, name in (("white", rec.white), ("black", rec.black)):
+            for side, name in rec.sides():
                 if rec.players[side].get("kind") == "model":
                     out.setdefault(name, t)
     return out
