@@ -175,13 +175,17 @@ def test_ratings_name_each_players_role_and_why_glicko_differs(report):
 def test_training_curves_show_the_base_move_probe_and_its_reference(run, report, tmp_path):
     from chessformer.report.plots import plot_training
 
+    import dataclasses
+
     metrics = run_format.read_metrics(run)
-    probed = [m for m in metrics if "probe_model_base" in m]
-    assert probed and all(0 <= m["probe_experts_base"] <= 1 for m in probed)
+    probed = [m for m in metrics if getattr(m, "probe_model_base", None) is not None]
+    assert probed and all(0 <= m.probe_experts_base <= 1 for m in probed)
     md = Path(report["md"]).read_text()
     assert "how often the experts themselves played it" in _md_section(md, "Training curves")
     # Without the probe (e.g. Lichess data): two panels, no reference line, no error.
-    plain = [{k: v for k, v in m.items() if not k.startswith("probe_")} for m in metrics]
+    plain = [dataclasses.replace(m, probe_model_base=None, probe_experts_base=None,
+                                 probe_positions=None)
+             if isinstance(m, run_format.ValRow) else m for m in metrics]
     assert plot_training(tmp_path / "plain.png", {"run": plain})
     assert plot_training(tmp_path / "probe.png", {"run": metrics})
 

@@ -50,7 +50,7 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
     # The plain learner: the loss over every move token, whose fall the thresholds measure.
     final = train(tiny_dataset, run, "tiny", max_steps=24, eval_every=12, lr=3e-3, batch_size=8,
                   legal_softmax=False, move_head="flat")
-    assert final["finished"] and final["step"] == 24
+    assert final.finished and final.step == 24
     losses = [r["loss"] for r in _read_metrics(run, "train")]
     assert len(losses) == 24 and np.mean(losses[-4:]) < np.mean(losses[:4]) - 0.3
     vals = _read_metrics(run, "val")
@@ -58,7 +58,7 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
     assert 0 <= vals[-1]["val_legal"] <= 1 and 0 <= vals[-1]["val_top1"] <= 1
     assert vals[-1]["val_loss"] < vals[0]["val_loss"]
     on_disk = json.loads((run / "final_metrics.json").read_text())
-    assert on_disk["val_legal"] == final["val_legal"] == vals[-1]["val_legal"]
+    assert on_disk["val_legal"] == final.val_legal == vals[-1]["val_legal"]
     info = json.loads((run / "run.json").read_text())
     assert info["manifest_sha256"] and info["preset"] == "tiny"
     assert (run / "latest").read_text().strip() == "ckpt-0000024"
@@ -71,7 +71,7 @@ def test_block_size_overrides_the_preset(tiny_dataset, tmp_path):
     from chessformer.model.transformer import load_model
 
     final = train(tiny_dataset, tmp_path / "r", "tiny", max_steps=2, block_size=32, batch_size=4)
-    assert final["finished"] and load_model(tmp_path / "r").config.block_size == 32
+    assert final.finished and load_model(tmp_path / "r").config.block_size == 32
     assert json.loads((tmp_path / "r" / "run.json").read_text())["config"]["block_size"] == 32
     with pytest.raises(UserError, match="block-size"):
         train(tiny_dataset, tmp_path / "bad", "tiny", max_steps=2, block_size=1)
@@ -93,9 +93,9 @@ def test_resume_is_exact(tiny_dataset, tmp_path, dtype):
     opts = dict(max_steps=8, eval_every=4, batch_size=4, dtype=dtype, lr=3e-3)
     train(tiny_dataset, tmp_path / "a", "tiny", **opts)
     stopped = train(tiny_dataset, tmp_path / "b", "tiny", stop_after=4, **opts)
-    assert not stopped["finished"] and stopped["step"] == 4
+    assert not stopped.finished and stopped.step == 4
     resumed = train(tiny_dataset, tmp_path / "b", "tiny", resume=True)
-    assert resumed["finished"]
+    assert resumed.finished
     a = [r["loss"] for r in _read_metrics(tmp_path / "a", "train")]
     b = [r["loss"] for r in _read_metrics(tmp_path / "b", "train")]
     assert len(a) == len(b) == 8
@@ -115,12 +115,12 @@ def test_minutes_budget_sets_and_records_the_step_count(tiny_dataset, tmp_path):
     budget = 0.2 * 60
     final = train(tiny_dataset, tmp_path / "m", "tiny", minutes=budget / 60, batch_size=4,
                   eval_every=20)
-    assert final["finished"] and final["max_steps"] >= 1
+    assert final.finished and final.max_steps >= 1
     # Sized to the budget from the pace of the first steps (no wall-time bound here: on a
     # shared machine any such bound is flaky; the budget's arithmetic is in the code)
-    assert final["max_steps"] == final["step"] and final["step_s"] > 0
-    state = json.loads((tmp_path / "m" / f"ckpt-{final['step']:07d}" / "train_state.json").read_text())
-    assert state["options"]["max_steps"] == final["max_steps"]
+    assert final.max_steps == final.step and final.step_s > 0
+    state = json.loads((tmp_path / "m" / f"ckpt-{final.step:07d}" / "train_state.json").read_text())
+    assert state["options"]["max_steps"] == final.max_steps
 
 
 def test_auto_threads_probes_one_thread_and_records_it(tiny_dataset, tmp_path):
@@ -138,7 +138,7 @@ def test_auto_threads_probes_one_thread_and_records_it(tiny_dataset, tmp_path):
     assert [threads[s] for s in (11, 12, 13)] == [1, 1, 1]  # steps 10-12: the first probe
     assert threads[10] == 2
     assert all(n in (1, 2) for n in threads.values())
-    assert isinstance(final["thread_switches"], list)
+    assert isinstance(final.thread_switches, list)
 
 
 def test_cli_errors_are_user_errors(tmp_path, tiny_dataset):
@@ -212,7 +212,7 @@ def test_keep_best_with_legal_softmax_ranks_by_the_legal_loss(tiny_dataset, tmp_
                   keep_checkpoints=1)
     vals = {r["step"]: r["val_legal_loss"] for r in _read_metrics(run, "val") if r["step"] > 0}
     best = min(vals, key=vals.get)
-    assert final["best"] == {"metric": "val_legal_loss", "value": vals[best],
+    assert final.best == {"metric": "val_legal_loss", "value": vals[best],
                              "checkpoint": f"ckpt-{best:07d}"}
     assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
 
@@ -228,11 +228,11 @@ def test_keep_best_points_latest_at_the_lowest_val_loss(tiny_dataset, tmp_path):
     best = min(vals, key=vals.get)
     assert best < 3, f"the val loss should rise at this lr: {vals}"  # else the test shows nothing
     assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
-    assert final["best"] == {"metric": "val_loss", "value": vals[best], "checkpoint": f"ckpt-{best:07d}"}
-    assert final["checkpoint"] == f"ckpt-{best:07d}"
+    assert final.best == {"metric": "val_loss", "value": vals[best], "checkpoint": f"ckpt-{best:07d}"}
+    assert final.checkpoint == f"ckpt-{best:07d}"
     assert sorted(p.name for p in run.glob("ckpt-*")) == [f"ckpt-{best:07d}", "ckpt-0000003"]
     resumed = train(tiny_dataset, run, "tiny", resume=True)
-    assert resumed["step"] == 8 and len(_read_metrics(run, "train")) == 8
+    assert resumed.step == 8 and len(_read_metrics(run, "train")) == 8
     vals = {r["step"]: r["val_loss"] for r in _read_metrics(run, "val") if r["step"] > 0}
     best = min(vals, key=vals.get)
     assert (run / "latest").read_text().strip() == f"ckpt-{best:07d}"
@@ -245,15 +245,15 @@ def test_resume_of_a_finished_run_changes_nothing(tiny_dataset, tmp_path):
     again = train(tiny_dataset, run, "tiny", resume=True)
     after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
     assert after == before
-    assert again["val_loss"] is not None and again["finished"]
+    assert again.val_loss is not None and again.finished
     # asking for more steps does resume it
     longer = train(tiny_dataset, run, "tiny", resume=True, max_steps=5)
-    assert longer["step"] == 5 and longer["val_loss"] is not None
+    assert longer.step == 5 and longer.val_loss is not None
 
 
 def test_final_metrics_report_the_pace(tiny_dataset, tmp_path):
     final = train(tiny_dataset, tmp_path / "p", "tiny", max_steps=3, batch_size=4)
-    assert final["step_s"] > 0 and final["elapsed_s"] >= 3 * final["step_s"]
+    assert final.step_s > 0 and final.elapsed_s >= 3 * final.step_s
 
 
 @pytest.mark.stockfish
@@ -269,7 +269,7 @@ def test_base_move_probe_is_logged(tiny_dataset, tmp_path):
     # random movers pick Stockfish's move about once in their ~30 legal moves
     assert 0.005 < vals[0]["probe_experts_base"] < 0.15
     assert vals[0]["probe_positions"] == vals[0]["val_legal_positions"] > 100
-    assert final["probe_model_base"] == vals[-1]["probe_model_base"]
+    assert final.probe_model_base == vals[-1]["probe_model_base"]
 
 
 def test_ema_is_evaluated_beside_the_weights_and_changes_no_step(tiny_dataset, tmp_path):
@@ -310,3 +310,37 @@ def test_run_json_is_a_typed_record_that_reads_older_files(tiny_dataset, tmp_pat
     (tmp_path / "bad" / "run.json").write_text(json.dumps(raw))
     with pytest.raises(RecordError, match="run.json: .*'options_used'"):
         run_format.read_run_record(tmp_path / "bad")
+
+
+def test_metrics_and_final_metrics_are_typed_records_that_read_back_byte_for_byte(
+        tiny_dataset, tmp_path):
+    """Every metrics.jsonl row reads into a TrainRow or ValRow and writes back the same bytes
+    (a resume's truncation rewrites them); final_metrics.json is a FinalMetrics; a renamed or
+    mistyped key is a one-line error naming the file, the line and the field."""
+    from chessformer.formats import run as run_format
+    from chessformer.formats.records import RecordError
+
+    run = tmp_path / "run"
+    final = train(tiny_dataset, run, "tiny", max_steps=3, eval_every=2, batch_size=4, ema=0.5,
+                  keep_best=True)
+    rows = run_format.read_metrics(run)
+    assert [type(r).__name__ for r in rows] == ["ValRow", "TrainRow", "TrainRow", "ValRow",
+                                                "TrainRow", "ValRow"]
+    assert rows[-1].ema_val_loss is not None and rows[1].threads is None
+    written = (run / "metrics.jsonl").read_bytes()
+    run_format.truncate_metrics(run, 3)
+    assert (run / "metrics.jsonl").read_bytes() == written
+    assert run_format.read_final_metrics(run) == final and final.best is not None
+    raw = json.loads((run / "final_metrics.json").read_text())
+    assert raw == final.to_json() and list(raw) == list(final.to_json())
+
+    lines = written.decode().splitlines()
+    bad = json.loads(lines[1])
+    bad["train_loss"] = bad.pop("loss")
+    (run / "metrics.jsonl").write_text("\n".join([lines[0], json.dumps(bad)]) + "\n")
+    with pytest.raises(RecordError, match=r"metrics.jsonl:2: .*'train_loss'"):
+        run_format.read_metrics(run)
+    raw["step"] = "three"
+    (run / "final_metrics.json").write_text(json.dumps(raw))
+    with pytest.raises(RecordError, match=r"final_metrics.json: field 'step'"):
+        run_format.read_final_metrics(run)

@@ -84,5 +84,5 @@ def main(args: argparse.Namespace) -> int:
     opts = {f.name: getattr(args, f.name) for f in option_fields()}
     final = train(args.data, args.out, args.preset, command=command_line(), **opts)
     if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps(final, indent=2))
+        print(json.dumps(final.to_json(), indent=2))
     return 0

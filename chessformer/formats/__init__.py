@@ -59,20 +59,26 @@ def read_json_or_empty(path: str | os.PathLike[str], what: str) -> dict[str, Any
         return {}
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Rows of a JSON-lines file, skipping (with a warning) lines that are not valid JSON."""
+def read_jsonl_lines(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
+    """``(line number, value)`` of each line of a JSON-lines file, skipping (with a warning)
+    lines that are not valid JSON; no file gives no rows."""
     path = Path(path)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, Any]] = []
     if not path.is_file():
         return rows
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            rows.append((lineno, json.loads(line)))
         except json.JSONDecodeError:
             log.warning("%s:%d: not valid JSON; skipped", path, lineno)
     return rows
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
+    """The values of a JSON-lines file (see :func:`read_jsonl_lines`)."""
+    return [value for _, value in read_jsonl_lines(path)]
 
 
 def json_line(record: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ A record class lists its fields with their types; :func:`from_json` checks that 
 without a default is present and that every value has its field's type, and refuses keys the
 class does not know (a renamed key is an error, not a silent default). Only the few types the
 files use are understood: ``str``, ``int``, ``float`` (an int is accepted), ``bool``, ``list``,
-``dict``, ``Any``, and ``X | None``.
+``dict``, ``Any``, ``Literal[...]`` and ``X | None``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def _accepts(kind: Any, value: Any) -> bool:
         return any(_accepts(k, value) for k in typing.get_args(kind))
     if kind is type(None):
         return value is None
+    if typing.get_origin(kind) is typing.Literal:
+        return value in typing.get_args(kind)
     origin = typing.get_origin(kind) or kind
     if origin is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -13,10 +13,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from chessformer.formats import dataset as dataset_format
-from chessformer.formats import read_json_or_empty, read_jsonl
+from chessformer.formats import read_json_or_empty, read_jsonl_lines
 from chessformer.formats import records as records_format
 from chessformer.utils import UserError, write_json_atomic, write_text_atomic
 
@@ -106,17 +106,106 @@ def metrics_path(run: str | os.PathLike[str]) -> Path:
     return Path(run) / METRICS
 
 
-def _metrics_line(record: dict[str, Any]) -> str:
-    return json.dumps(record) + "\n"
+@dataclass(frozen=True, kw_only=True)
+class TrainRow(records_format.Record):
+    """A ``metrics.jsonl`` row for one optimizer step (``"type": "train"``).
+
+    Schema version 1 (:attr:`SCHEMA`; no version key), written by every release so far.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("threads",)
+
+    type: Literal["train"] = "train"
+    #: the number of optimizer steps taken, this one included
+    step: int
+    #: the step's mean training loss over its micro-batches, and its learning rate
+    loss: float
+    lr: float
+    #: the gradient norm before clipping
+    grad_norm: float
+    #: tokens per second since this session started, and tokens seen since the run started
+    tokens_per_s: float
+    tokens: int
+    #: seconds since the run started (earlier sessions of a resumed run included)
+    elapsed_s: float
+    #: torch's thread count for the step, with ``--auto-threads`` only
+    threads: int | None = None
 
 
-def append_metrics(run: str | os.PathLike[str], record: dict[str, Any]) -> None:
+@dataclass(frozen=True, kw_only=True)
+class ValRow(records_format.Record):
+    """A ``metrics.jsonl`` row for one evaluation on the validation games (``"type": "val"``).
+
+    Schema version 1 (:attr:`SCHEMA`; no version key). The probe fields are written with
+    ``--base-move-probe`` only, the ``ema_`` ones with ``--ema`` only.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+    OMIT_NONE: ClassVar[tuple[str, ...]] = (
+        "probe_model_base", "probe_experts_base", "probe_positions", "ema_val_loss",
+        "ema_val_top1", "ema_val_legal", "ema_val_legal_loss", "ema_val_legal_top1",
+        "ema_probe_model_base")
+
+    type: Literal["val"] = "val"
+    #: the optimizer steps taken before this evaluation (0: the untrained model)
+    step: int
+    #: cross-entropy per move token over all moves, and how often the argmax is the move played
+    val_loss: float
+    val_top1: float
+    #: how often the argmax over all moves is a legal move
+    val_legal: float
+    #: move tokens scored, and positions whose legal moves are known (with boards)
+    val_tokens: int
+    val_legal_positions: int
+    #: the loss and top-1 over the legal moves only (what ``--legal-softmax`` trains)
+    val_legal_loss: float
+    val_legal_top1: float
+    #: how often the model's legal argmax is the experts' base move, how often the experts
+    #: played it, and over how many labelled positions (``--base-move-probe``)
+    probe_model_base: float | None = None
+    probe_experts_base: float | None = None
+    probe_positions: int | None = None
+    #: the same with the averaged weights (``--ema``)
+    ema_val_loss: float | None = None
+    ema_val_top1: float | None = None
+    ema_val_legal: float | None = None
+    ema_val_legal_loss: float | None = None
+    ema_val_legal_top1: float | None = None
+    ema_probe_model_base: float | None = None
+
+    def evaluation(self) -> dict[str, float | int]:
+        """The evaluation's values by name (the row without its type and step)."""
+        return {k: v for k, v in self.to_json().items() if k not in ("type", "step")}
+
+
+MetricRow = TrainRow | ValRow
+
+
+def _metrics_line(record: MetricRow) -> str:
+    return json.dumps(record.to_json()) + "\n"
+
+
+def append_metrics(run: str | os.PathLike[str], record: MetricRow) -> None:
     with open(metrics_path(run), "a", encoding="utf-8") as f:
         f.write(_metrics_line(record))
 
 
-def read_metrics(run: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    return read_jsonl(metrics_path(run))
+def _metric_row(raw: Any, where: str) -> MetricRow:
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if kind == "train":
+        return TrainRow.from_json(raw, where)
+    if kind == "val":
+        return ValRow.from_json(raw, where)
+    raise records_format.RecordError(f"{where}: a metrics row has type 'train' or 'val', got "
+                                     f"{kind!r:.40}")
+
+
+def read_metrics(run: str | os.PathLike[str]) -> list[MetricRow]:
+    """The rows of ``metrics.jsonl`` (a line that is not JSON is skipped with a warning; one
+    that is JSON but not a metrics row is an error naming the file and line)."""
+    path = metrics_path(run)
+    return [_metric_row(raw, f"{path}:{lineno}") for lineno, raw in read_jsonl_lines(path)]
 
 
 def truncate_metrics(run: str | os.PathLike[str], step: int) -> None:
@@ -124,16 +213,65 @@ def truncate_metrics(run: str | os.PathLike[str], step: int) -> None:
     path = metrics_path(run)
     if not path.exists():
         return
-    keep = [r for r in read_jsonl(path) if r.get("step", 0) <= step]
+    keep = [r for r in read_metrics(run) if r.step <= step]
     write_text_atomic(path, "".join(_metrics_line(r) for r in keep))
 
 
-def read_final_metrics(run: str | os.PathLike[str]) -> dict[str, Any]:
-    return read_json_or_empty(Path(run) / FINAL_METRICS, "final metrics")
+@dataclass(frozen=True, kw_only=True)
+class FinalMetrics(records_format.Record):
+    """``final_metrics.json``: a run's totals and last evaluation, written when ``train`` ends.
+
+    Schema version 1 (:attr:`SCHEMA`; no version key), written by every release so far.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+    OMIT_NONE: ClassVar[tuple[str, ...]] = (
+        "probe_model_base", "probe_experts_base", "probe_positions", "thread_switches", "best")
+
+    run_dir: str
+    preset: str
+    #: the steps taken, the steps planned, and whether they are all taken
+    step: int
+    max_steps: int
+    finished: bool
+    n_params: int
+    #: the mean training loss of the last 20 steps (None if this session took none)
+    train_loss: float | None
+    #: the last evaluation (see :class:`ValRow`; None without one)
+    val_loss: float | None
+    val_top1: float | None
+    val_legal: float | None
+    probe_model_base: float | None = None
+    probe_experts_base: float | None = None
+    probe_positions: int | None = None
+    #: this session's pace and the run's totals
+    tokens_per_s: float
+    tokens_seen: int
+    model_flops_per_s: float
+    elapsed_s: float
+    #: the median step's seconds in this session (for sizing ``--max-steps`` to a budget)
+    step_s: float | None
+    world_size: int
+    dtype: str
+    device: str
+    #: the checkpoint ``latest`` names
+    checkpoint: str | None
+    #: ``[step, threads]`` from which each thread count ran (``--auto-threads``)
+    thread_switches: list[Any] | None = None
+    #: ``{"metric", "value", "checkpoint"}`` of the best evaluation (``--keep-best``)
+    best: dict[str, Any] | None = None
 
 
-def write_final_metrics(run: str | os.PathLike[str], final: dict[str, Any]) -> None:
-    write_json_atomic(Path(run) / FINAL_METRICS, final)
+def read_final_metrics(run: str | os.PathLike[str]) -> FinalMetrics | None:
+    """The run's ``final_metrics.json``; None if it has none (or a damaged one, with a
+    warning)."""
+    path = Path(run) / FINAL_METRICS
+    raw = read_json_or_empty(path, "final metrics")
+    return FinalMetrics.from_json(raw, str(path)) if raw else None
+
+
+def write_final_metrics(run: str | os.PathLike[str], final: FinalMetrics) -> None:
+    write_json_atomic(Path(run) / FINAL_METRICS, final.to_json())
 
 
 def is_finished(run: str | os.PathLike[str]) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from chessformer.formats.run import MetricRow, TrainRow, ValRow
 from chessformer.rating.bootstrap import BootstrapFit
 from chessformer.report.verdict import ModelLine
 
@@ -143,7 +144,15 @@ def plot_score_grid(path: Path, rows: list[str], columns: list[str],
     fig.savefig(path, bbox_inches="tight")
 
 
-def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]],
+def _value(row: MetricRow, key: str) -> float | None:
+    """A curve's value in a metrics row: ``train_loss`` is a train row's loss, the rest are
+    validation fields (None where the row has none)."""
+    if isinstance(row, TrainRow):
+        return row.loss if key == "train_loss" else None
+    return None if key == "train_loss" else getattr(row, key)
+
+
+def plot_training(path: Path, metrics: dict[str, list[MetricRow]],
                   legal_softmax: Collection[str] = ()) -> bool:
     """Losses, validation accuracies and (when logged) the base-move probe against step, one line
     style per run; False if no metrics.
@@ -161,10 +170,8 @@ def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]],
 
     if not any(metrics.values()):
         return False
-    # train.py logs {"type": "train", "loss": ...}; older or other logs say train_loss.
-    runs = {run: [{**r, "train_loss": r["loss"]} if r.get("type") == "train" and "loss" in r
-                  else r for r in rows] for run, rows in sorted(metrics.items())}
-    probe = any(isinstance(r.get("probe_model_base"), (int, float))
+    runs = dict(sorted(metrics.items()))
+    probe = any(isinstance(r, ValRow) and r.probe_model_base is not None
                 for rows in runs.values() for r in rows)
     fig = Figure(figsize=(15 if probe else 11, 4.2), dpi=110)
     axes = fig.subplots(1, 3 if probe else 2)
@@ -181,13 +188,12 @@ def plot_training(path: Path, metrics: dict[str, list[dict[str, Any]]],
         if probe:
             panels.append(("probe_model_base", axes[2], "-", "model"))
         for key, ax, style, what in panels:
-            pts = [(r["step"], r[key]) for r in rows
-                   if "step" in r and isinstance(r.get(key), (int, float))]
+            pts = [(r.step, _value(r, key)) for r in rows if _value(r, key) is not None]
             if pts:
                 ax.plot(*zip(*pts), style, color=c, marker=marker if key != "train_loss" else None,
                         markersize=4, label=f"{run} {what}")
-        experts = [r["probe_experts_base"] for r in rows
-                   if isinstance(r.get("probe_experts_base"), (int, float))]
+        experts = [r.probe_experts_base for r in rows
+                   if isinstance(r, ValRow) and r.probe_experts_base is not None]
         if probe and experts:
             axes[2].axhline(experts[-1], color=c, linestyle=":", linewidth=1.6,
                             label=f"{run} experts ({experts[-1]:.3f})")

@@ -143,7 +143,7 @@ class RunInfo:
     cap: int | None  # the dataset's Elo cap (options.elo_cap of its manifest)
     n_games: Any  # the dataset's game count ("?" when unknown)
     checkpoint: str | None  # the checkpoint ``latest`` names
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[run_format.MetricRow] = field(default_factory=list)
 
     @property
     def legal_softmax(self) -> bool:
@@ -451,7 +451,8 @@ def legal_section(r: Rated) -> Section:
 
 
 def training_section(r: Rated) -> Section:
-    probe = any("probe_model_base" in m for i in r.runs.values() for m in i.metrics)
+    probe = any(isinstance(m, run_format.ValRow) and m.probe_model_base is not None
+                for i in r.runs.values() for m in i.metrics)
     pars = [("From metrics.jsonl: training and validation loss; validation top-1 agreement (the "
              "argmax is the move played in the data) and legal-move rate of the argmax move; "
              "for a run trained with the loss over legal moves only (--legal-softmax), the "

@@ -70,7 +70,7 @@ def lr_at(step: int, *, lr: float, min_lr: float, warmup: int, max_steps: int) -
 
 
 def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str = "small", *,
-          command: str | None = None, **opts: Any) -> dict[str, Any]:
+          command: str | None = None, **opts: Any) -> run_format.FinalMetrics:
     """Train (or resume) a run; returns the final metrics (also in ``RUN/final_metrics.json``).
 
     ``opts`` are :class:`TrainOptions` fields; unset (``None``) ones take the preset's defaults,
@@ -94,7 +94,7 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
         preset = resumed[2]["preset"]
         given = resumed_options(given, resumed[2]["options"])
         final = run_format.read_final_metrics(run_dir)
-        if resumed[2]["step"] >= given["max_steps"] and final.get("finished"):
+        if resumed[2]["step"] >= given["max_steps"] and final is not None and final.finished:
             log.info("%s: finished at step %d already; nothing to do", run_dir, resumed[2]["step"])
             return final
     o = resolve_options(preset, given)
@@ -335,7 +335,7 @@ class Trainer:
 
     def log_eval(self, step: int, ev: dict[str, Any]) -> None:
         if ev:
-            run_format.append_metrics(self.run_dir, {"type": "val", "step": step, **ev})
+            run_format.append_metrics(self.run_dir, run_format.ValRow(step=step, **ev))
             self.last_eval.update(ev)
 
     def write_run_info(self, start_step: int, max_steps: int) -> None:
@@ -423,14 +423,14 @@ class Trainer:
         """A resumed run's last evaluation and (--keep-best) best checkpoint, from its metrics."""
         kept = {p.name for p in run_format.checkpoints(self.run_dir)}
         for row in run_format.read_metrics(self.run_dir):
-            if row.get("type") != "val":
+            if not isinstance(row, run_format.ValRow):
                 continue
-            ev = {k: v for k, v in row.items() if k not in ("type", "step")}
+            ev = row.evaluation()
             self.last_eval.update(ev)
-            if run_format.checkpoint_name(row["step"]) in kept:
-                self.is_new_best(row["step"], ev)
+            if run_format.checkpoint_name(row.step) in kept:
+                self.is_new_best(row.step, ev)
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> run_format.FinalMetrics:
         """Train from the start (or the checkpoint) to the last step; the final metrics."""
         import torch
         import torch.distributed as dist
@@ -467,11 +467,11 @@ class Trainer:
             tps = tokens_done / (time.perf_counter() - t_loop)
             recent = (recent + [loss])[-20:]
             if self.master:
-                run_format.append_metrics(self.run_dir, {
-                    "type": "train", "step": step, "loss": loss, "lr": lr, "grad_norm": norm,
-                    "tokens_per_s": tps, "tokens": step * self.tokens_per_step,
-                    "elapsed_s": elapsed_before + time.perf_counter() - t_start,
-                    **({"threads": torch.get_num_threads()} if self.tuner is not None else {})})
+                run_format.append_metrics(self.run_dir, run_format.TrainRow(
+                    step=step, loss=loss, lr=lr, grad_norm=norm, tokens_per_s=tps,
+                    tokens=step * self.tokens_per_step,
+                    elapsed_s=elapsed_before + time.perf_counter() - t_start,
+                    threads=torch.get_num_threads() if self.tuner is not None else None))
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tps:,.0f}", refresh=False)
             overrun = deadline is not None and time.perf_counter() > deadline
@@ -515,40 +515,38 @@ class Trainer:
         return self.is_new_best(step, ev)
 
     def final_metrics(self, step: int, max_steps: int, recent: list[float], tps: float,
-                      elapsed: float) -> dict[str, Any]:
+                      elapsed: float) -> run_format.FinalMetrics:
         """The run's totals and last evaluation; written to ``final_metrics.json`` by rank 0."""
-        final = {
-            "run_dir": str(self.run_dir), "preset": self.preset, "step": step,
-            "max_steps": max_steps, "finished": step >= max_steps, "n_params": self.n_params,
-            "train_loss": float(np.mean(recent)) if recent else None,
+        final = run_format.FinalMetrics(
+            run_dir=str(self.run_dir), preset=self.preset, step=step, max_steps=max_steps,
+            finished=step >= max_steps, n_params=self.n_params,
+            train_loss=float(np.mean(recent)) if recent else None,
             **{k: self.last_eval.get(k) for k in ("val_loss", "val_top1", "val_legal")},
             **{k: v for k, v in self.last_eval.items() if k.startswith("probe_")},
-            "tokens_per_s": tps, "tokens_seen": step * self.tokens_per_step,
-            "model_flops_per_s": tps * self.flops_per_token, "elapsed_s": elapsed,
+            tokens_per_s=tps, tokens_seen=step * self.tokens_per_step,
+            model_flops_per_s=tps * self.flops_per_token, elapsed_s=elapsed,
             # the steady pace (median step, this session), for sizing --max-steps to a budget
-            "step_s": float(np.median(self.step_times)) if self.step_times else None,
-            "world_size": self.world, "dtype": self.o.dtype, "device": str(self.device),
-            "checkpoint": run_format.read_latest(self.run_dir),
-        }
-        if self.tuner is not None:  # --auto-threads: (step, thread count) from then on
-            final["thread_switches"] = self.tuner.switches
-        if self.best is not None:
-            final["best"] = {"metric": self.best_metric, "value": self.best[0],
-                             "checkpoint": self.best[1]}
+            step_s=float(np.median(self.step_times)) if self.step_times else None,
+            world_size=self.world, dtype=self.o.dtype, device=str(self.device),
+            checkpoint=run_format.read_latest(self.run_dir),
+            # --auto-threads: (step, thread count) from then on
+            thread_switches=self.tuner.switches if self.tuner is not None else None,
+            best=(None if self.best is None else
+                  {"metric": self.best_metric, "value": self.best[0], "checkpoint": self.best[1]}))
         if self.master:
             run_format.write_final_metrics(self.run_dir, final)
-            if final["val_loss"] is not None:
+            if final.val_loss is not None:
                 # With --legal-softmax the loss over all moves is not what was trained (illegal
                 # logits are untrained): report the loss and top-1 over legal moves instead.
                 legal = self.o.legal_softmax and "val_legal_loss" in self.last_eval
                 loss, top1 = ((self.last_eval["val_legal_loss"], self.last_eval["val_legal_top1"])
-                              if legal else (final["val_loss"], final["val_top1"]))
-                probe = (f", base move {final['probe_model_base']:.3f} (experts "
-                         f"{final['probe_experts_base']:.3f})" if "probe_model_base" in final
+                              if legal else (final.val_loss, final.val_top1))
+                probe = (f", base move {final.probe_model_base:.3f} (experts "
+                         f"{final.probe_experts_base:.3f})" if final.probe_model_base is not None
                          else "")
                 log.info("final: val loss %.3f, top-1 %.3f%s, legal argmax %.3f%s, "
                          "%.0f tokens/s, %.0f s", loss, top1, " (over legal moves)" if legal
-                         else "", final["val_legal"], probe, tps, elapsed)
+                         else "", final.val_legal, probe, tps, elapsed)
         return final
 
 
