@@ -64,7 +64,7 @@ def tiny_ladder(tmp_path_factory):
 def test_tiny_ladder_file_is_valid_and_named_like_the_arena(tiny_ladder, tmp_path):
     out, doc = tiny_ladder
     on_disk = json.loads(out.read_text())
-    assert on_disk == json.loads(json.dumps(doc))
+    assert on_disk == doc.to_json()
     for key in ("stockfish_version", "stockfish_path", "created", "command", "anchors", "games",
                 "n_games", "rungs", "notes"):
         assert key in on_disk, key
@@ -96,17 +96,17 @@ def test_tiny_ladder_file_is_valid_and_named_like_the_arena(tiny_ladder, tmp_pat
 @pytest.mark.stockfish
 def test_tiny_ladder_holds_its_anchors(tiny_ladder):
     _, doc = tiny_ladder
-    rungs = {r["name"]: r for r in doc["rungs"]}
-    assert doc["anchors"] == {"random": 400.0, "stockfish skill=20 depth=1": 1800.0}
-    for name, elo in doc["anchors"].items():
+    rungs = {r.name: r for r in doc.rungs}
+    assert doc.anchors == {"random": 400.0, "stockfish skill=20 depth=1": 1800.0}
+    for name, elo in doc.anchors.items():
         r = rungs[name]
-        assert r["anchor"] is True
-        assert r["elo"] == r["lo"] == r["hi"] == elo
+        assert r.anchor is True
+        assert r.elo == r.lo == r.hi == elo
     free = rungs["stockfish skill=0 depth=1"]
-    assert free["anchor"] is False
-    assert free["lo"] < free["hi"]  # a real interval from the bootstrap
+    assert free.anchor is False
+    assert free.lo < free.hi  # a real interval from the bootstrap
     # Leave-one-anchor-out check: each anchor is refitted from the other one.
-    assert {c["name"] for c in doc["anchor_check"]} == set(doc["anchors"])
+    assert {c.name for c in doc.anchor_check} == set(doc.anchors)
 
 
 def test_disconnected_rungs_are_refused_by_name():
@@ -177,7 +177,7 @@ def test_rerun_resumes_and_other_plans_are_refused(tiny_ladder):
                       seed=3, work=work, n_boot=50)
     # Nothing replayed: the shards' games are as they were, and the fit is the same.
     assert {p: p.read_text() for p in work.glob("shard-*/games.jsonl")} == shard_lines
-    assert again["rungs"] == doc["rungs"]
+    assert again.rungs == doc.rungs
     with pytest.raises(UserError, match="another plan"):
         calibrate(out.with_name("other.json"), games_per_pair=6, rungs=tiny_rungs(), workers=2,
                   seed=3, work=work, n_boot=50)

@@ -228,14 +228,26 @@ def test_collect_results_counts_unfinished_and_pairs(tmp_path):
     assert res.evals[tmp_path].anchors == {"s": 1500.0}
 
 
-def test_load_ladder(tmp_path):
-    from chessformer.formats.ladder import load_ladder
+def test_ladder_file_is_a_typed_record(tmp_path):
+    """The shipped ladder reads into a CalibratedLadder and writes back the same bytes; its
+    anchors are rungs held at their paper Elo; a file with a rung that lacks its Elo is a
+    one-line error naming the file and the rung."""
+    from chessformer.formats import ladder as ladder_format
+    from chessformer.formats.records import RecordError
 
-    path = tmp_path / "ladder-15.1.json"
-    path.write_text(json.dumps({"stockfish_version": "15.1", "rungs": [
-        {"name": "sf skill=1", "settings": {}, "elo": 1554.0, "lo": 1554, "hi": 1554, "anchor": True},
-        {"name": "random", "settings": {}, "elo": 210.5, "lo": 150, "hi": 260, "anchor": False}]}))
-    assert load_ladder(path) == {"sf skill=1": 1554.0, "random": 210.5}
+    shipped = ladder_format.find_ladder("15.1")
+    if shipped is None:
+        pytest.skip("no shipped ladder for Stockfish 15.1")
+    ladder = ladder_format.read_ladder(shipped)
+    ladder_format.write_ladder(tmp_path / "copy.json", ladder)
+    assert (tmp_path / "copy.json").read_bytes() == shipped.read_bytes()
+    elos = ladder_format.load_ladder(shipped)
+    assert all(elos[name] == elo for name, elo in ladder.anchors.items())
+    raw = json.loads(shipped.read_text())
+    del raw["rungs"][1]["elo"]
+    (tmp_path / "bad.json").write_text(json.dumps(raw))
+    with pytest.raises(RecordError, match=r"bad.json: rungs\[1\]: LadderRung has no field 'elo'"):
+        ladder_format.read_ladder(tmp_path / "bad.json")
 
 
 # --- fishtest-style statistics, against values computed by hand --------------------------------

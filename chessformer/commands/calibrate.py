@@ -62,7 +62,6 @@ def main(args: argparse.Namespace) -> int:
                     work=args.work, n_boot=args.boot, command=command)
     print_ladder(doc)
     out = args.out or (ladder_format.calibrated_dir()
-                       / ladder_format.ladder_name(doc["stockfish_version"]))
-    print(f"wrote {out} "
-          f"({doc['n_games']} games: {doc['games']})")
+                       / ladder_format.ladder_name(doc.stockfish_version))
+    print(f"wrote {out} ({doc.n_games} games: {doc.games})")
     return 0

@@ -38,7 +38,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,7 +47,6 @@ from typing import Any
 
 from chessformer.core.games import DEFAULT_MAX_PLIES
 from chessformer.formats import games as games_format
-from chessformer.formats import json_line, read_json, read_jsonl
 from chessformer.formats import ladder as ladder_format
 from chessformer.formats.games import GameRecord
 from chessformer.play.grid import ADJUDICATION_KINDS, DEFAULT_ADJUDICATION
@@ -69,7 +68,6 @@ from chessformer.utils import (
     mp_context,
     read_toml,
     sha256_file,
-    write_json_atomic,
 )
 
 __all__ = ["Ladder", "Rung", "calibrate", "ladder_pairs", "load_ladder_toml", "plan_grid"]
@@ -278,7 +276,7 @@ def plan_hash(grid: Any, workers: int) -> str:
 # The fit and the ladder file (pure)
 # ---------------------------------------------------------------------------------------------
 
-def ladder_rungs(ladder: Ladder, bf: BootstrapFit) -> list[dict[str, Any]]:
+def ladder_rungs(ladder: Ladder, bf: BootstrapFit) -> list[ladder_format.LadderRung]:
     """The ladder file's ``rungs`` in ladder order; rungs without finished games are left out."""
     by_player = {r.player: r for r in bf.ratings()}
     out = []
@@ -287,12 +285,11 @@ def ladder_rungs(ladder: Ladder, bf: BootstrapFit) -> list[dict[str, Any]]:
         if r is None:
             log.warning("calibrate: rung %r finished no game; left out of the ladder", rung.name)
             continue
-        out.append({
-            "name": rung.name, "kind": rung.spec.kind, "settings": dict(rung.spec.settings),
-            "elo": round(r.elo, 1), "lo": round(r.lo, 1), "hi": round(r.hi, 1),
-            "anchor": rung.anchor is not None, "games": r.games, "wins": r.wins,
-            "draws": r.draws, "losses": r.losses, "score": round(r.score, 4),
-        })
+        out.append(ladder_format.LadderRung(
+            name=rung.name, kind=rung.spec.kind, settings=dict(rung.spec.settings),
+            elo=round(r.elo, 1), lo=round(r.lo, 1), hi=round(r.hi, 1),
+            anchor=rung.anchor is not None, games=r.games, wins=r.wins, draws=r.draws,
+            losses=r.losses, score=round(r.score, 4)))
     return out
 
 
@@ -308,7 +305,7 @@ def _play_shard(grid: Any, out: str, shard: tuple[int, int], stockfish: str, com
 
 
 def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
-         ) -> tuple[list[GameRecord], list[dict[str, Any]]]:
+         ) -> tuple[list[GameRecord], list[ladder_format.PlayingSession]]:
     """Play every game of ``grid`` (resuming) in ``workers`` shard processes.
 
     Returns every game record (by index) and the playing sessions so far (``work/sessions.jsonl``:
@@ -321,19 +318,18 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
     from chessformer.play.tasks import build_tasks
 
     # Task numbers (and so resuming) depend on the whole plan: never mix two plans' games.
-    plan = {"plan": plan_hash(grid, workers), "matches": len(grid.matches)}
-    marker = work / ladder_format.WORK_PLAN
-    if marker.exists():
-        old = read_json(marker, "calibrate plan")
-        if old.get("plan") != plan["plan"]:
-            raise UserError(f"{work} holds the games of another plan ({old.get('plan')}, this one "
-                            f"is {plan['plan']}: other pairs, game counts, seed or workers); "
+    plan = ladder_format.WorkPlan(plan_hash(grid, workers), len(grid.matches))
+    old = ladder_format.read_work_plan(work)
+    if old is not None:
+        if old.plan != plan.plan:
+            raise UserError(f"{work} holds the games of another plan ({old.plan}, this one "
+                            f"is {plan.plan}: other pairs, game counts, seed or workers); "
                             "delete it or pass another --work")
     else:
         if work.exists() and any(work.iterdir()):
             raise UserError(f"{work} is not empty and is not a calibrate work folder; pass another "
                             "--work")
-        write_json_atomic(marker, plan)
+        ladder_format.write_work_plan(work, plan)
     shards = [(i, workers) for i in range(workers)]
     outs = [work / f"shard-{i}" for i in range(workers)]
     before = sum(len(games_format.read_results(o)) for o in outs)
@@ -347,13 +343,10 @@ def play(grid: Any, work: Path, workers: int, stockfish: str, command: str,
             for f in futures:
                 f.result()  # re-raises a shard's error (UserError included) here
     records = [r for o in outs for r in games_format.read_results(o)]
-    sessions_path = work / ladder_format.WORK_SESSIONS
     if len(records) > before:
-        with open(sessions_path, "a", encoding="utf-8") as f:
-            f.write(json_line({"started": started, "games": len(records) - before,
-                               "load_average_start": load_start,
-                               "load_average_end": _loadavg()}))
-    sessions = read_jsonl(sessions_path)
+        ladder_format.append_session(work, ladder_format.PlayingSession(
+            started, len(records) - before, load_start, _loadavg()))
+    sessions = ladder_format.read_sessions(work)
     expected = len(build_tasks(grid))
     if len({r.index for r in records}) != expected:
         raise UserError(f"{work}: expected {expected} games, found {len(records)}: delete the "
@@ -401,11 +394,11 @@ def finished_games(records: Sequence[GameRecord], games_path: Path, ladder: Ladd
     return games, unfinished
 
 
-def ladder_notes(version: str, workers: int, sessions: Sequence[Mapping[str, Any]],
-                 check: Sequence[Mapping[str, Any]], n_boot: int, seed: int,
+def ladder_notes(version: str, workers: int, sessions: Sequence[ladder_format.PlayingSession],
+                 check: Sequence[ladder_format.AnchorCheck], n_boot: int, seed: int,
                  unfinished: int) -> str:
     """The ladder file's ``notes``: the anchors' caveat, the anchor check and the fit."""
-    loads = [x for s in sessions for x in (s["load_average_start"], s["load_average_end"])
+    loads = [x for s in sessions for x in (s.load_average_start, s.load_average_end)
              if x is not None]
     notes = ANCHOR_CAVEAT.format(version=version, workers=workers, cpus=os.cpu_count(),
                                  load=f"{min(loads):g}-{max(loads):g}" if loads else "unknown")
@@ -419,40 +412,41 @@ def ladder_notes(version: str, workers: int, sessions: Sequence[Mapping[str, Any
 
 def ladder_document(ladder: Ladder, games: Sequence[GameResult], bf: BootstrapFit, *,
                     version: str, stockfish: str, command: str, games_path: Path,
-                    unfinished: int, settings: dict[str, Any], sessions: list[dict[str, Any]],
-                    n_boot: int, seed: int) -> dict[str, Any]:
+                    unfinished: int, settings: dict[str, Any],
+                    sessions: list[ladder_format.PlayingSession], n_boot: int,
+                    seed: int) -> ladder_format.CalibratedLadder:
     """The ladder file's content (see the module docstring)."""
     check = anchor_check(games, ladder.anchors, seed=seed)
-    return {
-        "stockfish_version": version,
-        "stockfish_path": stockfish,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command,
-        "ladder_source": _display_path(Path(ladder.source)) if ladder.source else "list",
-        "anchors": ladder.anchors,
-        "games": _display_path(games_path),
-        "games_sha256": sha256_file(games_path),
-        "n_games": len(games),
-        "unfinished": unfinished,
-        "settings": {**settings, "span": ladder.span, "opening_plies": ladder.opening_plies,
-                     "max_plies": ladder.max_plies, "adjudication": ladder.adjudication,
-                     "bootstrap": n_boot, "draw_model": "half", "prior": PRIOR,
-                     "cpus": os.cpu_count(),
-                     "playing_sessions": sessions},
-        "rungs": ladder_rungs(ladder, bf),
-        "pairs": pair_scores(games),
-        "anchor_check": check,
-        "single_anchor_fit": single_anchor_fit(games, ladder.anchors, seed=seed),
-        "notes": ladder_notes(version, settings["workers"], sessions, check, n_boot, seed,
-                              unfinished),
-    }
+    return ladder_format.CalibratedLadder(
+        stockfish_version=version,
+        stockfish_path=stockfish,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        command=command,
+        ladder_source=_display_path(Path(ladder.source)) if ladder.source else "list",
+        anchors=ladder.anchors,
+        games=_display_path(games_path),
+        games_sha256=sha256_file(games_path),
+        n_games=len(games),
+        unfinished=unfinished,
+        settings={**settings, "span": ladder.span, "opening_plies": ladder.opening_plies,
+                  "max_plies": ladder.max_plies, "adjudication": ladder.adjudication,
+                  "bootstrap": n_boot, "draw_model": "half", "prior": PRIOR,
+                  "cpus": os.cpu_count(),
+                  "playing_sessions": [s.to_json() for s in sessions]},
+        rungs=ladder_rungs(ladder, bf),
+        pairs=pair_scores(games),
+        anchor_check=check,
+        single_anchor_fit=single_anchor_fit(games, ladder.anchors, seed=seed),
+        notes=ladder_notes(version, settings["workers"], sessions, check, n_boot, seed,
+                           unfinished),
+    )
 
 
 def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair: int,
               rungs: Ladder | Sequence[Rung] | str | os.PathLike[str] | None = None,
               workers: int = DEFAULT_WORKERS, seed: int = 0, stockfish: str | None = None,
               fast_games_per_pair: int | None = None, work: str | os.PathLike[str] | None = None,
-              n_boot: int = N_BOOT, command: str = "") -> dict[str, Any]:
+              n_boot: int = N_BOOT, command: str = "") -> ladder_format.CalibratedLadder:
     """Play the ladder's games, fit one anchored Elo scale, write the ladder file; returns it.
 
     ``rungs``: a :class:`Ladder`, a list of :class:`Rung` (every rung plays the next two), a
@@ -500,17 +494,17 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
 # CLI
 # ---------------------------------------------------------------------------------------------
 
-def print_ladder(doc: Mapping[str, Any], file: Any = None) -> None:
+def print_ladder(ladder: ladder_format.CalibratedLadder, file: Any = None) -> None:
     file = file or sys.stdout
-    rows = doc["rungs"]
-    width = max(len("rung"), *(len(r["name"]) for r in rows))
+    rows = ladder.rungs
+    width = max(len("rung"), *(len(r.name) for r in rows))
     print(f"{'rung':<{width}}  {'Elo':>6}  {'95% interval':>14}  {'games':>5}  {'score':>5}",
           file=file)
     for r in rows:
-        ival = "anchor" if r["anchor"] else f"[{r['lo']:.0f}, {r['hi']:.0f}]"
-        print(f"{r['name']:<{width}}  {r['elo']:>6.0f}  {ival:>14}  {r['games']:>5}  "
-              f"{r['score']:>5.3f}", file=file)
-    for c in doc.get("anchor_check", []):
-        if c["fitted"] is not None:
-            print(f"anchor check: {c['name']} paper {c['paper']:.0f}, fitted without it "
-                  f"{c['fitted']:.0f} [{c['lo']:.0f}, {c['hi']:.0f}]", file=file)
+        ival = "anchor" if r.anchor else f"[{r.lo:.0f}, {r.hi:.0f}]"
+        print(f"{r.name:<{width}}  {r.elo:>6.0f}  {ival:>14}  {r.games:>5}  {r.score:>5.3f}",
+              file=file)
+    for c in ladder.anchor_check:
+        if c.fitted is not None:
+            print(f"anchor check: {c.name} paper {c.paper:.0f}, fitted without it "
+                  f"{c.fitted:.0f} [{c.lo:.0f}, {c.hi:.0f}]", file=file)

@@ -5,7 +5,8 @@ A record class lists its fields with their types; :func:`from_json` checks that 
 without a default is present and that every value has its field's type, and refuses keys the
 class does not know (a renamed key is an error, not a silent default). Only the few types the
 files use are understood: ``str``, ``int``, ``float`` (an int is accepted), ``bool``, ``list``,
-``dict``, ``Any``, ``Literal[...]`` and ``X | None``.
+``dict``, ``Any``, ``Literal[...]`` and ``X | None``; and a record nested in a record, alone
+(``Rung``, ``Rung | None``) or as a list (``list[Rung]``), read and written as its JSON object.
 """
 
 from __future__ import annotations
@@ -72,17 +73,44 @@ def from_json(cls: type[R], data: Any, where: str) -> R:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise RecordError(f"{where}: {cls.__name__} has no field {name!r}")
             continue
-        value = data[name]
-        if not _accepts(hints[name], value):
-            raise RecordError(f"{where}: field {name!r} of a {cls.__name__} should be "
-                              f"{_type_name(hints[name])}, got {value!r:.60}")
-        values[name] = value
+        values[name] = _field_value(cls, name, hints[name], data[name], where)
     return cls(**values)
+
+
+def _record_class(kind: Any) -> type | None:
+    """The record class ``kind`` names (a dataclass), or None."""
+    return kind if isinstance(kind, type) and dataclasses.is_dataclass(kind) else None
+
+
+def _field_value(cls: type, name: str, kind: Any, value: Any, where: str) -> Any:
+    """A field's value read from JSON: nested records built, the rest type-checked."""
+    args = [k for k in typing.get_args(kind) if k is not type(None)]
+    optional = len(args) == 1 and len(typing.get_args(kind)) == 2
+    inner = args[0] if optional else kind
+    if (nested := _record_class(inner)) is not None and not (optional and value is None):
+        return from_json(nested, value, f"{where}: {name}")
+    if (typing.get_origin(inner) is list and len(typing.get_args(inner)) == 1
+            and (nested := _record_class(typing.get_args(inner)[0])) is not None
+            and isinstance(value, list)):
+        return [from_json(nested, v, f"{where}: {name}[{i}]") for i, v in enumerate(value)]
+    if not _accepts(kind, value):
+        raise RecordError(f"{where}: field {name!r} of a {cls.__name__} should be "
+                          f"{_type_name(kind)}, got {value!r:.60}")
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A field's JSON value: a nested record (or a list of them) as its object."""
+    if isinstance(value, Record):
+        return value.to_json()
+    if isinstance(value, list) and value and isinstance(value[0], Record):
+        return [v.to_json() for v in value]
+    return value
 
 
 def to_json(record: Any, *, omit_none: tuple[str, ...] = ()) -> dict[str, Any]:
     """The record's fields in declaration order; the fields in ``omit_none`` only when set."""
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+    return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)
             if not (f.name in omit_none and getattr(record, f.name) is None)}
 
 

@@ -8,8 +8,8 @@ The calibration itself (the ladder TOML, the games, the ladder file) is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from chessformer.formats.ladder import AnchorCheck, FittedRating, PairScore, SingleAnchorFit
 from chessformer.rating.bootstrap import bootstrap
 from chessformer.rating.counts import GameResult
 from chessformer.rating.graph import components
@@ -35,7 +35,7 @@ def check_connected(names: Sequence[str], anchors: Mapping[str, float],
                         "add [[pair]] entries linking them to the rest")
 
 
-def pair_scores(games: Sequence[GameResult]) -> list[dict[str, Any]]:
+def pair_scores(games: Sequence[GameResult]) -> list[PairScore]:
     """Per pair of players: games and the first-named player's points (names sorted)."""
     acc: dict[tuple[str, str], list[float]] = {}
     for g in games:
@@ -44,49 +44,51 @@ def pair_scores(games: Sequence[GameResult]) -> list[dict[str, Any]]:
         acc.setdefault((a, b), [0.0, 0.0])
         acc[(a, b)][0] += pts
         acc[(a, b)][1] += 1
-    return [{"a": a, "b": b, "games": int(n), "a_points": p, "a_score": round(p / n, 4)}
+    return [PairScore(a=a, b=b, games=int(n), a_points=p, a_score=round(p / n, 4))
             for (a, b), (p, n) in acc.items()]
 
 
 def anchor_check(games: Sequence[GameResult], anchors: Mapping[str, float], *,
-                 n_boot: int = N_BOOT_CHECK, seed: int = 0) -> list[dict[str, Any]]:
+                 n_boot: int = N_BOOT_CHECK, seed: int = 0) -> list[AnchorCheck]:
     """Leave each anchor out in turn: where do the games put it when the others hold the scale?"""
-    out = []
+    out: list[AnchorCheck] = []
     if len(anchors) < 2:
         return out
     for name, elo in anchors.items():
         rest = {k: v for k, v in anchors.items() if k != name}
         bf = bootstrap(games, rest, n_boot=n_boot, seed=seed)
-        row: dict[str, Any] = {"name": name, "paper": elo, "fitted": None, "lo": None, "hi": None}
         if name in bf.players and name not in bf.fit.unanchored:
             r = next(r for r in bf.ratings() if r.player == name)
-            row.update(fitted=round(r.elo, 1), lo=round(r.lo, 1), hi=round(r.hi, 1))
-        out.append(row)
+            out.append(AnchorCheck(name=name, paper=elo, fitted=round(r.elo, 1),
+                                   lo=round(r.lo, 1), hi=round(r.hi, 1)))
+        else:
+            out.append(AnchorCheck(name=name, paper=elo, fitted=None, lo=None, hi=None))
     return out
 
 
-def anchor_verdict(check: Sequence[Mapping[str, Any]]) -> str:
+def anchor_verdict(check: Sequence[AnchorCheck]) -> str:
     """A sentence for the notes: do the games agree with the anchors' spacing?"""
-    off = [c for c in check if c["fitted"] is not None and not c["lo"] <= c["paper"] <= c["hi"]]
+    off = [c for c in check if c.fitted is not None and c.lo is not None and c.hi is not None
+           and not c.lo <= c.paper <= c.hi]
     if not check:
         return ""
     if not off:
         return ("Anchor check: every anchor's paper rating lies inside the 95% interval the games "
                 "give it when it is left out.")
-    parts = [f"{c['name']} paper {c['paper']:.0f}, games {c['fitted']:.0f} "
-             f"[{c['lo']:.0f}, {c['hi']:.0f}]" for c in off]
+    parts = [f"{c.name} paper {c.paper:.0f}, games {c.fitted:.0f} [{c.lo:.0f}, {c.hi:.0f}]"
+             for c in off]
     return ("Anchor check: the games disagree with the paper's spacing of the anchors ("
             + "; ".join(parts) + "), so holding all of them fixed distorts the rungs between "
             "them; 'single_anchor_fit' gives the scale held by one anchor only.")
 
 
 def single_anchor_fit(games: Sequence[GameResult], anchors: Mapping[str, float], *,
-                      n_boot: int = N_BOOT_CHECK, seed: int = 0) -> dict[str, Any] | None:
+                      n_boot: int = N_BOOT_CHECK, seed: int = 0) -> SingleAnchorFit | None:
     """Every rating with only the middle anchor held: the scale the games themselves give."""
     if len(anchors) < 2:
         return None
     name = sorted(anchors, key=anchors.__getitem__)[(len(anchors) - 1) // 2]
     bf = bootstrap(games, {name: anchors[name]}, n_boot=n_boot, seed=seed)
-    return {"anchor": name, "elo": anchors[name], "bootstrap": n_boot,
-            "rungs": [{"name": r.player, "elo": round(r.elo, 1), "lo": round(r.lo, 1),
-                       "hi": round(r.hi, 1)} for r in sorted(bf.ratings(), key=lambda r: r.elo)]}
+    return SingleAnchorFit(anchor=name, elo=anchors[name], bootstrap=n_boot, rungs=[
+        FittedRating(name=r.player, elo=round(r.elo, 1), lo=round(r.lo, 1), hi=round(r.hi, 1))
+        for r in sorted(bf.ratings(), key=lambda r: r.elo)])

@@ -522,8 +522,8 @@ def provenance_section(r: Rated, command: str) -> Section:
                     f"command: {command_words(ev.command)}")
     if r.choice.ladder is not None:
         lad = ladder_format.read_ladder(r.choice.ladder)
-        prov.append(f"Ladder {r.choice.ladder}: Stockfish {lad.get('stockfish_version', '?')}, "
-                    f"fitted on {lad.get('games', '?')}.")
+        prov.append(f"Ladder {r.choice.ladder}: Stockfish {lad.stockfish_version}, "
+                    f"fitted on {lad.games}.")
     for name, info in sorted(r.runs.items()):
         prov.append(f"Run {name}: checkpoint {info.checkpoint or '?'}; "
                     f"data {info.data or '?'} (elo_cap {info.cap if info.cap is not None else '?'}, "
