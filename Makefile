@@ -61,7 +61,7 @@ BIN  := $(VENV)/bin
 CF   := CHESSFORMER_PROGRESS=1 $(BIN)/chessformer
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC)' | tr -c 'a-zA-Z0-9.' _)
 
-.PHONY: setup setup-cuda check-gpu stockfish data train eval-vs-stockfish report demo test test-slow bench doctor clean-demo \
+.PHONY: setup setup-cuda check-gpu stockfish data train eval-vs-stockfish report demo test test-slow lint bench doctor clean-demo \
         calibrate experiment-diversity experiment-selection experiment-generalization experiment-kg
 
 setup: $(STAMP)
@@ -148,6 +148,12 @@ experiment-kg: | setup
 # -- tests and benchmarks ---------------------------------------------------------------------
 test: setup stockfish
 	$(BIN)/python -m pytest -q
+
+# Lint and types: ruff over the tree, mypy --strict over the typed records (pyproject.toml).
+lint: setup
+	@$(BIN)/python -m pip install --quiet -e '.[lint]'
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-slow: setup stockfish
 	$(BIN)/python -m pytest -q -m slow

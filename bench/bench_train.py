@@ -53,8 +53,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from chessformer.core import tokenizer
     from chessformer.core.boards import BOARD_BYTES
-    from chessformer.model.transformer import (BOARD_FEATURE_SETS, GPT, MOVE_HEADS, PRESETS, GPTConfig,
-                                               model_flops_per_token)
+    from chessformer.model.transformer import (
+        BOARD_FEATURE_SETS,
+        GPT,
+        MOVE_HEADS,
+        PRESETS,
+        GPTConfig,
+        model_flops_per_token,
+    )
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="small", choices=sorted(PRESETS))

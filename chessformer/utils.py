@@ -57,7 +57,7 @@ def _umask() -> int:
     return mask
 
 
-def mp_context():
+def mp_context() -> _mp_context.BaseContext:
     """The multiprocessing context of every worker pool: fork on Linux (cheap, no re-import),
     spawn elsewhere (fork is unsafe on macOS once threads exist). Its processes end when the
     process that started them dies, however it dies (:func:`die_with_parent`): a ``kill -9`` of
@@ -183,7 +183,7 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 
 def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "",
-             unit: str = "it", disable: bool | None = None, **kwargs: Any):
+             unit: str = "it", disable: bool | None = None, **kwargs: Any) -> Any:
     """A tqdm bar on stderr (rate and ETA); silent when stderr is not a terminal unless forced.
 
     ``CHESSFORMER_PROGRESS=1`` forces bars on (``make`` pipes them fine), ``=0`` turns them off.

@@ -45,7 +45,10 @@ def test_eval_records_every_game_and_is_deterministic(tmp_path, tiny_run):
     run_eval(load_grid(grid_path), tiny_run, tmp_path / "b")
     ra, rb = read_results(tmp_path / "a" / "games.jsonl"), read_results(tmp_path / "b" / "games.jsonl")
     assert a.games == len(ra) == 18
-    key = lambda r: (r.index, r.moves, r.result, r.termination)
+
+    def key(r):
+        return r.index, r.moves, r.result, r.termination
+
     assert sorted(map(key, ra)) == sorted(map(key, rb))
     for r in ra:
         board = chess.Board()

@@ -231,6 +231,12 @@ def run_tiny(name: str, out: Path) -> dict:
                           capture_output=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "experiment.json").read_text())
+    # experiment.json is a typed record: it reads back whole and writes the same bytes.
+    from chessformer.formats import experiment as experiment_format
+
+    record = experiment_format.read_experiment(out)
+    experiment_format.write_experiment(out / "copy", record, "")
+    assert (out / "copy" / "experiment.json").read_bytes() == (out / "experiment.json").read_bytes()
     md = (out / "experiment.md").read_text()
     assert (out / "report" / "report.html").is_file()
     # Every model at every temperature, the ensemble and the experts are rated on one scale.

@@ -173,9 +173,9 @@ def test_ratings_name_each_players_role_and_why_glicko_differs(report):
 
 
 def test_training_curves_show_the_base_move_probe_and_its_reference(run, report, tmp_path):
-    from chessformer.report.plots import plot_training
-
     import dataclasses
+
+    from chessformer.report.plots import plot_training
 
     metrics = run_format.read_metrics(run)
     probed = [m for m in metrics if getattr(m, "probe_model_base", None) is not None]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from chessformer.experiments.spec import SIZES, load_experiment
 from chessformer.experiments.taxonomy import run_experiment
+from chessformer.formats import experiment as experiment_format
 from chessformer.rating.bootstrap import N_BOOT
 
 
@@ -27,6 +28,6 @@ def main(args: argparse.Namespace) -> int:
     exp = load_experiment(args.name, args.size)
     out = Path(args.out or f"runs/experiments/{exp.name}" + ("" if args.size == "full" else f"-{args.size}"))
     result = run_experiment(exp, out, stockfish=args.stockfish, workers=args.workers, n_boot=args.boot)
-    print(out / "experiment.md")
-    print(result["report"]["html"])
+    print(out / experiment_format.EXPERIMENT_MD)
+    print(result.report.html)
     return 0

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import chess
 import chess.pgn
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["DEFAULT_MAX_PLIES", "check_line", "game_end", "pgn_string", "random_opening"]
 
@@ -49,7 +53,7 @@ def check_line(line: str, what: str) -> list[str]:
     return moves
 
 
-def random_opening(plies: int, rng) -> list[str]:
+def random_opening(plies: int, rng: np.random.Generator) -> list[str]:
     """``plies`` uniformly random legal moves from the start (fewer if the game ends first)."""
     board = chess.Board()
     out: list[str] = []

@@ -506,7 +506,7 @@ class _Warnings:
 def _game_id(site_id: str | None, source_name: str, number: int, header_digest: str) -> str:
     if site_id is not None:
         return site_id
-    h = hashlib.blake2b(f"{source_name}\0{number}\0{header_digest}".encode("utf-8"),
+    h = hashlib.blake2b(f"{source_name}\0{number}\0{header_digest}".encode(),
                         digest_size=8).hexdigest()
     return f"h{h}"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chessformer.formats.experiment import ArmRating, Difference, ExperimentRatings, RatedPlayer
 from chessformer.rating.bootstrap import BootstrapFit
 
 
@@ -35,7 +36,7 @@ def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def experiment_ratings(rated: Any, arm_labels: Mapping[str, Sequence[str]],
-                       verdict_temperature: float, seed: int = 0) -> dict[str, Any]:
+                       verdict_temperature: float, seed: int = 0) -> ExperimentRatings:
     """Ratings and differences on the report's scale (its games, anchors and resamples).
 
     ``rated``: the report's :class:`~chessformer.report.report.Rated`; ``arm_labels``: each arm's
@@ -46,18 +47,18 @@ def experiment_ratings(rated: Any, arm_labels: Mapping[str, Sequence[str]],
     level = bf.level
     rng = np.random.default_rng(seed)
 
-    def row(p: str) -> dict[str, Any]:
+    def row(p: str, temperature: float | None = None) -> RatedPlayer:
         r = ratings[p]
-        return {"player": p, "kind": players.get(p, {}).get("kind"), "elo": r.elo, "lo": r.lo,
-                "hi": r.hi, "prior_only": r.prior_only}
+        return RatedPlayer(player=p, kind=players.get(p, {}).get("kind"), elo=r.elo, lo=r.lo,
+                           hi=r.hi, prior_only=r.prior_only, temperature=temperature)
 
     by_label: dict[str, dict[float, str]] = defaultdict(dict)
     for p, s in players.items():
         if s.get("kind") == "model" and p in ratings:
             by_label[str(s.get("label"))][float(s["temperature"])] = p
-    models = {label: [{**row(p), "temperature": t} for t, p in sorted(ts.items())]
+    models = {label: [row(p, t) for t, p in sorted(ts.items())]
               for label, ts in by_label.items()}
-    arms: dict[str, list[dict[str, Any]]] = {}
+    arms: dict[str, list[ArmRating]] = {}
     samples: dict[tuple[str, float], np.ndarray] = {}
     point: dict[tuple[str, float], float] = {}
     for arm, labels in arm_labels.items():
@@ -68,31 +69,32 @@ def experiment_ratings(rated: Any, arm_labels: Mapping[str, Sequence[str]],
             point[(arm, t)], samples[(arm, t)] = seed_mean(bf, [by_label[x][t] for x in labels],
                                                            rng)
             lo, hi = _interval(samples[(arm, t)], level)
-            arms[arm].append({"temperature": t, "elo": point[(arm, t)], "lo": lo, "hi": hi,
-                              "seeds": len(labels)})
+            arms[arm].append(ArmRating(temperature=t, elo=point[(arm, t)], lo=lo, hi=hi,
+                                       seeds=len(labels)))
     others = [row(p) for p, s in players.items()
               if s.get("kind") in ("expert", "ensemble") and p in ratings]
     diffs = []
     t0 = verdict_temperature
-    for e in (r["player"] for r in others if r["kind"] == "ensemble"):
+    for e in (r.player for r in others if r.kind == "ensemble"):
         col = bf.samples[:, bf.players.index(e)]
         for arm in arm_labels:
             if (arm, t0) in samples:
                 lo, hi = _interval(samples[(arm, t0)] - col, level)
-                diffs.append({"a": f"{arm} T={t0:g}", "b": e, "diff": point[(arm, t0)]
-                              - ratings[e].elo, "lo": lo, "hi": hi})
+                diffs.append(Difference(a=f"{arm} T={t0:g}", b=e,
+                                        diff=point[(arm, t0)] - ratings[e].elo, lo=lo, hi=hi))
     names = list(arm_labels)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             for t in sorted({t for x, t in samples if x == a} & {t for x, t in samples if x == b}):
                 lo, hi = _interval(samples[(a, t)] - samples[(b, t)], level)
-                diffs.append({"a": f"{a} T={t:g}", "b": f"{b} T={t:g}",
-                              "diff": point[(a, t)] - point[(b, t)], "lo": lo, "hi": hi})
-    return {"anchors": rated.choice.anchors, "anchor_source": rated.choice.source,
-            "games": len(rated.res.games), "models": models, "arms": arms,
-            "others": sorted(others, key=lambda r: -r["elo"]), "differences": diffs,
-            "n_boot": rated.n_boot, "level": level, "verdict_temperature": t0,
-            "seeds": {arm: len(labels) for arm, labels in arm_labels.items()},
-            "note": ("arm = mean over its training seeds' models; intervals: two-stage bootstrap "
-                     "over game pairs and training seeds")}
+                diffs.append(Difference(a=f"{a} T={t:g}", b=f"{b} T={t:g}",
+                                        diff=point[(a, t)] - point[(b, t)], lo=lo, hi=hi))
+    return ExperimentRatings(
+        anchors=rated.choice.anchors, anchor_source=rated.choice.source,
+        games=len(rated.res.games), models=models, arms=arms,
+        others=sorted(others, key=lambda r: -r.elo), differences=diffs, n_boot=rated.n_boot,
+        level=level, verdict_temperature=t0,
+        seeds={arm: len(labels) for arm, labels in arm_labels.items()},
+        note=("arm = mean over its training seeds' models; intervals: two-stage bootstrap over "
+              "game pairs and training seeds"))
 

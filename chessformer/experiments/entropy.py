@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import chess
 import numpy as np
 
-
-@dataclass(frozen=True)
-class EntropyStats:
-    """Move entropy (bits) over the positions seen at least ``min_count`` times."""
-
-    min_count: int
-    games: int
-    positions: int  # distinct common positions
-    visits: int  # moves played from them
-    mean_bits: float  # mean over positions of the entropy of the move distribution there
-    weighted_bits: float  # the same, weighted by visits
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+from chessformer.formats.experiment import EntropyStats
 
 
 def position_key(board: chess.Board) -> str:

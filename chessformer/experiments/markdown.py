@@ -1,5 +1,6 @@
 """``experiment.md``: the result of :func:`chessformer.experiments.taxonomy.run_experiment` in
-words and tables (pure: the result dict in, Markdown out)."""
+words and tables (pure: the :class:`~chessformer.formats.experiment.ExperimentResult` in,
+Markdown out; its ``probe`` tables are plain mappings)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from chessformer.formats.experiment import ExperimentRatings, ExperimentResult
 from chessformer.report.document import md_table
 
 
@@ -43,32 +45,32 @@ def _agreement_md(block: Mapping[str, Any], what: str) -> list[str]:
     return out
 
 
-def _ratings_md(rt: Mapping[str, Any]) -> list[str]:
+def _ratings_md(rt: ExperimentRatings) -> list[str]:
     md = ["## Ratings (one scale)", "",
-          f"{rt['games']} games rated jointly; anchors: {rt['anchor_source']} "
-          f"({json.dumps(rt['anchors'])}); 95% bootstrap intervals ({rt['n_boot']} resamples). "
-          f"An arm is the mean of its {', '.join(map(str, sorted(set(rt['seeds'].values()))))} "
+          f"{rt.games} games rated jointly; anchors: {rt.anchor_source} "
+          f"({json.dumps(rt.anchors)}); 95% bootstrap intervals ({rt.n_boot} resamples). "
+          f"An arm is the mean of its {', '.join(map(str, sorted(set(rt.seeds.values()))))} "
           "training seeds' models; its intervals come from a two-stage bootstrap over game pairs "
           "and training seeds, so they cover both.", ""]
-    rows = [[f"arm {a} T={x['temperature']:g}", f"{x['elo']:.0f}",
-             f"[{x['lo']:.0f}, {x['hi']:.0f}]"] for a, xs in rt["arms"].items() for x in xs]
-    rows += [[f"{m} T={x['temperature']:g}", f"{x['elo']:.0f}", f"[{x['lo']:.0f}, {x['hi']:.0f}]"
-              + (" (prior only)" if x["prior_only"] else "")]
-             for m, xs in rt["models"].items() for x in xs]
-    rows += [[f"{x['player']} ({x['kind']})", f"{x['elo']:.0f}", f"[{x['lo']:.0f}, {x['hi']:.0f}]"]
-             for x in rt["others"]]
+    rows = [[f"arm {a} T={x.temperature:g}", f"{x.elo:.0f}", f"[{x.lo:.0f}, {x.hi:.0f}]"]
+            for a, xs in rt.arms.items() for x in xs]
+    rows += [[f"{m} T={x.temperature:g}", f"{x.elo:.0f}", f"[{x.lo:.0f}, {x.hi:.0f}]"
+              + (" (prior only)" if x.prior_only else "")]
+             for m, xs in rt.models.items() for x in xs]
+    rows += [[f"{x.player} ({x.kind})", f"{x.elo:.0f}", f"[{x.lo:.0f}, {x.hi:.0f}]"]
+             for x in rt.others]
     md += md_table(["player", "Elo", "95% CI"], rows)
-    if rt["differences"]:
-        md += [f"Differences (arm against the ensemble at T={rt['verdict_temperature']:g}, the "
+    if rt.differences:
+        md += [f"Differences (arm against the ensemble at T={rt.verdict_temperature:g}, the "
                "temperature fixed in advance; arm against arm at each temperature):", ""]
         md += md_table(["a", "b", "a - b", "95% CI"],
-                       [[d["a"], d["b"], f"{d['diff']:+.0f}", f"[{d['lo']:+.0f}, {d['hi']:+.0f}]"]
-                        for d in rt["differences"]])
+                       [[d.a, d.b, f"{d.diff:+.0f}", f"[{d.lo:+.0f}, {d.hi:+.0f}]"]
+                        for d in rt.differences])
     return md
 
 
-def _probe_md(r: Mapping[str, Any]) -> list[str]:
-    p = r["probe"]
+def _probe_md(r: ExperimentResult) -> list[str]:
+    p = r.probe
     md = ["## Per move, on held-out positions", "",
           f"{p['games']} held-out games (seed {p['seed']}) between the experts"
           + (f", opened with {'; '.join(p['openings'])}" if p.get("openings") else "")
@@ -90,10 +92,10 @@ def _probe_md(r: Mapping[str, Any]) -> list[str]:
     md += _agreement_md(p["all"], "All held-out positions")
     if p.get("unseen"):
         md += _agreement_md(p["unseen"], "Held-out positions that occur in no arm's training data")
-    if r["kind"] == "diversity":
+    if r.kind == "diversity":
         md += [f"### Positions where {p['focus']} is blind to Stockfish's move", ""]
         md += _agreement_md(p["blind"], f"Stockfish's move lands in {p['focus']}'s blind spot")
-    if r["kind"] == "selection":
+    if r.kind == "selection":
         for e, block in p["regions"].items():
             md += [f"### Inside {e}'s region", ""]
             md += _agreement_md(block, f"Positions inside {e}'s region")
@@ -112,54 +114,53 @@ def _probe_md(r: Mapping[str, Any]) -> list[str]:
     return md
 
 
-def experiment_markdown(r: Mapping[str, Any]) -> str:
-    md = [f"# Experiment {r['experiment']} ({r['kind']}, size {r['size']})", ""]
-    if r.get("description"):
-        md += [r["description"], ""]
+def experiment_markdown(r: ExperimentResult) -> str:
+    md = [f"# Experiment {r.experiment} ({r.kind}, size {r.size})", ""]
+    if r.description:
+        md += [r.description, ""]
     md += ["Arms (same training preset and evaluation grid; one model per training seed):", ""]
     md += md_table(["arm", "experts", "games", "training seeds", "dataset"],
-                   [[n, a["experts"], str(a["games"]), ", ".join(map(str, a["seeds"])),
-                     a["dataset"]] for n, a in r["arms"].items()])
-    md += [f"Training: {json.dumps(r['train'])}. Full report (joint ratings, head to head, plots): "
-           f"{r['report']['md']}.", ""]
-    if r.get("eval_openings"):
-        md += ["Evaluation games open with: " + "; ".join(r["eval_openings"]) + ".", ""]
-    md += _ratings_md(r["ratings"])
-    md += [f"Report verdicts (each model at T={r['verdict_temperature']:g}, fixed in advance, "
+                   [[n, a.experts, str(a.games), ", ".join(map(str, a.seeds)), a.dataset]
+                    for n, a in r.arms.items()])
+    md += [f"Training: {json.dumps(r.train)}. Full report (joint ratings, head to head, plots): "
+           f"{r.report.md}.", ""]
+    if r.eval_openings:
+        md += ["Evaluation games open with: " + "; ".join(r.eval_openings) + ".", ""]
+    md += _ratings_md(r.ratings)
+    md += [f"Report verdicts (each model at T={r.verdict_temperature:g}, fixed in advance, "
            "against the best expert of its training data):", ""]
-    md += [f"- {v}" for v in r["report"]["verdicts"]] + [""]
-    if r["report"].get("exploratory"):
+    md += [f"- {v}" for v in r.report.verdicts] + [""]
+    if r.report.exploratory:
         md += ["Exploratory, not verdicts (best of the temperatures, simultaneous intervals):", ""]
-        md += [f"- {v}" for v in r["report"]["exploratory"]] + [""]
+        md += [f"- {v}" for v in r.report.exploratory] + [""]
     md += ["## Diversity of the training data", "",
            "Move entropy over common positions (FEN without move counters, seen at least "
-           f"{next(iter(r['entropy'].values()))['min_count']} times in the training games): the "
+           f"{next(iter(r.entropy.values())).min_count} times in the training games): the "
            "mean over those positions of the entropy (bits) of the moves played there, and the "
            "same weighted by visits.", ""]
     md += md_table(["arm", "games read", "common positions", "moves from them",
                     "mean entropy (bits)", "visit-weighted (bits)"],
-                   [[n, str(e["games"]), str(e["positions"]), str(e["visits"]),
-                     f"{e['mean_bits']:.3f}", f"{e['weighted_bits']:.3f}"]
-                    for n, e in r["entropy"].items()])
-    if r.get("probe"):
+                   [[n, str(e.games), str(e.positions), str(e.visits), f"{e.mean_bits:.3f}",
+                     f"{e.weighted_bits:.3f}"] for n, e in r.entropy.items()])
+    if r.probe:
         md += _probe_md(r)
     md += ["## Finding", ""] + finding_lines(r)
-    if r.get("seconds"):
+    if r.seconds:
         md += ["Time of the stages run now (s): "
-               + ", ".join(f"{k} {v:g}" for k, v in r["seconds"].items()) + ".", ""]
+               + ", ".join(f"{k} {v:g}" for k, v in r.seconds.items()) + ".", ""]
     return "\n".join(md) + "\n"
 
 
-def finding_lines(r: Mapping[str, Any]) -> list[str]:
+def finding_lines(r: ExperimentResult) -> list[str]:
     """Plain sentences stating what the numbers say, whichever way they come out."""
     out = []
-    for d in r["ratings"]["differences"]:
-        sign = _word(d["lo"], d["hi"], "above", "below", "not distinguishable from")
-        out.append(f"- {d['a']} is {sign} {d['b']}: {d['diff']:+.0f} Elo, 95% CI "
-                   f"[{d['lo']:+.0f}, {d['hi']:+.0f}] (games and training seeds).")
-    p = r.get("probe") or {}
+    for d in r.ratings.differences:
+        sign = _word(d.lo, d.hi, "above", "below", "not distinguishable from")
+        out.append(f"- {d.a} is {sign} {d.b}: {d.diff:+.0f} Elo, 95% CI "
+                   f"[{d.lo:+.0f}, {d.hi:+.0f}] (games and training seeds).")
+    p = r.probe
     blocks = []
-    if r["kind"] == "diversity" and p.get("blind"):
+    if r.kind == "diversity" and p.get("blind"):
         blocks.append((f"on {p['focus']}'s blind positions", p["blind"]))
     if p.get("all"):
         blocks.append(("on all held-out positions", p["all"]))

@@ -55,7 +55,7 @@ from chessformer.experiments.spec import Arm, Experiment
 from chessformer.formats import experiment as experiment_format
 from chessformer.formats import generated as generated_format
 from chessformer.rating.bootstrap import N_BOOT
-from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
+from chessformer.utils import UserError, log
 
 # ---------------------------------------------------------------------------------------------
 # Running
@@ -177,11 +177,12 @@ def play_evaluations(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], mod
     return folders
 
 
-def arm_entropy(exp: Experiment, arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def arm_entropy(exp: Experiment, arms: Mapping[str, Mapping[str, Any]],
+                ) -> dict[str, experiment_format.EntropyStats]:
     """The move entropy of each arm's training data."""
     ent = exp.entropy
     return {name: move_entropy(_dataset_games(a["dataset"], int(ent.get("max_games", 5000))),
-                               int(ent["min_count"]), ent.get("max_plies")).to_json()
+                               int(ent["min_count"]), ent.get("max_plies"))
             for name, a in arms.items()}
 
 
@@ -243,7 +244,8 @@ def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path,
 
 
 def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = None,
-                   workers: int | None = None, n_boot: int = N_BOOT) -> dict[str, Any]:
+                   workers: int | None = None, n_boot: int = N_BOOT,
+                   ) -> experiment_format.ExperimentResult:
     """Run (or resume) every stage of ``exp`` into ``out``; returns what experiment.json holds."""
     from chessformer.report.report import write_report
 
@@ -267,22 +269,20 @@ def run_experiment(exp: Experiment, out: str | Path, *, stockfish: str | None = 
         entropy = arm_entropy(exp, arms)
     probe = run_probe(exp, arms, out, stage, stockfish=stockfish, workers=workers)
     verdicts = report["verdicts"]
-    result = {"experiment": exp.name, "kind": exp.kind, "size": exp.size, "source": exp.source,
-              "description": exp.description, "verdict_temperature": exp.verdict_temperature,
-              "arms": {arm.name: {"experts": arms[arm.name]["pool"].name, "games": arm.games,
-                                  "pgn": str(arms[arm.name]["pgn"]),
-                                  "dataset": str(arms[arm.name]["dataset"]),
-                                  "seeds": arms[arm.name]["seeds"],
-                                  "runs": [str(r) for r in arms[arm.name]["runs"].values()]}
-                       for arm in exp.arms},
-              "train": exp.train, "eval_openings": eval_openings or None, "ratings": ratings,
-              "entropy": entropy, "probe": probe,
-              "report": {"md": str(report["md"]), "html": str(report["html"]),
-                         "verdicts": [f"{v.line}: {v.text}" for v in verdicts],
-                         "exploratory": [f"{v.line}: {v.exploratory.text}"
-                                         for v in verdicts if v.exploratory]},
-              "seconds": stage.seconds}
-    write_json_atomic(out / experiment_format.EXPERIMENT_JSON, result)
-    write_text_atomic(out / experiment_format.EXPERIMENT_MD, experiment_markdown(result))
+    result = experiment_format.ExperimentResult(
+        experiment=exp.name, kind=exp.kind, size=exp.size, source=exp.source,
+        description=exp.description, verdict_temperature=exp.verdict_temperature,
+        arms={arm.name: experiment_format.ArmInfo(
+            experts=arms[arm.name]["pool"].name, games=arm.games, pgn=str(arms[arm.name]["pgn"]),
+            dataset=str(arms[arm.name]["dataset"]), seeds=arms[arm.name]["seeds"],
+            runs=[str(r) for r in arms[arm.name]["runs"].values()]) for arm in exp.arms},
+        train=exp.train, eval_openings=eval_openings or None, ratings=ratings,
+        entropy=entropy, probe=probe,
+        report=experiment_format.ExperimentReport(
+            md=str(report["md"]), html=str(report["html"]),
+            verdicts=[f"{v.line}: {v.text}" for v in verdicts],
+            exploratory=[f"{v.line}: {v.exploratory.text}" for v in verdicts if v.exploratory]),
+        seconds=stage.seconds)
+    experiment_format.write_experiment(out, result, experiment_markdown(result))
     log.info("wrote %s and %s", out / experiment_format.EXPERIMENT_MD, out / "report" / "report.html")
     return result

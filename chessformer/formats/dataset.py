@@ -66,7 +66,9 @@ class Reason(str, enum.Enum):
         return member
 
     __str__ = str.__str__
-    __format__ = str.__format__
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
 
     # Rejects, in filter order (see the table in chessformer.data.ingest).
     NO_HEADERS = "no_headers", ReasonKind.REJECT
@@ -212,7 +214,7 @@ def iter_game_rows(dataset: str | os.PathLike[str]) -> Iterator[dict[str, str]]:
         yield from csv.DictReader(f)
 
 
-def read_games_table(dataset: str | os.PathLike[str]):
+def read_games_table(dataset: str | os.PathLike[str]) -> Any:
     """``games.csv`` as a pandas DataFrame (empty cells stay empty strings)."""
     import pandas as pd
 

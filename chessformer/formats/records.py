@@ -16,7 +16,7 @@ import functools
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from chessformer.utils import UserError
 
@@ -50,11 +50,15 @@ def _type_name(kind: Any) -> str:
     return str(kind).replace("typing.", "").replace("<class '", "").replace("'>", "")
 
 
-@functools.cache
-def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+_SCHEMAS: dict[type, tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]] = {}
+
+
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
     """A record class's field types and fields, resolved once (a file has many records)."""
-    return (typing.get_type_hints(cls),
-            {f.name: f for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+    if cls not in _SCHEMAS:
+        _SCHEMAS[cls] = (typing.get_type_hints(cls),
+                         {f.name: f for f in dataclasses.fields(cls)})
+    return _SCHEMAS[cls]
 
 
 def from_json(cls: type[R], data: Any, where: str) -> R:
@@ -82,17 +86,34 @@ def _record_class(kind: Any) -> type | None:
     return kind if isinstance(kind, type) and dataclasses.is_dataclass(kind) else None
 
 
+@functools.cache
+def _nests(kind: Any) -> bool:
+    """Whether a field of type ``kind`` holds records (alone, optional, in a list or dict)."""
+    return _record_class(kind) is not None or any(_nests(k) for k in typing.get_args(kind))
+
+
+def _read(kind: Any, value: Any, where: str) -> Any:
+    """A value of type ``kind`` that holds records, built from JSON."""
+    if (cls := _record_class(kind)) is not None:
+        return from_json(cls, value, where)
+    args = typing.get_args(kind)
+    if type(None) in args and value is None:
+        return None
+    if type(None) in args:
+        (inner,) = [k for k in args if k is not type(None)]
+        return _read(inner, value, where)
+    origin = typing.get_origin(kind)
+    if origin is list and isinstance(value, list):
+        return [_read(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict and isinstance(value, Mapping):
+        return {k: _read(args[1], v, f"{where}[{k!r}]") for k, v in value.items()}
+    raise RecordError(f"{where}: should be {_type_name(kind)}, got {value!r:.60}")
+
+
 def _field_value(cls: type, name: str, kind: Any, value: Any, where: str) -> Any:
     """A field's value read from JSON: nested records built, the rest type-checked."""
-    args = [k for k in typing.get_args(kind) if k is not type(None)]
-    optional = len(args) == 1 and len(typing.get_args(kind)) == 2
-    inner = args[0] if optional else kind
-    if (nested := _record_class(inner)) is not None and not (optional and value is None):
-        return from_json(nested, value, f"{where}: {name}")
-    if (typing.get_origin(inner) is list and len(typing.get_args(inner)) == 1
-            and (nested := _record_class(typing.get_args(inner)[0])) is not None
-            and isinstance(value, list)):
-        return [from_json(nested, v, f"{where}: {name}[{i}]") for i, v in enumerate(value)]
+    if _nests(kind):
+        return _read(kind, value, f"{where}: {name}")
     if not _accepts(kind, value):
         raise RecordError(f"{where}: field {name!r} of a {cls.__name__} should be "
                           f"{_type_name(kind)}, got {value!r:.60}")
@@ -100,18 +121,26 @@ def _field_value(cls: type, name: str, kind: Any, value: Any, where: str) -> Any
 
 
 def _plain(value: Any) -> Any:
-    """A field's JSON value: a nested record (or a list of them) as its object."""
+    """A value that holds records, as JSON (each record as its object)."""
     if isinstance(value, Record):
         return value.to_json()
-    if isinstance(value, list) and value and isinstance(value[0], Record):
-        return [v.to_json() for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
 def to_json(record: Any, *, omit_none: tuple[str, ...] = ()) -> dict[str, Any]:
     """The record's fields in declaration order; the fields in ``omit_none`` only when set."""
-    return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)
-            if not (f.name in omit_none and getattr(record, f.name) is None)}
+    hints, fields = _schema(type(record))
+    out = {}
+    for name in fields:
+        value = getattr(record, name)
+        if value is None and name in omit_none:
+            continue
+        out[name] = _plain(value) if _nests(hints[name]) else value
+    return out
 
 
 class Record:
@@ -121,7 +150,7 @@ class Record:
     OMIT_NONE: typing.ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> Any:
+    def from_json(cls, data: Any, where: str) -> Self:
         return from_json(cls, data, where)
 
     def to_json(self) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def _tables() -> dict[str, np.ndarray]:
 
         def need(pieces: list[int], w: dict[int, float]) -> tuple[dict[int, float], float]:
             for p in pieces:  # -BIG when one of ``pieces`` stands on the from-square
-                w[_PIECE + 64 * p + f] = w.get(_PIECE + 64 * p + f, 0.0) - _BIG
+                w[_PIECE + 64 * p + f] = w.get(_PIECE + 64 * p + f, 0.0) - _BIG  # noqa: B023 (called in this iteration)
             return w, _BIG
 
         promo_rank = chess.square_rank(s) == 7

@@ -311,7 +311,7 @@ class Fitter:
         elo = x * ELO_PER_NAT
         for comp in self.free_groups:
             elo[comp] += CENTRE - elo[comp].mean()
-        for k, v in self.fixed.items():  # exactly, not via the natural-unit round trip
+        for k in self.fixed:  # exactly, not via the natural-unit round trip
             elo[k] = self.anchors[self.pairs.players[k]]
         return elo, eta, it
 
