@@ -127,7 +127,7 @@ _CPU_TRAINING = dict(batch_size=8, lr=1e-3, min_lr=1e-4)
 #: The learner of every board-input preset unless told otherwise (``--move-head flat
 #: --no-legal-softmax`` trains the plain one): the softmax over each position's pseudo-legal
 #: moves and the ``tactics`` move head. On the demo's experts it transcended where the plain
-#: learner did not (README, "The learner options, measured").
+#: learner did not (docs/results.md, "Learner options").
 _BOARD_LEARNER = dict(legal_softmax=True, move_head="tactics")
 
 #: The named presets, the one table of them. ``50M``/``302M`` are the paper's (``moves`` mode).
@@ -300,7 +300,7 @@ class GPT(nn.Module):
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
         # N(0, 0.02) everywhere: N(0, 1) embeddings with a tied head gave a first loss near 76
-        # and denormals that made fp32 7x slower (notes/measurements.md).
+        # and denormals that made fp32 7x slower (measured; the notes are not in this repository).
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
             if getattr(module, "bias", None) is not None:
