@@ -162,10 +162,21 @@ def _record_class(path: str) -> type:
 
 
 def test_records_page_lists_the_records():
+    """Every typed record in chessformer.formats has its section (and the verdict's two)."""
+    import pkgutil
+
+    import chessformer.formats
+    from chessformer.formats.records import Record
+
     names = set(record_tables())
-    for path in ("chessformer.formats.games.GameRecord", "chessformer.formats.games.EvalInfo",
-                 "chessformer.formats.run.RunRecord", "chessformer.formats.dataset.Manifest",
-                 "chessformer.report.verdict.Verdict", "chessformer.report.verdict.Exploratory"):
+    records = {f"{cls.__module__}.{cls.__name__}"
+               for info in pkgutil.iter_modules(chessformer.formats.__path__)
+               for cls in vars(importlib.import_module(f"chessformer.formats.{info.name}")).values()
+               if isinstance(cls, type) and issubclass(cls, Record) and cls is not Record
+               and cls.__module__.startswith("chessformer.formats.")}
+    assert len(records) > 10
+    assert sorted(records - names) == []
+    for path in ("chessformer.report.verdict.Verdict", "chessformer.report.verdict.Exploratory"):
         assert path in names
 
 
