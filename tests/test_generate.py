@@ -25,5 +25,6 @@ def test_generate_writes_its_summary_beside_the_pgn(tmp_path):
     summary = generate("demo", 4, out, seed=1, workers=1, max_plies=40)
     assert generated_format.is_complete(out)
     assert generated_format.summary_path(out) == tmp_path / "g.pgn.json"
-    assert read_json(generated_format.summary_path(out), "summary") == summary
-    assert sum(summary["results"].values()) == 4
+    assert read_json(generated_format.summary_path(out), "summary") == summary.to_json()
+    assert generated_format.read_summary(out) == summary
+    assert sum(summary.results.values()) == 4

@@ -9,9 +9,12 @@ The summary is written after the PGN is complete, so its presence marks a finish
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from chessformer.formats import read_json
+from chessformer.formats import records as records_format
 from chessformer.utils import write_json_atomic
 
 
@@ -21,8 +24,40 @@ def summary_path(pgn: str | os.PathLike[str]) -> Path:
     return pgn.with_suffix(pgn.suffix + ".json")
 
 
-def write_summary(pgn: str | os.PathLike[str], summary: dict[str, Any]) -> None:
-    write_json_atomic(summary_path(pgn), summary)
+@dataclass(frozen=True, kw_only=True)
+class GenerationSummary(records_format.Record):
+    """``GAMES.pgn.json``: what ``generate`` played into ``GAMES.pgn``.
+
+    Schema version 1 (:attr:`SCHEMA`; no version key), written by every release so far.
+    """
+
+    SCHEMA: ClassVar[int] = 1
+
+    pgn: str
+    #: the expert pool's name and the preset file it came from
+    pool: str
+    preset: str
+    games: int
+    seed: int
+    max_plies: int
+    workers: int
+    #: games per result (``1-0``, ...) and per termination
+    results: dict[str, int]
+    terminations: dict[str, int]
+    mean_plies: float
+    seconds: float
+    games_per_s: float
+    #: each expert's specification (``PlayerSpec.to_json``)
+    experts: list[dict[str, Any]]
+
+
+def write_summary(pgn: str | os.PathLike[str], summary: GenerationSummary) -> None:
+    write_json_atomic(summary_path(pgn), summary.to_json())
+
+
+def read_summary(pgn: str | os.PathLike[str]) -> GenerationSummary:
+    path = summary_path(pgn)
+    return GenerationSummary.from_json(read_json(path, "generate summary"), str(path))
 
 
 def is_complete(pgn: str | os.PathLike[str]) -> bool:

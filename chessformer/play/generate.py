@@ -21,7 +21,7 @@ import chess
 import numpy as np
 
 from chessformer.core.games import DEFAULT_MAX_PLIES, game_end, pgn_string
-from chessformer.formats.generated import write_summary
+from chessformer.formats.generated import GenerationSummary, write_summary
 from chessformer.play.players import make_player
 from chessformer.play.presets import ExpertPool, load_experts
 from chessformer.play.spec import EnginePool, PlayerSpec
@@ -97,7 +97,7 @@ def play_one(task: tuple[int, int, PlayerSpec, PlayerSpec, int, str]) -> tuple[i
 
 def generate(experts: str | os.PathLike[str] | ExpertPool, n_games: int, out: str | os.PathLike[str], *,
              seed: int = 0, workers: int | None = None, max_plies: int = DEFAULT_MAX_PLIES,
-             stockfish: str | None = None) -> dict[str, Any]:
+             stockfish: str | None = None) -> GenerationSummary:
     """Play ``n_games`` between every ordered pair of experts in turn; write PGN atomically.
 
     Returns the summary also written to ``<out>.json``. Output depends only on the arguments
@@ -127,14 +127,13 @@ def generate(experts: str | os.PathLike[str] | ExpertPool, n_games: int, out: st
         bar.close()
         f.flush()
     seconds = time.perf_counter() - t0
-    summary = {
-        "pgn": str(out), "pool": pool.name, "preset": pool.source, "games": n_games, "seed": seed,
-        "max_plies": max_plies, "workers": workers, "results": counts,
-        "terminations": terminations, "mean_plies": plies / max(n_games, 1),
-        "seconds": round(seconds, 1), "games_per_s": round(n_games / max(seconds, 1e-9), 1),
-        "experts": [e.to_json() for e in pool.experts],
-    }
+    summary = GenerationSummary(
+        pgn=str(out), pool=pool.name, preset=pool.source, games=n_games, seed=seed,
+        max_plies=max_plies, workers=workers, results=counts, terminations=terminations,
+        mean_plies=plies / max(n_games, 1), seconds=round(seconds, 1),
+        games_per_s=round(n_games / max(seconds, 1e-9), 1),
+        experts=[e.to_json() for e in pool.experts])
     write_summary(out, summary)
     log.info("generate: %d games in %.0f s (%.1f games/s), %.0f plies on average",
-             n_games, seconds, summary["games_per_s"], summary["mean_plies"])
+             n_games, seconds, summary.games_per_s, summary.mean_plies)
     return summary
