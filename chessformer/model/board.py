@@ -135,8 +135,8 @@ _STEPS: dict[torch.device, dict[str, _Steps]] = {}
 
 def _steps(device: torch.device) -> dict[str, _Steps]:
     if device not in _STEPS:
-        _STEPS[device] = dict(rays=_Steps(RAYS, device), knight=_Steps(KNIGHT_STEPS, device),
-                              king=_Steps(KING_STEPS, device), pawn=_Steps(_PAWN_STEPS, device))
+        _STEPS[device] = {"rays": _Steps(RAYS, device), "knight": _Steps(KNIGHT_STEPS, device),
+                          "king": _Steps(KING_STEPS, device), "pawn": _Steps(_PAWN_STEPS, device)}
     return _STEPS[device]
 
 

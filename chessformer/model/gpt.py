@@ -27,8 +27,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["IGNORE", "Block", "CausalSelfAttention", "CoreConfig", "GPTCore", "KVCache", "MLP",
-           "ModelShape", "model_flops_per_token"]
+__all__ = [
+    "IGNORE",
+    "MLP",
+    "Block",
+    "CausalSelfAttention",
+    "CoreConfig",
+    "GPTCore",
+    "KVCache",
+    "ModelShape",
+    "model_flops_per_token",
+]
 
 #: ``targets`` value that contributes no loss.
 IGNORE = -1
