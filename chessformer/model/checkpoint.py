@@ -35,6 +35,7 @@ import torch
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_VERSION
 from chessformer.formats import checkpoint as ckpt_format
+from chessformer.formats import records as records_format
 from chessformer.formats import run as run_format
 from chessformer.model.gpt import CoreConfig, GPTCore
 from chessformer.model.transformer import GPT, GPTConfig
@@ -211,9 +212,10 @@ def read_model_meta(ckpt: Path) -> tuple[ckpt_format.ModelMeta, GPTConfig | Core
     generic = meta.model == ckpt_format.GENERIC_MODEL
     if meta.model is not None and not generic:
         raise UserError(f"{meta_path}: unknown model {meta.model!r}")
-    try:
-        config = (CoreConfig if generic else GPTConfig).from_dict(meta.config)
-    except (TypeError, ValueError) as e:
+    try:  # the config's fields typed as the record's are
+        config = records_format.from_json(CoreConfig if generic else GPTConfig, meta.config,
+                                          f"{meta_path} config")
+    except ValueError as e:  # a value the config refuses (``__post_init__``)
         raise UserError(f"{meta_path}: unreadable model config ({e})") from None
     if generic:
         return meta, config
