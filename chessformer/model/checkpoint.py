@@ -8,10 +8,13 @@
 A run folder holds ``ckpt-STEP/`` folders and a ``latest`` file naming the newest one:
 
 ``model.safetensors``   the weights (the tied output head is stored once, as ``wte.weight``)
-``model.json``          ``GPTConfig``, tokenizer and board-encoding versions, step, parameter count
+``model.json``          ``GPTConfig`` (or a generic model's ``CoreConfig``), tokenizer and
+                        board-encoding versions, step, parameter count
+                        (:class:`chessformer.formats.checkpoint.ModelMeta`)
 ``optimizer.safetensors`` AdamW moments and step counts, keyed ``"<param index>.<name>"``
-``train_state.json``    step, planned steps, options, RNG states (base64 / JSON lists), the
-                        optimizer's param groups, wall time so far
+``train_state.json``    step, preset, options, data position, RNG states (base64 / JSON lists),
+                        the optimizer's param groups, wall time so far
+                        (:class:`chessformer.formats.checkpoint.TrainState`)
 
 A checkpoint is written into a hidden ``.ckpt-STEP.partial`` folder, renamed into place, and only
 then does ``latest`` (replaced atomically) point at it: a crash leaves the previous checkpoint

@@ -111,7 +111,9 @@ class Trainer:
                  command: str) -> None:
         import torch
 
-        from chessformer.model.transformer import GPT, PRESETS, GPTConfig, model_flops_per_token
+        from chessformer.model.gpt import model_flops_per_token
+        from chessformer.model.presets import PRESETS
+        from chessformer.model.transformer import GPT, GPTConfig
 
         self.data, self.run_dir, self.preset, self.o = Path(data), run_dir, preset, o
         self.command = command
