@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -172,6 +173,17 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return v
     return f"{v}+g{commit}" + (".dirty" if dirty else "")
+
+
+def format_number(x: Any, nd: int = 0, signed: bool = False) -> str:
+    """A number for a table cell or a line of text: a float with ``nd`` decimals (a sign with
+    ``signed``), another value as ``str``; ``n/a`` for None and non-finite floats. The one number
+    formatter of the ratings table, the report and the KG report."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:+.{nd}f}" if signed else f"{x:.{nd}f}"
+    return str(x)
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

@@ -44,7 +44,7 @@ def test_lr_schedule():
 
 
 def test_train_end_to_end(tiny_dataset, tmp_path):
-    from chessformer.model.transformer import load_model
+    from chessformer.model.checkpoint import load_model
 
     run = tmp_path / "run"
     # The plain learner: the loss over every move token, whose fall the thresholds measure.
@@ -68,7 +68,7 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
 
 
 def test_block_size_overrides_the_preset(tiny_dataset, tmp_path):
-    from chessformer.model.transformer import load_model
+    from chessformer.model.checkpoint import load_model
 
     final = train(tiny_dataset, tmp_path / "r", "tiny", max_steps=2, block_size=32, batch_size=4)
     assert final.finished and load_model(tmp_path / "r").config.block_size == 32

@@ -130,7 +130,7 @@ def test_uci_needs_an_existing_model(tmp_path):
 
 def test_uci_server_in_process(trained_run):
     """The library half, without a process: a game from a FEN with no move history."""
-    from chessformer.model.transformer import load_model
+    from chessformer.model.checkpoint import load_model
     from chessformer.play.uci import UciServer
 
     out = io.StringIO()

@@ -37,7 +37,7 @@ def _scalar_type(f: dataclasses.Field) -> type:
 
 
 def _default_text(f: dataclasses.Field, preset_defaults: set[str]) -> str:
-    from chessformer.model.transformer import PRESET_TABLE
+    from chessformer.model.presets import PRESET_TABLE
 
     if isinstance(f.default, bool):
         on = [name for name, p in PRESET_TABLE.items() if p.train.get(f.name, f.default)]
@@ -51,7 +51,7 @@ def _default_text(f: dataclasses.Field, preset_defaults: set[str]) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from chessformer.model.transformer import PRESET_TABLE
+    from chessformer.model.presets import PRESET_TABLE
     from chessformer.training.options import option_fields
 
     p.add_argument("--data", required=True, help="dataset folder written by `chessformer ingest`")

@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"model {args.model} does not exist (train one with `chessformer train`)")
     if not args.temperature > 0:
         raise UserError(f"--temperature must be > 0, got {args.temperature}")
-    from chessformer.model.transformer import load_model
+    from chessformer.model.checkpoint import load_model
 
     model = load_model(args.model, device=args.device)
     server = UciServer(model, name=f"{ENGINE_NAME} {Path(args.model).resolve().name}",

@@ -27,11 +27,23 @@ from __future__ import annotations
 import chess
 import numpy as np
 
-__all__ = ["BOARD_BYTES", "BOARD_FEATURES", "BOARD_VERSION", "encode_board", "unpack_boards"]
+__all__ = ["ATTACK_BYTE", "BLACK_BIT", "BOARD_BYTES", "BOARD_FEATURES", "BOARD_VERSION",
+           "CASTLING_BITS", "EP_BYTE", "FLAG_BYTE", "PIECE_BYTES", "PLANE_BYTES", "encode_board",
+           "unpack_boards"]
 
 BOARD_VERSION = 1
 _N_PLANES = 14
 BOARD_BYTES = _N_PLANES * 8 + 2
+#: The layout of a packed row (the table above), for the readers in ``chessformer.model.board``:
+#: bytes of the 12 piece bitboards, first byte of the attack planes ("mine", then "theirs"),
+#: bytes of all 14 planes, the flags byte and its bits, the en-passant byte.
+PIECE_BYTES = 12 * 8
+ATTACK_BYTE = PIECE_BYTES
+PLANE_BYTES = _N_PLANES * 8
+FLAG_BYTE = PLANE_BYTES
+CASTLING_BITS = 4
+BLACK_BIT = 4
+EP_BYTE = FLAG_BYTE + 1
 #: 14 planes x 64 squares, 4 castling rights, the colour bit, 8 en-passant files.
 BOARD_FEATURES = _N_PLANES * 64 + 4 + 1 + 8
 
@@ -78,10 +90,10 @@ def unpack_boards(packed, dtype=None):
 
     dtype = dtype or torch.float32
     bits = torch.arange(8, device=packed.device, dtype=torch.uint8)
-    planes = packed[..., : _N_PLANES * 8]
+    planes = packed[..., :PLANE_BYTES]
     plane_bits = (planes.unsqueeze(-1) >> bits) & 1  # [..., 112, 8]
     plane_bits = plane_bits.flatten(-2)  # [..., 896]
-    flags = (packed[..., _N_PLANES * 8].unsqueeze(-1) >> bits[:5]) & 1  # [..., 5]
-    ep = packed[..., _N_PLANES * 8 + 1].long()
+    flags = (packed[..., FLAG_BYTE].unsqueeze(-1) >> bits[:5]) & 1  # [..., 5]
+    ep = packed[..., EP_BYTE].long()
     ep_onehot = torch.nn.functional.one_hot(ep, 9)[..., 1:]  # [..., 8], all zero when none
     return torch.cat([plane_bits.to(dtype), flags.to(dtype), ep_onehot.to(dtype)], dim=-1)

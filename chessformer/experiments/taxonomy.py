@@ -189,8 +189,8 @@ def arm_entropy(exp: Experiment, arms: Mapping[str, Mapping[str, Any]],
 def run_probe(exp: Experiment, arms: Mapping[str, Mapping[str, Any]], out: Path, stage: Stages,
               *, stockfish: str | None, workers: int | None) -> dict[str, Any]:
     """The per-move view on held-out positions (empty when the experiment has no probe)."""
+    from chessformer.model.checkpoint import load_model
     from chessformer.model.inference import argmax_moves
-    from chessformer.model.transformer import load_model
     from chessformer.play.generate import generate
     from chessformer.play.presets import load_experts, subset_pool
 

@@ -14,14 +14,12 @@ is reproducible.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from chessformer.kg.spec import Arm, ArmData, Experiment, World
 from chessformer.kg.stats import bootstrap_mean, verdict_word
-
-if TYPE_CHECKING:
-    from chessformer.kg.experiments import Arm, ArmData, Experiment, World
 
 __all__ = ["summarize"]
 

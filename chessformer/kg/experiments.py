@@ -32,7 +32,6 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +39,8 @@ import numpy as np
 
 from chessformer.formats import kg as kg_format
 from chessformer.kg.corpus import CorpusSpec, Vocab, write_corpus
-from chessformer.kg.experts import Expert, ExpertSpec, make_experts
-from chessformer.kg.graph import Graph, GraphSpec, build_graph
+from chessformer.kg.experts import ExpertSpec, make_experts
+from chessformer.kg.graph import GraphSpec, build_graph
 from chessformer.kg.queries import (
     Queries,
     build_queries,
@@ -50,6 +49,7 @@ from chessformer.kg.queries import (
     held_out_chains,
     query_tags,
 )
+from chessformer.kg.spec import Arm, ArmData, Experiment, World
 from chessformer.kg.train import TrainSpec, query_accuracy, train_model
 from chessformer.utils import (
     UserError,
@@ -68,33 +68,6 @@ __all__ = ["KINDS", "SIZES", "Arm", "ArmData", "Experiment", "World", "build_arm
 KINDS = ("denoising", "selection", "walk", "composition", "regularization")
 SIZES = ("tiny", "full")
 TABLES = {"graph": GraphSpec, "experts": ExpertSpec, "corpus": CorpusSpec, "train": TrainSpec}
-
-
-@dataclass(frozen=True)
-class Arm:
-    name: str
-    experts: ExpertSpec
-    corpus: CorpusSpec
-    train: TrainSpec
-    label: str = ""
-
-
-@dataclass
-class Experiment:
-    name: str
-    kind: str
-    size: str
-    graph: GraphSpec
-    arms: list[Arm]
-    temperatures: list[float]
-    verdict_temperature: float
-    verdict_on: str
-    seeds: int = 3
-    seed: int = 0
-    two_hop_queries: int = 300
-    holdout: float = 0.5
-    description: str = ""
-    source: str = ""
 
 
 def _spec(cls: type, table: Mapping[str, Any], where: str) -> Any:
@@ -148,25 +121,6 @@ def load_experiment(path: str | Path, size: str = "full") -> Experiment:
 
 # ---------------------------------------------------------------------------------------------
 # Data: graph, experts, corpus, the experts' scores
-
-
-@dataclass
-class World:
-    """What every arm shares: the graph, the vocabulary and the queries."""
-
-    graph: Graph
-    vocab: Vocab
-    queries: Queries
-    held_out: set[tuple[int, int, int]]  # (head, r1, r2) chains never written whole
-
-
-@dataclass
-class ArmData:
-    experts: list[Expert]
-    rows: np.ndarray
-    expert_acc: np.ndarray    # [X, Q]
-    ensemble_acc: np.ndarray  # [Q]
-    tags: dict[str, np.ndarray]
 
 
 def build_world(exp: Experiment) -> World:

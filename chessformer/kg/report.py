@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chessformer.report.document import Section, render_html, render_markdown
-from chessformer.utils import write_text_atomic
+from chessformer.report.verdict import DOES_NOT, NOT_SHOWN, TRANSCENDS
+from chessformer.utils import format_number, write_text_atomic
 
 __all__ = ["KIND_TEXT", "write_report"]
 
@@ -53,9 +54,8 @@ KIND_TEXT = {
 
 
 def _p(x: float | None, signed: bool = False) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return f"{x:+.3f}" if signed else f"{x:.3f}"
+    """An accuracy or a difference of accuracies: three decimals."""
+    return format_number(x, 3, signed)
 
 
 def _ci(lo: float, hi: float, signed: bool = False) -> str:
@@ -130,8 +130,8 @@ def _verdict_section(s: dict[str, Any]) -> Section:
     paras = [(f"Pre-registered in {s['source']}: model accuracy at temperature "
              f"{s['verdict_temperature']:g} on the query set '{s['verdict_on']}' minus the best "
              f"expert's on the same queries; 95% interval by bootstrap over {s['seeds']} training "
-             f"seeds and the queries ({s['n_boot']} resamples). Three words: transcends (interval "
-             "above 0), does not (below 0), not shown (contains 0).")]
+             f"seeds and the queries ({s['n_boot']} resamples). Three words: {TRANSCENDS} "
+             f"(interval above 0), {DOES_NOT} (below 0), {NOT_SHOWN} (contains 0).")]
     rows = []
     for a in s["arms"]:
         v, e = a["verdict"], a["vs_ensemble"]

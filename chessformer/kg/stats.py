@@ -1,8 +1,9 @@
-"""Bootstrap intervals over training seeds and queries, and the three verdict words.
+"""Bootstrap intervals over training seeds and queries; the verdict words are the chess
+verdicts' (:func:`chessformer.report.verdict.verdict_word`).
 
     >>> mean, lo, hi = bootstrap_mean(acc, rng=np.random.default_rng(0))     # acc [seeds, queries]
     >>> diff, lo, hi = bootstrap_mean(acc, ref=best_expert_acc, rng=...)     # paired by query
-    >>> verdict_word(lo, hi)
+    >>> verdict_word(lo, hi)                                                  # doctest: +SKIP
     'transcends'
 
 A resample draws the seeds with replacement and, independently, the queries with replacement; the
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from chessformer.report.verdict import DOES_NOT, NOT_SHOWN, TRANSCENDS, verdict_word
+
 __all__ = ["VERDICTS", "bootstrap_mean", "verdict_word"]
 
 #: interval above 0, below 0, containing 0.
-VERDICTS = ("transcends", "does not", "not shown")
+VERDICTS = (TRANSCENDS, DOES_NOT, NOT_SHOWN)
 
 
 def bootstrap_mean(acc: np.ndarray, *, ref: np.ndarray | None = None, n_boot: int = 1000,
@@ -36,12 +39,3 @@ def bootstrap_mean(acc: np.ndarray, *, ref: np.ndarray | None = None, n_boot: in
     stat = per_seed[si, np.arange(n_boot)[:, None]].mean(axis=1) - base[qi].mean(axis=1)
     lo, hi = np.percentile(stat, [2.5, 97.5])
     return point, float(lo), float(hi)
-
-
-def verdict_word(lo: float, hi: float) -> str:
-    """'transcends' (interval above 0), 'does not' (below 0) or 'not shown' (contains 0)."""
-    if lo > 0:
-        return VERDICTS[0]
-    if hi < 0:
-        return VERDICTS[1]
-    return VERDICTS[2]

@@ -3,12 +3,14 @@
     >>> model, curve = train_model(rows, vocab_size, TrainSpec(), seed=0)
     >>> acc = query_accuracy(model, qs, temperatures=[0.001, 1.0])   # [Q, 2]
 
-The model is :class:`chessformer.model.transformer.GPT` in ``moves`` mode (plain next-token
-prediction; the KG tokens play the part of moves). What this loop shares with the chess training
-loop (:mod:`chessformer.training.train`): the model and its ``configure_optimizer`` (AdamW, decay
-on matrices only), the schedule ``lr_at`` (linear warmup, cosine to ``min_lr``), gradient
-clipping at 1.0, epoch-wise permutations of the rows seeded by (seed, epoch), ``<pad>`` targets
-ignored (``-1``), and the checkpoint writer. What it drops: windows over long games, boards,
+The model is the generic :class:`chessformer.model.gpt.GPTCore` over the corpus's own
+vocabulary (plain next-token prediction, no chess parts). What this loop shares with the chess
+training loop (:mod:`chessformer.training.train`): the transformer and its
+``configure_optimizer`` (AdamW, decay on matrices only), the schedule
+(:func:`chessformer.training.schedule.lr_at`: linear warmup, cosine to ``min_lr``), the sampler
+(:func:`chessformer.training.batches.sample_ids`: epoch-wise permutations of the rows seeded by
+(seed, epoch)), gradient clipping at 1.0, ``<pad>`` targets ignored (``-1``), and the checkpoint
+writer. What it drops: windows over long games, boards,
 gradient accumulation, autocast, resuming (a KG run takes a minute or two and is redone whole).
 
 Scores are exact: every answer is one token, so the chance that sampling at temperature ``T``
@@ -25,14 +27,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from chessformer.core.tokenizer import VOCAB_SIZE as CHESS_VOCAB_SIZE
+from chessformer.formats.checkpoint import TrainState
 from chessformer.kg.corpus import BOS, PAD
 from chessformer.kg.queries import Queries
 from chessformer.model.checkpoint import save_checkpoint
-from chessformer.model.transformer import GPT, GPTConfig
-from chessformer.training.train import lr_at
+from chessformer.model.gpt import IGNORE, CoreConfig, GPTCore
+from chessformer.training.batches import sample_ids
+from chessformer.training.schedule import lr_at
 
-__all__ = ["TrainSpec", "model_vocab_size", "query_accuracy", "train_model"]
+__all__ = ["TrainSpec", "query_accuracy", "train_model"]
 
 
 @dataclass(frozen=True)
@@ -51,41 +54,27 @@ class TrainSpec:
     log_every: int = 50
 
 
-def model_vocab_size(n_tokens: int) -> int:
-    """GPT's embedding rows: at least the chess vocabulary, whose mirror table GPT builds even in
-    ``moves`` mode (unused rows cost a little compute in the output layer, nothing else)."""
-    return max(n_tokens, CHESS_VOCAB_SIZE)
-
-
 def train_model(rows: np.ndarray, n_tokens: int, spec: TrainSpec, seed: int,
-                out: Path | None = None) -> tuple[GPT, list[dict[str, Any]]]:
+                out: Path | None = None) -> tuple[GPTCore, list[dict[str, Any]]]:
     """A model trained for ``spec.max_steps`` steps on ``rows``; (model in eval mode, loss curve).
 
     ``out``: where the final checkpoint goes (``chessformer.model.checkpoint`` layout).
     """
     torch.manual_seed(seed)
     block = rows.shape[1] - 1
-    config = GPTConfig(n_layer=spec.n_layer, n_head=spec.n_head, d_model=spec.d_model,
-                       block_size=block, vocab_size=model_vocab_size(n_tokens),
-                       input_mode="moves")
-    model = GPT(config)
+    config = CoreConfig(vocab_size=n_tokens, block_size=block, n_layer=spec.n_layer,
+                        n_head=spec.n_head, d_model=spec.d_model)
+    model = GPTCore(config)
     opt = model.configure_optimizer(spec.weight_decay, spec.lr, (0.9, 0.95))
     data = torch.from_numpy(rows.astype(np.int64))
     n = len(rows)
     curve: list[dict[str, Any]] = []
-    perms: dict[int, np.ndarray] = {}
     model.train()
     for step in range(spec.max_steps):
-        first = step * spec.batch_size
-        ids = []
-        for i in range(first, first + spec.batch_size):
-            epoch, j = divmod(i, n)
-            if epoch not in perms:
-                perms = {epoch: np.random.default_rng([seed, epoch]).permutation(n)}
-            ids.append(perms[epoch][j])
-        batch = data[torch.as_tensor(np.asarray(ids))]
+        ids = sample_ids(n, seed, step * spec.batch_size, spec.batch_size)
+        batch = data[torch.from_numpy(ids)]
         x, y = batch[:, :-1], batch[:, 1:].clone()
-        y[y == PAD] = -1
+        y[y == PAD] = IGNORE
         lr = lr_at(step, lr=spec.lr, min_lr=spec.min_lr, warmup=spec.warmup,
                    max_steps=spec.max_steps)
         for g in opt.param_groups:
@@ -99,13 +88,14 @@ def train_model(rows: np.ndarray, n_tokens: int, spec: TrainSpec, seed: int,
             curve.append({"step": step, "loss": loss.item(), "lr": lr})
     model.eval()
     if out is not None:
-        save_checkpoint(out, model, None, {"step": spec.max_steps, "planned_steps": spec.max_steps,
-                                           "options": {"kg": asdict(spec), "seed": seed}})
+        save_checkpoint(out, model, None, TrainState(
+            step=spec.max_steps, planned_steps=spec.max_steps,
+            options={"kg": asdict(spec), "seed": seed}))
     return model, curve
 
 
 @torch.no_grad()
-def query_accuracy(model: GPT, qs: Queries, first_entity: int, temperatures: list[float],
+def query_accuracy(model: GPTCore, qs: Queries, first_entity: int, temperatures: list[float],
                    batch_size: int = 512) -> np.ndarray:
     """[Q, len(temperatures)]: the chance that sampling at each temperature gives the answer.
 

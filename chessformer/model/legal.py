@@ -30,6 +30,7 @@ import torch
 
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_BYTES
+from chessformer.model.board import check_boards, ep_files, missing_rights, plane_bits
 
 __all__ = ["legal_mask"]
 
@@ -120,20 +121,17 @@ def _on(device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
 
 def legal_mask(boards: torch.Tensor) -> torch.Tensor:
     """Pseudo-legal move tokens of each packed board, in the mover's frame (see the module)."""
-    if boards.shape[-1] != BOARD_BYTES:
-        raise ValueError(f"boards must end in {BOARD_BYTES} bytes, got {tuple(boards.shape)}")
+    check_boards(boards)
     lead = boards.shape[:-1]
     flat = boards.reshape(-1, BOARD_BYTES)
     # bf16 is exact here (integer counts well inside its 8-bit mantissa) and runs on the CPU's
     # AMX units.
     dtype = torch.bfloat16
     tab = _on(flat.device, dtype)
-    u8 = torch.uint8
-    bits = torch.arange(8, device=flat.device, dtype=u8)
-    planes = ((flat[:, :112].unsqueeze(-1) >> bits) & 1).view(-1, 14, 64)  # [N, 14, 64]
+    planes = plane_bits(flat)  # [N, 14, 64]
     mine, theirs = planes[:, 0:6].amax(1), planes[:, 6:12].amax(1)
-    ep = torch.nn.functional.one_hot(flat[:, 113].long(), 9)[:, 1:].to(u8)
-    no_right = 1 - ((flat[:, 112:113] >> torch.arange(2, device=flat.device, dtype=u8)) & 1)
+    ep = ep_files(flat)
+    no_right = missing_rights(flat, 2)  # my O-O, my O-O-O
     feats = torch.cat([mine | theirs, mine, theirs, planes[:, 13], ep, no_right,
                        planes[:, 0:6].reshape(-1, 6 * 64)], 1).to(dtype)  # [N, _F]
     ok = torch.addmm(tab["bias"], feats, tab["weight"]) <= 0  # [N, columns]

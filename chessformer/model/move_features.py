@@ -20,8 +20,9 @@ a safe square" with one number per class instead of learning it once per move to
 tokens get class ``N_MOVE_CLASSES`` (which the head scores 0).
 
 Everything is in the frame of the side to move (:mod:`chessformer.core.boards`) and reads only
-the 12 piece bitboards: attacks are recomputed per piece type as int64 bitboards (sliders ray by
-ray up to the first occupied square, all rays at once), every per-square part of the class is a
+the 12 piece bitboards: attacks are recomputed per piece type as int64 bitboards
+(:func:`chessformer.model.board.attack_maps`: sliders ray by ray up to the first occupied square,
+all rays at once), every per-square part of the class is a
 weighted sum of 28 such bitboards (one small matmul), and three gathers spread the parts over the
 move tokens. On the ``small`` preset's CPU batches (8 x 512 positions) the head costs about a
 third of a training step more. Simplifications: two pieces of one type count
@@ -37,7 +38,13 @@ import numpy as np
 import torch
 
 from chessformer.core import tokenizer
-from chessformer.core.boards import BOARD_BYTES
+from chessformer.model.board import (
+    attack_maps,
+    bit_or,
+    check_boards,
+    piece_bitboards,
+    square_bits,
+)
 
 __all__ = ["N_MOVE_CLASSES", "move_classes"]
 
@@ -46,62 +53,9 @@ _TO_CLASSES = 6 * 6 * 2 * 2
 #: (moving piece (7) x threatened (2)) x the to-square's part.
 N_MOVE_CLASSES = 7 * 2 * _TO_CLASSES
 
-_KNIGHT = ((1, 2), (2, 1), (2, -1), (1, -2), (-1, -2), (-2, -1), (-2, 1), (-1, 2))
-_KING = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
-#: The eight ray directions: the first four diagonal, the last four straight.
-_RAYS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
-
-
-def _signed(mask: int) -> int:
-    """A 64-bit mask as the int64 torch stores."""
-    return mask - (1 << 64) if mask >= 1 << 63 else mask
-
-
-def _steps_table(steps) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Per step (dr, df): the squares that stay on the board, the left shift (or 0) and the right
-    shift (or 0) that moves a bitboard by it, and the mask that clears an arithmetic right
-    shift's copies of the sign bit."""
-    keep, left, right, low = [], [], [], []
-    for dr, df in steps:
-        k = 0
-        for sq in range(64):
-            r, f = divmod(sq, 8)
-            if 0 <= r + dr < 8 and 0 <= f + df < 8:
-                k |= 1 << sq
-        s = 8 * dr + df
-        keep.append(_signed(k))
-        left.append(max(s, 0))
-        right.append(max(-s, 0))
-        low.append(_signed((1 << (64 - max(-s, 0))) - 1))
-    return keep, left, right, low
-
-
-class _Steps:
-    """Moves stacked bitboards [..., len(steps)] by each step at once (int64 shifts)."""
-
-    def __init__(self, steps, device: torch.device) -> None:
-        keep, left, right, low = _steps_table(steps)
-        self.keep, self.left, self.right, self.low = (
-            torch.tensor(v, dtype=torch.int64, device=device) for v in (keep, left, right, low))
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = x & self.keep  # what would leave the board goes first: the shifts are then exact
-        return ((x << self.left) >> self.right) & self.low
-
-
-def _or(x: torch.Tensor) -> torch.Tensor:
-    """Bitwise OR over the last dimension."""
-    out = x[..., 0]
-    for i in range(1, x.shape[-1]):
-        out = out | x[..., i]
-    return out
-
-
 def _bits(x: torch.Tensor) -> torch.Tensor:
-    """int64 bitboards [...] -> float [..., 64] of 0/1 (a1 first), unpacked byte by byte."""
-    bytes_ = x.contiguous().view(torch.uint8).view(*x.shape, 8)  # little-endian: a1..h1 first
-    shifts = torch.arange(8, device=x.device, dtype=torch.uint8)
-    return ((bytes_.unsqueeze(-1) >> shifts) & 1).flatten(-2).float()
+    """int64 bitboards [...] -> float [..., 64] of 0/1 (a1 first)."""
+    return square_bits(x).float()
 
 
 def _token_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,41 +128,8 @@ def _tables(device: torch.device) -> dict[str, object]:
             to_index=torch.from_numpy(_GEOMETRY * 65 + _TO).to(device),
             weights=torch.from_numpy(_WEIGHTS).to(device),
             blocks=torch.from_numpy(_block_classes()).to(device),
-            rays=_Steps(_RAYS, device), knight=_Steps(_KNIGHT, device),
-            king=_Steps(_KING, device), pawn=_Steps(((1, 1), (1, -1), (-1, 1), (-1, -1)), device),
             )
     return _CACHE[device]
-
-
-def _attacks(planes: torch.Tensor, empty: torch.Tensor, t: dict[str, object]) -> torch.Tensor:
-    """[..., 12] bitboards (my P N B R Q K, their P N B R Q K) -> [..., 3, 6]: the squares each
-    of my piece types attacks, each of theirs, and, for each of my piece types, the squares from
-    which it would attack their king."""
-    # Sliders: my B R Q, their B R Q, and their king seen as a queen (the checking squares).
-    sliders = planes[..., [2, 3, 4, 8, 9, 10, 11]].unsqueeze(-1).expand(*planes.shape[:-1], 7, 8)
-    rays, cur, empty = torch.zeros_like(sliders), sliders, empty[..., None, None]
-    for _ in range(7):  # each ray up to and including the first occupied square
-        cur = t["rays"](cur)
-        rays = rays | cur
-        cur = cur & empty
-    diagonal, straight = _or(rays[..., :4]), _or(rays[..., 4:])
-    # Leapers: my N, their N, their K as a knight (checks); my K, their K.
-    knights = _or(t["knight"](planes[..., [1, 7, 11]].unsqueeze(-1).expand(
-        *planes.shape[:-1], 3, 8)))
-    kings = _or(t["king"](planes[..., [5, 11]].unsqueeze(-1).expand(*planes.shape[:-1], 2, 8)))
-    # pawn steps: (1, 1), (1, -1) for my pawns; (-1, 1), (-1, -1) for theirs and for the squares
-    # below their king from which my pawns give check
-    pawns = t["pawn"](torch.stack([planes[..., 0], planes[..., 0], planes[..., 6], planes[..., 6]],
-                                  -1))
-    king_below = t["pawn"](planes[..., 11, None].expand(*planes.shape[:-1], 4))
-    mine = torch.stack([pawns[..., 0] | pawns[..., 1], knights[..., 0], diagonal[..., 0],
-                        straight[..., 1], diagonal[..., 2] | straight[..., 2], kings[..., 0]], -1)
-    theirs = torch.stack([pawns[..., 2] | pawns[..., 3], knights[..., 1], diagonal[..., 3],
-                          straight[..., 4], diagonal[..., 5] | straight[..., 5], kings[..., 1]], -1)
-    checks = torch.stack([king_below[..., 2] | king_below[..., 3], knights[..., 2],
-                          diagonal[..., 6], straight[..., 6], diagonal[..., 6] | straight[..., 6],
-                          torch.zeros_like(kings[..., 0])], -1)
-    return torch.stack([mine, theirs, checks], -2)
 
 
 def _square_parts(boards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -217,21 +138,16 @@ def _square_parts(boards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     per (moving piece, threatened, token geometry, to-square), then ``N_MOVE_CLASSES``)."""
     t = _tables(boards.device)
     lead = boards.shape[:-1]
-    # A fresh copy with standard strides: viewing bytes as int64 needs every stride divisible by
-    # 8, and ``.contiguous()`` returns a single position's slice ([1, 1, 96] of a [1, 1, 114]
-    # row: contiguous in torch's eyes, stride 114) uncopied.
-    planes = boards[..., :96].clone(memory_format=torch.contiguous_format)
-    planes = planes.view(torch.int64).view(*lead, 12)
-    empty = ~planes.sum(-1)  # the pieces' bitboards are disjoint: their sum is their union
-    mine, theirs, checks = _attacks(planes, empty, t).unbind(-2)
+    planes = piece_bitboards(boards)
+    mine, theirs, checks = attack_maps(planes).unbind(-2)
     cumulative = [theirs[..., 0]]  # attacked by P; by P, N or B; ... by anything
     for kinds in ((1, 2), (3,), (4,), (5,)):
         c = cumulative[-1]
         for k in kinds:
             c = c | theirs[..., k]
         cumulative.append(c)
-    every = _or(mine)
-    others = torch.stack([_or(mine[..., [q for q in range(6) if q != p]]) for p in range(6)], -1)
+    every = bit_or(mine)
+    others = torch.stack([bit_or(mine[..., [q for q in range(6) if q != p]]) for p in range(6)], -1)
     bitboards = torch.cat([planes[..., :11], torch.stack(cumulative + [every], -1), others,
                            checks[..., :5]], -1)  # [..., 28]
     with torch.autocast(boards.device.type, enabled=False):  # the sums must stay exact
@@ -249,8 +165,7 @@ def _square_parts(boards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def move_classes(boards: torch.Tensor) -> torch.Tensor:
     """uint8 [..., BOARD_BYTES] -> long [..., VOCAB_SIZE]: each move token's class (the module
     says which), or ``N_MOVE_CLASSES`` for special tokens."""
-    if boards.shape[-1] != BOARD_BYTES:
-        raise ValueError(f"boards must end in {BOARD_BYTES} bytes, got {tuple(boards.shape)}")
+    check_boards(boards)
     start, table = _square_parts(boards)
     t = _tables(boards.device)
     # A gather with an expanded (stride-0) index: twice as fast on CPU as index_select here.

@@ -350,7 +350,7 @@ def _load_model(grid: Grid, model_path: str | os.PathLike[str] | None,
         return None, "", None
     if model_path is None:
         raise UserError("this grid has model games: pass --model RUN")
-    from chessformer.model.transformer import load_model
+    from chessformer.model.checkpoint import load_model
 
     return load_model(model_path, device=device), Path(model_path).name, run_elo_cap(model_path)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -10,13 +9,7 @@ from typing import Any, TextIO
 from chessformer.rating.bootstrap import BootstrapFit
 from chessformer.rating.counts import GameResult
 from chessformer.rating.glicko import glicko2_ratings
-
-
-def fmt(x: float, signed: bool = False) -> str:
-    """A rating as a whole number (``n/a`` when not finite)."""
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{x:+.0f}" if signed else f"{x:.0f}"
+from chessformer.utils import format_number
 
 
 def table_rows(bf: BootstrapFit, glicko_fixed: dict[str, float] | None = None,
@@ -46,12 +39,12 @@ def print_table(rows: list[dict[str, Any]], out: TextIO | None = None) -> None:
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
-        ival = "anchor" if r["anchor"] else f"[{fmt(r['lo'])}, {fmt(r['hi'])}]"
+        ival = "anchor" if r["anchor"] else f"[{format_number(r['lo'])}, {format_number(r['hi'])}]"
         wdl = f"{r['wins']}/{r['draws']}/{r['losses']}"
         gl = "" if r["glicko2"] is None else f"{r['glicko2']:.0f} ±{1.96 * r['glicko2_rd']:.0f}"
         mark = " *" if r["anchor"] else (" ~" if r["unanchored"] else "")
         mark += " !" if r["prior_only"] else ""
-        print(f"{r['player']:<{width}}  {fmt(r['elo']):>6}  {ival:>13}  {r['games']:>5}  "
+        print(f"{r['player']:<{width}}  {format_number(r['elo']):>6}  {ival:>13}  {r['games']:>5}  "
               f"{wdl:>13}  {r['score']:>5.3f}  {gl:>11}{mark}", file=out)
 
 
@@ -93,12 +86,12 @@ def out_of_range(rows: Sequence[dict[str, Any]], games: Sequence[GameResult],
         text = (f"{', '.join(players)}: {'lost' if lost else 'won'} every game, so the rating is "
                 f"set by the prior, not measured: the opponents are all too "
                 f"{'strong' if lost else 'weak'} ({'weakest' if lost else 'strongest'}: "
-                f"{bound_player}, {fmt(bound)}). Evaluate against rungs rated "
-                f"{'below' if lost else 'above'} {fmt(bound)}")
+                f"{bound_player}, {format_number(bound)}). Evaluate against rungs rated "
+                f"{'below' if lost else 'above'} {format_number(bound)}")
         if best is not None:
             text += f": the {best} grid (evals/{best}.toml)"
         if picks:
             text += ((", or " if best else ": ") + "a grid with ladder rungs such as "
-                     + ", ".join(f"{n} ({fmt(e)})" for e, n in picks))
+                     + ", ".join(f"{n} ({format_number(e)})" for e, n in picks))
         notes.append(text + ".")
     return notes

@@ -9,20 +9,9 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-
-def fmt_value(x: Any, nd: int = 0, signed: bool = False) -> str:
-    """A number for a table cell (``n/a`` for None and non-finite floats)."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    if isinstance(x, float):
-        return f"{x:+.{nd}f}" if signed else f"{x:.{nd}f}"
-    return str(x)
 
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

@@ -68,7 +68,6 @@ from chessformer.rating.table import table_rows
 from chessformer.report.document import (
     WARNING,
     Section,
-    fmt_value,
     render_html,
     render_markdown,
 )
@@ -87,7 +86,7 @@ from chessformer.report.verdict import (
     model_lines,
     training_experts,
 )
-from chessformer.utils import UserError, code_version, log, write_text_atomic
+from chessformer.utils import UserError, code_version, format_number, log, write_text_atomic
 
 PLOT_ELO = "elo_vs_temperature.png"
 PLOT_TRAINING = "training_curves.png"
@@ -350,8 +349,8 @@ def ratings_section(r: Rated) -> Section:
                   + (f" (order: ± {x['glicko2_spread']:.0f})" if x.get("glicko2_spread") else ""))
         note = ("rated by the prior only" if x["prior_only"]
                 else "not anchored" if x["unanchored"] else "")
-        rows.append([x["player"], r.role(x["player"]), fmt_value(x["elo"]),
-                     "anchor" if x["anchor"] else f"[{fmt_value(x['lo'])}, {fmt_value(x['hi'])}]",
+        rows.append([x["player"], r.role(x["player"]), format_number(x["elo"]),
+                     "anchor" if x["anchor"] else f"[{format_number(x['lo'])}, {format_number(x['hi'])}]",
                      str(x["games"]), f"{x['wins']}/{x['draws']}/{x['losses']}",
                      f"{x['score']:.3f}", glicko, note])
     return Section("Ratings", [
@@ -399,7 +398,7 @@ def grid_row_label(line: ModelLine, t: float) -> str:
 
 
 def opponent_label(r: Rated, player: str) -> str:
-    return f"{player}\n{r.role(player)}, {fmt_value(r.ratings[player].elo)}"
+    return f"{player}\n{r.role(player)}, {format_number(r.ratings[player].elo)}"
 
 
 def plot_grid(r: Rated, grid: ScoreGrid, path: Path) -> None:

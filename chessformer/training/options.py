@@ -141,7 +141,7 @@ def resumed_options(given: dict[str, Any], saved: dict[str, Any]) -> dict[str, A
 
 def resolve_options(preset: str, given: dict[str, Any]) -> TrainOptions:
     """``given`` (explicit, non-``None`` options) over the preset's defaults over the class's."""
-    from chessformer.model.transformer import PRESET_TABLE
+    from chessformer.model.presets import PRESET_TABLE
 
     if preset not in PRESET_TABLE:
         raise UserError(f"unknown preset {preset!r}; choose one of {sorted(PRESET_TABLE)}")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
 import random
 import sys
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from chessformer.data.dataset import GameDataset
+from chessformer.formats import checkpoint as ckpt_format
 from chessformer.formats import dataset as dataset_format
 from chessformer.formats import run as run_format
 from chessformer.training.batches import build_windows, make_batch, sample_ids
@@ -52,21 +52,12 @@ from chessformer.training.options import (
     resolve_options,
     resumed_options,
 )
+from chessformer.training.schedule import lr_at
 from chessformer.training.threads import ThreadTuner
 from chessformer.training.validation import build_val_set, evaluate, label_base_moves
 from chessformer.utils import UserError, code_version, log, progress, python_call
 
 __all__ = ["Trainer", "lr_at", "train"]
-
-
-def lr_at(step: int, *, lr: float, min_lr: float, warmup: int, max_steps: int) -> float:
-    """Linear warmup over ``warmup`` steps, then cosine from ``lr`` down to ``min_lr``."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    if step >= max_steps:
-        return min_lr
-    t = (step - warmup) / max(1, max_steps - warmup)
-    return min_lr + 0.5 * (1 + math.cos(math.pi * t)) * (lr - min_lr)
 
 
 def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str = "small", *,
@@ -90,12 +81,18 @@ def train(data: str | os.PathLike[str], out: str | os.PathLike[str], preset: str
         if not run_format.has_latest(run_dir) or not run_format.checkpoints(run_dir):
             raise UserError(f"--resume: {run_dir} has no checkpoint ('latest' file) to resume")
         # The newest checkpoint, not `latest`: with --keep-best that names an earlier one.
-        resumed = load_checkpoint(run_format.checkpoints(run_dir)[-1])
-        preset = resumed[2]["preset"]
-        given = resumed_options(given, resumed[2]["options"])
+        newest = run_format.checkpoints(run_dir)[-1]
+        resumed = load_checkpoint(newest)
+        state = resumed[2]
+        for name in ("preset", "options", "rng"):
+            if getattr(state, name) is None:
+                raise UserError(f"--resume: {newest / ckpt_format.TRAIN_STATE} has no {name!r}: "
+                                f"a checkpoint of weights alone cannot be resumed")
+        preset = state.preset
+        given = resumed_options(given, state.options)
         final = run_format.read_final_metrics(run_dir)
-        if resumed[2]["step"] >= given["max_steps"] and final is not None and final.finished:
-            log.info("%s: finished at step %d already; nothing to do", run_dir, resumed[2]["step"])
+        if state.step >= given["max_steps"] and final is not None and final.finished:
+            log.info("%s: finished at step %d already; nothing to do", run_dir, state.step)
             return final
     o = resolve_options(preset, given)
     return Trainer(data, run_dir, preset, o, resumed,
@@ -110,11 +107,13 @@ class Trainer:
     """
 
     def __init__(self, data: str | os.PathLike[str], run_dir: Path, preset: str, o: TrainOptions,
-                 resumed: tuple[Any, dict[str, Any] | None, dict[str, Any]] | None, *,
+                 resumed: tuple[Any, dict[str, Any] | None, ckpt_format.TrainState] | None, *,
                  command: str) -> None:
         import torch
 
-        from chessformer.model.transformer import GPT, PRESETS, GPTConfig, model_flops_per_token
+        from chessformer.model.gpt import model_flops_per_token
+        from chessformer.model.presets import PRESETS
+        from chessformer.model.transformer import GPT, GPTConfig
 
         self.data, self.run_dir, self.preset, self.o = Path(data), run_dir, preset, o
         self.command = command
@@ -210,13 +209,14 @@ class Trainer:
         state = self.resume_state
         if state is None:
             return
-        saved_hash = state.get("data", {}).get("manifest_sha256")
+        data = state.data or {}
+        saved_hash = data.get("manifest_sha256")
         if saved_hash and saved_hash != dataset_format.manifest_sha256(self.data):
             raise UserError(f"--resume: {self.data} is not the dataset this run was trained on "
-                            f"({state['data'].get('path')}); its manifest.json differs")
-        if state.get("world_size", 1) != self.world:
+                            f"({data.get('path')}); its manifest.json differs")
+        if (state.world_size or 1) != self.world:
             log.warning("resume: %d processes now, %s before: the run goes on, but not on exactly "
-                        "the same batches", self.world, state.get("world_size"))
+                        "the same batches", self.world, state.world_size)
 
     # -- data ---------------------------------------------------------------------------------
     def host_batch(self, key: tuple[int, int]) -> list[Any]:
@@ -366,12 +366,15 @@ class Trainer:
         from chessformer.model.checkpoint import capture_rng, save_checkpoint
 
         o = self.o
-        save_checkpoint(self.run_dir, self.model, self.optimizer, {
-            "step": step, "preset": self.preset, "options": o.to_json(),
-            "data": {"path": str(self.data.resolve()), "next_sample": step * o.grad_accum *
-                     self.world * o.batch_size, "manifest_sha256": dataset_format.manifest_sha256(self.data)},
-            "world_size": self.world, "rng": capture_rng(), "elapsed_s": elapsed,
-        }, keep=o.keep_checkpoints, latest=self.best[1] if self.best is not None else None)
+        state = ckpt_format.TrainState(
+            step=step, preset=self.preset, options=o.to_json(),
+            data={"path": str(self.data.resolve()), "next_sample": step * o.grad_accum *
+                  self.world * o.batch_size,
+                  "manifest_sha256": dataset_format.manifest_sha256(self.data)},
+            world_size=self.world, rng=capture_rng(), elapsed_s=elapsed)
+        save_checkpoint(self.run_dir, self.model, self.optimizer, state,
+                        keep=o.keep_checkpoints,
+                        latest=self.best[1] if self.best is not None else None)
 
     @property
     def best_metric(self) -> str:
@@ -396,14 +399,14 @@ class Trainer:
 
         state, o = self.resume_state, self.o
         if state is not None:
-            start_step = int(state["step"])
+            start_step = state.step
             max_steps = int(o.max_steps) if o.max_steps is not None else start_step
-            restore_rng(state["rng"])
+            restore_rng(state.rng)
             if self.master:
                 run_format.truncate_metrics(self.run_dir, start_step)
                 self.restore_evaluations()
             o.max_steps = max_steps
-            return start_step, max_steps, float(state.get("elapsed_s", 0.0))
+            return start_step, max_steps, float(state.elapsed_s or 0.0)
         if self.master:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if run_format.has_latest(self.run_dir):
