@@ -205,15 +205,21 @@ def test_tiny_end_to_end(tmp_path):
     out = tmp_path / "kg"
     assert main(["kg", "run", "denoising", "--size", "tiny", "--out", str(out), "--boot", "200",
                  "--workers", "1"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    assert [a["name"] for a in summary["arms"]] == ["independent", "shared"]
-    for arm in summary["arms"]:
-        assert arm["verdict"]["word"] in VERDICTS
-        assert len(arm["curve"]) == len(summary["temperatures"])
-        assert all(0.0 <= c["lo"] <= c["model"] <= c["hi"] <= 1.0 for c in arm["curve"])
-        acc = np.load(out / arm["name"] / "seed-2" / "accuracy.npy")
-        assert acc.shape == (summary["queries"]["total"], len(summary["temperatures"]))
-        assert (out / arm["name"] / "seed-0" / "latest").is_file()
+    from chessformer.formats import kg as kg_format
+
+    summary = kg_format.read_summary(out)
+    # summary.json and result.json are typed records that write back the same JSON
+    assert summary.to_json() == json.loads((out / "summary.json").read_text())
+    seed = out / "independent" / "seed-0"
+    assert kg_format.read_seed_result(seed).to_json() == json.loads((seed / "result.json").read_text())
+    assert [a.name for a in summary.arms] == ["independent", "shared"]
+    for arm in summary.arms:
+        assert arm.verdict.word in VERDICTS
+        assert len(arm.curve) == len(summary.temperatures)
+        assert all(0.0 <= c.lo <= c.model <= c.hi <= 1.0 for c in arm.curve)
+        acc = np.load(out / arm.name / "seed-2" / "accuracy.npy")
+        assert acc.shape == (summary.queries["total"], len(summary.temperatures))
+        assert (out / arm.name / "seed-0" / "latest").is_file()
     md = (out / "report.md").read_text()
     assert "## Verdict" in md and "majority vote" in md
     assert (out / "report.html").read_text().count("data:image/png;base64") == 2
@@ -222,8 +228,14 @@ def test_tiny_end_to_end(tmp_path):
     assert main(["kg", "run", "denoising", "--size", "tiny", "--out", str(out), "--boot", "200",
                  "--workers", "1"]) == 0
     assert (out / "independent" / "seed-0" / "accuracy.npy").stat().st_mtime_ns == mtime
-    again = json.loads((out / "summary.json").read_text())
-    assert [a["verdict"] for a in again["arms"]] == [a["verdict"] for a in summary["arms"]]
+    again = kg_format.read_summary(out)
+    assert [a.verdict for a in again.arms] == [a.verdict for a in summary.arms]
+    # a renamed key in a seed's result.json is one line naming the file and the key
+    raw = json.loads((seed / "result.json").read_text())
+    raw["seconds"] = raw.pop("train_seconds")
+    (seed / "result.json").write_text(json.dumps(raw))
+    with pytest.raises(UserError, match=r"result.json: unknown field 'seconds'"):
+        kg_format.read_seed_result(seed)
 
 
 @pytest.mark.slow
@@ -232,10 +244,10 @@ def test_every_experiment_runs_tiny(tmp_path, name):
     from chessformer.kg.experiments import load_experiment, run_experiment
 
     exp = load_experiment(name, "tiny")
-    summary = run_experiment(exp, tmp_path / name, workers=1, n_boot=100)
-    assert all(a["verdict"]["word"] in VERDICTS for a in summary["arms"])
+    summary, _ = run_experiment(exp, tmp_path / name, workers=1, n_boot=100)
+    assert all(a.verdict.word in VERDICTS for a in summary.arms)
     md = (tmp_path / name / "report.md").read_text()
     if name in ("selection", "walk", "composition"):
         assert "## Inside each expert's region" in md
     if name == "regularization":
-        assert "## Implicit regularization" in md and len(summary["arms"]) == 4
+        assert "## Implicit regularization" in md and len(summary.arms) == 4

@@ -46,10 +46,10 @@ def main(args: argparse.Namespace) -> int:
         runs = [(exps[0], Path(args.out))]
     else:
         runs = [(exp, Path(args.out or "runs/kg") / f"{exp.name}{suffix}") for exp in exps]
-    for summary in run_experiments(runs, workers=args.workers, n_boot=args.boot):
-        for arm in summary["arms"]:
-            v = arm["verdict"]
-            print(f"{summary['name']}/{arm['name']}: {v['word']} ({v['diff']:+.3f} "
-                  f"[{v['lo']:+.3f}, {v['hi']:+.3f}] against {v['best_expert']})")
-        print(summary["report"]["md"])
+    for summary, report in run_experiments(runs, workers=args.workers, n_boot=args.boot):
+        for arm in summary.arms:
+            v = arm.verdict
+            print(f"{summary.name}/{arm.name}: {v.word} ({v.diff:+.3f} "
+                  f"[{v.lo:+.3f}, {v.hi:+.3f}] against {v.best_expert})")
+        print(report["md"])
     return 0

@@ -18,6 +18,17 @@ from typing import Any
 
 import numpy as np
 
+from chessformer.formats.kg import (
+    KgArmSummary,
+    KgComparison,
+    KgCurvePoint,
+    KgExpertRow,
+    KgRegionRow,
+    KgSeedResult,
+    KgSummary,
+    KgTagRow,
+    KgVerdict,
+)
 from chessformer.kg.spec import Arm, ArmData, Experiment, World
 from chessformer.kg.stats import bootstrap_mean, verdict_word
 
@@ -26,7 +37,8 @@ __all__ = ["summarize"]
 
 def _compare(model: np.ndarray, ref: np.ndarray, n_boot: int, rng: np.random.Generator
              ) -> dict[str, Any]:
-    """Model [S, Q] (at one temperature) against a reference [Q]: means, difference, verdict."""
+    """Model [S, Q] (at one temperature) against a reference [Q]: means, difference, verdict
+    (the fields of a :class:`~chessformer.formats.kg.KgComparison`)."""
     m, mlo, mhi = bootstrap_mean(model, n_boot=n_boot, rng=rng)
     d, dlo, dhi = bootstrap_mean(model, ref=ref, n_boot=n_boot, rng=rng)
     return {"n": int(model.shape[1]), "model": m, "model_lo": mlo, "model_hi": mhi,
@@ -39,7 +51,7 @@ def _best(expert_acc: np.ndarray, mask: np.ndarray) -> int:
 
 
 def _arm_summary(exp: Experiment, world: World, arm: Arm, data: ArmData, acc: np.ndarray,
-                 results: list[dict[str, Any]], n_boot: int) -> dict[str, Any]:
+                 results: list[KgSeedResult], n_boot: int) -> KgArmSummary:
     rng = np.random.default_rng(20250)
     ti = exp.temperatures.index(exp.verdict_temperature)
     if exp.verdict_on not in data.tags:
@@ -51,19 +63,18 @@ def _arm_summary(exp: Experiment, world: World, arm: Arm, data: ArmData, acc: np
     curve = []
     for k, t in enumerate(exp.temperatures):
         m, lo, hi = bootstrap_mean(acc[:, vmask, k], n_boot=n_boot, rng=rng)
-        curve.append({"temperature": t, "model": m, "lo": lo, "hi": hi})
-    verdict = _compare(acc[:, vmask, ti], data.expert_acc[best, vmask], n_boot, rng)
-    verdict["best_expert"] = data.experts[best].name
-    vs_ens = _compare(acc[:, vmask, ti], data.ensemble_acc[vmask], n_boot, rng)
+        curve.append(KgCurvePoint(temperature=t, model=m, lo=lo, hi=hi))
+    verdict = KgVerdict(**_compare(acc[:, vmask, ti], data.expert_acc[best, vmask], n_boot, rng),
+                        best_expert=data.experts[best].name)
+    vs_ens = KgComparison(**_compare(acc[:, vmask, ti], data.ensemble_acc[vmask], n_boot, rng))
     tags = []
     for tag, mask in data.tags.items():
         if not mask.any():
             continue
         b = _best(data.expert_acc, mask)
         row = _compare(acc[:, mask, ti], data.expert_acc[b, mask], n_boot, rng)
-        row.update(tag=tag, best_expert=data.experts[b].name,
-                   ensemble=float(data.ensemble_acc[mask].mean()))
-        tags.append(row)
+        tags.append(KgTagRow(**row, tag=tag, best_expert=data.experts[b].name,
+                             ensemble=float(data.ensemble_acc[mask].mean())))
     one = world.queries.hops == 1
     regions = []
     for k, ex in enumerate(data.experts):
@@ -71,49 +82,47 @@ def _arm_summary(exp: Experiment, world: World, arm: Arm, data: ArmData, acc: np
         region[np.flatnonzero(one)] = ex.region_facts(world.graph)  # one-hop queries = facts
         if region.any():
             row = _compare(acc[:, region, ti], data.expert_acc[k, region], n_boot, rng)
-            regions.append({"expert": ex.name, **row})
+            regions.append(KgRegionRow(**row, expert=ex.name))
     experts = []
     unseen = data.tags["two_hop/unseen"]
     for k, ex in enumerate(data.experts):
-        experts.append({
-            "name": ex.name, "facts_right": float(ex.correct(world.graph).mean()),
-            "certain_facts": int(ex.region_facts(world.graph).sum()),
-            "verdict_set": float(data.expert_acc[k, vmask].mean()),
-            "one_hop": float(data.expert_acc[k, one].mean()),
-            "two_hop_unseen": float(data.expert_acc[k, unseen].mean()) if unseen.any() else None,
-            "expertise": None if ex.expertise is None else [round(float(c), 3) for c in ex.expertise],
-        })
-    return {
-        "name": arm.name, "label": arm.label or arm.name,
-        "experts_spec": dataclasses.asdict(arm.experts), "corpus": dataclasses.asdict(arm.corpus),
-        "train": dataclasses.asdict(arm.train), "rows": len(data.rows),
-        "curve": curve, "experts": experts,
-        "ensemble_verdict_set": float(data.ensemble_acc[vmask].mean()),
-        "verdict": verdict, "vs_ensemble": vs_ens, "tags": tags, "regions": regions,
-        "n_params": results[0]["n_params"],
-        "train_seconds": [r["train_seconds"] for r in results],
-        "steps_per_second": [r["steps_per_second"] for r in results],
-        "cpu_seconds": [r.get("cpu_seconds") for r in results],
-        "steps_per_cpu_second": [r.get("steps_per_cpu_second") for r in results],
-        "threads": results[0].get("threads"),
-        "final_loss": float(np.mean([r["curve"][-1]["loss"] for r in results])),
-        "curves": [r["curve"] for r in results],
-    }
+        experts.append(KgExpertRow(
+            name=ex.name, facts_right=float(ex.correct(world.graph).mean()),
+            certain_facts=int(ex.region_facts(world.graph).sum()),
+            verdict_set=float(data.expert_acc[k, vmask].mean()),
+            one_hop=float(data.expert_acc[k, one].mean()),
+            two_hop_unseen=float(data.expert_acc[k, unseen].mean()) if unseen.any() else None,
+            expertise=(None if ex.expertise is None
+                       else [round(float(c), 3) for c in ex.expertise])))
+    return KgArmSummary(
+        name=arm.name, label=arm.label or arm.name,
+        experts_spec=dataclasses.asdict(arm.experts), corpus=dataclasses.asdict(arm.corpus),
+        train=dataclasses.asdict(arm.train), rows=len(data.rows),
+        curve=curve, experts=experts,
+        ensemble_verdict_set=float(data.ensemble_acc[vmask].mean()),
+        verdict=verdict, vs_ensemble=vs_ens, tags=tags, regions=regions,
+        n_params=results[0].n_params,
+        train_seconds=[r.train_seconds for r in results],
+        steps_per_second=[r.steps_per_second for r in results],
+        cpu_seconds=[r.cpu_seconds for r in results],
+        steps_per_cpu_second=[r.steps_per_cpu_second for r in results],
+        threads=results[0].threads,
+        final_loss=float(np.mean([r.curve[-1].loss for r in results])),
+        curves=[r.curve for r in results])
 
 
 def summarize(exp: Experiment, world: World, data: dict[str, ArmData],
-              models: dict[str, tuple[np.ndarray, list[dict[str, Any]]]], *, n_boot: int = 1000
-              ) -> dict[str, Any]:
-    """The experiment's numbers, JSON-ready."""
+              models: dict[str, tuple[np.ndarray, list[KgSeedResult]]], *, n_boot: int = 1000
+              ) -> KgSummary:
+    """The experiment's numbers."""
     g = world.graph
-    return {
-        "name": exp.name, "kind": exp.kind, "size": exp.size, "description": exp.description,
-        "source": exp.source, "seed": exp.seed, "seeds": exp.seeds,
-        "temperatures": exp.temperatures, "verdict_temperature": exp.verdict_temperature,
-        "verdict_on": exp.verdict_on, "n_boot": n_boot,
-        "graph": {**dataclasses.asdict(exp.graph), "entities": g.n_entities,
-                  "facts": len(g.facts), "chains": len(g.chains())},
-        "queries": {"total": len(world.queries), "holdout": exp.holdout},
-        "arms": [_arm_summary(exp, world, arm, data[arm.name], *models[arm.name], n_boot)
-                 for arm in exp.arms],
-    }
+    return KgSummary(
+        name=exp.name, kind=exp.kind, size=exp.size, description=exp.description,
+        source=exp.source, seed=exp.seed, seeds=exp.seeds,
+        temperatures=exp.temperatures, verdict_temperature=exp.verdict_temperature,
+        verdict_on=exp.verdict_on, n_boot=n_boot,
+        graph={**dataclasses.asdict(exp.graph), "entities": g.n_entities,
+               "facts": len(g.facts), "chains": len(g.chains())},
+        queries={"total": len(world.queries), "holdout": exp.holdout},
+        arms=[_arm_summary(exp, world, arm, data[arm.name], *models[arm.name], n_boot)
+              for arm in exp.arms])

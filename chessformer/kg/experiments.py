@@ -2,7 +2,7 @@
 
     chessformer kg run denoising --size tiny --out /tmp/kg-denoising
     >>> exp = load_experiment("denoising", "full")
-    >>> summary = run_experiment(exp, Path("runs/kg/denoising"))        # doctest: +SKIP
+    >>> summary, report = run_experiment(exp, Path("runs/kg/denoising"))  # doctest: +SKIP
 
 An experiment names a graph, the queries, and one or more *arms*; an arm is a set of experts
 (``[experts]``), the corpus they write (``[corpus]``) and a training recipe (``[train]``); an
@@ -58,7 +58,6 @@ from chessformer.utils import (
     mp_context,
     pop_size,
     read_toml,
-    write_json_atomic,
     write_text_atomic,
 )
 
@@ -176,23 +175,19 @@ def _train_job(job: tuple[Path, Path, Queries, int, int, TrainSpec, int, list[fl
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     acc = query_accuracy(model, qs, first_entity, temps)
     np.save(run_dir / kg_format.ACCURACY, acc)
-    write_json_atomic(run_dir / kg_format.RESULT, {
-        "recipe": recipe, "train_seconds": round(seconds, 2), "threads": threads,
+    kg_format.write_seed_result(run_dir, kg_format.KgSeedResult(
+        recipe=recipe, train_seconds=round(seconds, 2), threads=threads,
         # CPU seconds do not grow with the machine's load as wall seconds do: steps per CPU
         # second (one thread) is the idle-core rate this run's work would have.
-        "cpu_seconds": round(cpu, 2), "steps_per_second": round(spec.max_steps / seconds, 3),
-        "steps_per_cpu_second": round(spec.max_steps / max(cpu, 1e-9), 3),
-        "n_params": model.num_params(),
-        "curve": curve})
+        cpu_seconds=round(cpu, 2), steps_per_second=round(spec.max_steps / seconds, 3),
+        steps_per_cpu_second=round(spec.max_steps / max(cpu, 1e-9), 3),
+        n_params=model.num_params(), curve=[kg_format.KgLossPoint(**c) for c in curve]))
     return str(run_dir)
 
 
 def _done(run_dir: Path, recipe: dict[str, Any]) -> bool:
-    try:
-        result = json.loads((run_dir / kg_format.RESULT).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    return result.get("recipe") == json.loads(json.dumps(recipe)) and (
+    result = kg_format.read_seed_result(run_dir)
+    return result is not None and result.recipe == json.loads(json.dumps(recipe)) and (
         run_dir / kg_format.ACCURACY).is_file()
 
 
@@ -229,13 +224,17 @@ def train_jobs(jobs: list[tuple], workers: int) -> None:
             log.info("trained %s", done)
 
 
-def load_model_accuracy(exp: Experiment, arm: Arm, out: Path) -> tuple[np.ndarray, list[dict]]:
+def load_model_accuracy(exp: Experiment, arm: Arm, out: Path
+                        ) -> tuple[np.ndarray, list[kg_format.KgSeedResult]]:
     """([seeds, Q, T] accuracies, per-seed result.json) of one arm."""
     accs, results = [], []
     for seed in range(exp.seeds):
         d = out / arm.name / f"seed-{seed}"
         accs.append(np.load(d / kg_format.ACCURACY))
-        results.append(json.loads((d / kg_format.RESULT).read_text(encoding="utf-8")))
+        result = kg_format.read_seed_result(d)
+        if result is None:
+            raise UserError(f"{d}: no {kg_format.RESULT} (the seed's training did not finish)")
+        results.append(result)
     return np.stack(accs), results
 
 
@@ -252,9 +251,10 @@ def prepare(exp: Experiment, out: Path) -> tuple[World, dict[str, ArmData]]:
 
 
 def run_experiments(runs: list[tuple[Experiment, Path]], *, workers: int = 2,
-                    n_boot: int = 1000) -> list[dict[str, Any]]:
+                    n_boot: int = 1000) -> list[tuple[kg_format.KgSummary, dict[str, str]]]:
     """Data of every experiment, then all their trainings in one pool, then per experiment its
-    ``summary.json`` and report; returns the summaries."""
+    ``summary.json`` and report; returns each experiment's summary and report paths
+    (``{"md", "html"}``)."""
     from chessformer.kg.analysis import summarize
     from chessformer.kg.report import write_report
 
@@ -262,18 +262,17 @@ def run_experiments(runs: list[tuple[Experiment, Path]], *, workers: int = 2,
     prepared = [prepare(exp, out) for exp, out in runs]
     train_jobs([j for (exp, out), (world, _) in zip(runs, prepared)
                 for j in pending_jobs(exp, world, out)], workers)
-    summaries = []
+    done = []
     for (exp, out), (world, data) in zip(runs, prepared):
         models = {arm.name: load_model_accuracy(exp, arm, out) for arm in exp.arms}
-        summary = summarize(exp, world, data, models, n_boot=n_boot)
-        summary["wall_seconds_all"] = round(time.perf_counter() - t0, 1)
-        write_json_atomic(out / kg_format.SUMMARY, summary)
-        summary["report"] = write_report(exp, summary, out)
-        summaries.append(summary)
-    return summaries
+        summary = dataclasses.replace(summarize(exp, world, data, models, n_boot=n_boot),
+                                      wall_seconds_all=round(time.perf_counter() - t0, 1))
+        kg_format.write_summary(out, summary)
+        done.append((summary, write_report(exp, summary, out)))
+    return done
 
 
 def run_experiment(exp: Experiment, out: Path, *, workers: int = 2, n_boot: int = 1000
-                   ) -> dict[str, Any]:
+                   ) -> tuple[kg_format.KgSummary, dict[str, str]]:
     """Data, training, scores, ``summary.json`` and the report of one experiment."""
     return run_experiments([(exp, out)], workers=workers, n_boot=n_boot)[0]

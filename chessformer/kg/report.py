@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from chessformer.formats.kg import KgSummary, KgTagRow
 from chessformer.report.document import Section, render_html, render_markdown
 from chessformer.report.verdict import DOES_NOT, NOT_SHOWN, TRANSCENDS
 from chessformer.utils import format_number, write_text_atomic
@@ -62,61 +63,61 @@ def _ci(lo: float, hi: float, signed: bool = False) -> str:
     return f"[{_p(lo, signed)}, {_p(hi, signed)}]"
 
 
-def plot_accuracy(path: Path, summary: dict[str, Any]) -> None:
+def plot_accuracy(path: Path, summary: KgSummary) -> None:
     """One panel per arm: model line and band, experts flat, the vote dashed."""
     from matplotlib.figure import Figure  # no pyplot: no global backend state
 
-    arms = summary["arms"]
+    arms = summary.arms
     cols = min(len(arms), 2)
     rows = math.ceil(len(arms) / cols)
     fig = Figure(figsize=(6.2 * cols, 4.4 * rows), dpi=110)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    ticks = sorted(set(summary["temperatures"]))
+    ticks = sorted(set(summary.temperatures))
     for ax, arm in zip(axes, arms):
-        xs = [c["temperature"] for c in arm["curve"]]
-        ys = [c["model"] for c in arm["curve"]]
+        xs = [c.temperature for c in arm.curve]
+        ys = [c.model for c in arm.curve]
         ax.plot(xs, ys, "-", marker="o", color="C0", label="model (mean of seeds)", zorder=3)
-        ax.fill_between(xs, [c["lo"] for c in arm["curve"]], [c["hi"] for c in arm["curve"]],
+        ax.fill_between(xs, [c.lo for c in arm.curve], [c.hi for c in arm.curve],
                         color="C0", alpha=0.18)
-        best = arm["verdict"]["best_expert"]
-        for e in sorted(arm["experts"], key=lambda e: -e["verdict_set"]):
-            if e["name"] == best:
-                ax.axhline(e["verdict_set"], color="crimson", linewidth=2.2, linestyle="-.",
-                           label=f"best expert: {e['name']} ({e['verdict_set']:.2f})")
+        best = arm.verdict.best_expert
+        for e in sorted(arm.experts, key=lambda e: -e.verdict_set):
+            if e.name == best:
+                ax.axhline(e.verdict_set, color="crimson", linewidth=2.2, linestyle="-.",
+                           label=f"best expert: {e.name} ({e.verdict_set:.2f})")
             else:
-                ax.axhline(e["verdict_set"], color="0.55", linewidth=0.9, linestyle="-.")
+                ax.axhline(e.verdict_set, color="0.55", linewidth=0.9, linestyle="-.")
         ax.plot([], [], color="0.55", linewidth=0.9, linestyle="-.", label="other experts")
-        ax.axhline(arm["ensemble_verdict_set"], color="black", linewidth=1.4, linestyle="--",
-                   label=f"majority vote ({arm['ensemble_verdict_set']:.2f})")
-        ax.axvline(summary["verdict_temperature"], color="0.3", linewidth=0.8, linestyle=":")
+        ax.axhline(arm.ensemble_verdict_set, color="black", linewidth=1.4, linestyle="--",
+                   label=f"majority vote ({arm.ensemble_verdict_set:.2f})")
+        ax.axvline(summary.verdict_temperature, color="0.3", linewidth=0.8, linestyle=":")
         ax.set_xscale("log")
         ax.set_xticks(ticks)
         ax.set_xticklabels([f"{t:g}" for t in ticks])
         ax.minorticks_off()
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("sampling temperature (log scale)")
-        ax.set_ylabel(f"accuracy on {summary['verdict_on']}")
-        v = arm["verdict"]
-        ax.set_title(f"{arm['label']}: {v['word']} ({v['diff']:+.3f})", fontsize=10)
+        ax.set_ylabel(f"accuracy on {summary.verdict_on}")
+        v = arm.verdict
+        ax.set_title(f"{arm.label}: {v.word} ({v.diff:+.3f})", fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="best")
     for ax in axes[len(arms):]:
         ax.set_visible(False)
-    fig.suptitle(f"{summary['name']}: accuracy against temperature (95% bands over seeds and "
+    fig.suptitle(f"{summary.name}: accuracy against temperature (95% bands over seeds and "
                  "queries)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
 
 
-def plot_training(path: Path, summary: dict[str, Any]) -> None:
+def plot_training(path: Path, summary: KgSummary) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3.8), dpi=110)
     ax = fig.subplots()
-    for k, arm in enumerate(summary["arms"]):
-        for j, curve in enumerate(arm["curves"]):
-            ax.plot([c["step"] for c in curve], [c["loss"] for c in curve], color=f"C{k % 10}",
-                    alpha=0.8, label=arm["label"] if j == 0 else None)
+    for k, arm in enumerate(summary.arms):
+        for j, curve in enumerate(arm.curves):
+            ax.plot([c.step for c in curve], [c.loss for c in curve], color=f"C{k % 10}",
+                    alpha=0.8, label=arm.label if j == 0 else None)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss (batch)")
     ax.set_yscale("log")
@@ -126,37 +127,37 @@ def plot_training(path: Path, summary: dict[str, Any]) -> None:
     fig.savefig(path)
 
 
-def _verdict_section(s: dict[str, Any]) -> Section:
-    paras = [(f"Pre-registered in {s['source']}: model accuracy at temperature "
-             f"{s['verdict_temperature']:g} on the query set '{s['verdict_on']}' minus the best "
-             f"expert's on the same queries; 95% interval by bootstrap over {s['seeds']} training "
-             f"seeds and the queries ({s['n_boot']} resamples). Three words: {TRANSCENDS} "
+def _verdict_section(s: KgSummary) -> Section:
+    paras = [(f"Pre-registered in {s.source}: model accuracy at temperature "
+             f"{s.verdict_temperature:g} on the query set '{s.verdict_on}' minus the best "
+             f"expert's on the same queries; 95% interval by bootstrap over {s.seeds} training "
+             f"seeds and the queries ({s.n_boot} resamples). Three words: {TRANSCENDS} "
              f"(interval above 0), {DOES_NOT} (below 0), {NOT_SHOWN} (contains 0).")]
     rows = []
-    for a in s["arms"]:
-        v, e = a["verdict"], a["vs_ensemble"]
-        paras.append(f"**{a['label']}: {v['word']}** - model {_p(v['model'])} against "
-                     f"{v['best_expert']} {_p(v['reference'])}: {_p(v['diff'], True)} "
-                     f"{_ci(v['lo'], v['hi'], True)}; against the majority vote "
-                     f"{_p(e['reference'])}: {_p(e['diff'], True)} {_ci(e['lo'], e['hi'], True)} "
-                     f"({e['word']}).")
-        rows.append([a["label"], str(v["n"]), f"{_p(v['model'])} {_ci(v['model_lo'], v['model_hi'])}",
-                     f"{v['best_expert']} {_p(v['reference'])}", _p(e["reference"]),
-                     f"{_p(v['diff'], True)} {_ci(v['lo'], v['hi'], True)}", v["word"],
-                     f"{_p(e['diff'], True)} {_ci(e['lo'], e['hi'], True)}", e["word"]])
-    return Section("Verdict", paras, ["arm", "queries", f"model at T={s['verdict_temperature']:g}",
+    for a in s.arms:
+        v, e = a.verdict, a.vs_ensemble
+        paras.append(f"**{a.label}: {v.word}** - model {_p(v.model)} against "
+                     f"{v.best_expert} {_p(v.reference)}: {_p(v.diff, True)} "
+                     f"{_ci(v.lo, v.hi, True)}; against the majority vote "
+                     f"{_p(e.reference)}: {_p(e.diff, True)} {_ci(e.lo, e.hi, True)} "
+                     f"({e.word}).")
+        rows.append([a.label, str(v.n), f"{_p(v.model)} {_ci(v.model_lo, v.model_hi)}",
+                     f"{v.best_expert} {_p(v.reference)}", _p(e.reference),
+                     f"{_p(v.diff, True)} {_ci(v.lo, v.hi, True)}", v.word,
+                     f"{_p(e.diff, True)} {_ci(e.lo, e.hi, True)}", e.word])
+    return Section("Verdict", paras, ["arm", "queries", f"model at T={s.verdict_temperature:g}",
                                       "best expert", "majority vote", "model - best expert",
                                       "verdict", "model - vote", "vs vote"], rows)
 
 
-def _tags_section(s: dict[str, Any]) -> Section:
+def _tags_section(s: KgSummary) -> Section:
     rows = []
-    for a in s["arms"]:
-        for t in a["tags"]:
-            rows.append([a["label"], t["tag"], str(t["n"]),
-                         f"{_p(t['model'])} {_ci(t['model_lo'], t['model_hi'])}",
-                         f"{t['best_expert']} {_p(t['reference'])}", _p(t["ensemble"]),
-                         f"{_p(t['diff'], True)} {_ci(t['lo'], t['hi'], True)}", t["word"]])
+    for a in s.arms:
+        for t in a.tags:
+            rows.append([a.label, t.tag, str(t.n),
+                         f"{_p(t.model)} {_ci(t.model_lo, t.model_hi)}",
+                         f"{t.best_expert} {_p(t.reference)}", _p(t.ensemble),
+                         f"{_p(t.diff, True)} {_ci(t.lo, t.hi, True)}", t.word])
     return Section("Query sets", [
         ("The model at the verdict temperature on every query set against the best expert on that "
         "set. known_by_N: one-hop facts N experts have right; two_hop/seen: chains experts may "
@@ -166,11 +167,11 @@ def _tags_section(s: dict[str, Any]) -> Section:
          "model - best expert", "verdict"], rows)
 
 
-def _regions_section(s: dict[str, Any]) -> Section | None:
-    rows = [[a["label"], r["expert"], str(r["n"]), _p(r["reference"]),
-             f"{_p(r['model'])} {_ci(r['model_lo'], r['model_hi'])}",
-             f"{_p(r['diff'], True)} {_ci(r['lo'], r['hi'], True)}", r["word"]]
-            for a in s["arms"] for r in a["regions"]]
+def _regions_section(s: KgSummary) -> Section | None:
+    rows = [[a.label, r.expert, str(r.n), _p(r.reference),
+             f"{_p(r.model)} {_ci(r.model_lo, r.model_hi)}",
+             f"{_p(r.diff, True)} {_ci(r.lo, r.hi, True)}", r.word]
+            for a in s.arms for r in a.regions]
     if not rows:
         return None
     return Section("Inside each expert's region", [
@@ -181,16 +182,20 @@ def _regions_section(s: dict[str, Any]) -> Section | None:
         ["arm", "expert", "facts", "expert", "model [95%]", "model - expert", "verdict"], rows)
 
 
-def _regularization_section(s: dict[str, Any]) -> Section:
+def _model_on(tags: dict[str, KgTagRow], tag: str) -> float | None:
+    return tags[tag].model if tag in tags else None
+
+
+def _regularization_section(s: KgSummary) -> Section:
     rows = []
-    for a in s["arms"]:
-        t = {x["tag"]: x for x in a["tags"]}
-        v = a["verdict"]
-        tr = a["train"]
-        rows.append([a["label"], f"{tr['weight_decay']:g}", f"{tr['n_layer']} x {tr['d_model']}",
-                     f"{a['n_params']:,}", f"{_p(v['diff'], True)} {_ci(v['lo'], v['hi'], True)}",
-                     v["word"], _p(t.get("two_hop/seen", {}).get("model")),
-                     _p(t.get("two_hop/unseen", {}).get("model")), f"{a['final_loss']:.3f}"])
+    for a in s.arms:
+        t = {x.tag: x for x in a.tags}
+        v = a.verdict
+        tr = a.train
+        rows.append([a.label, f"{tr['weight_decay']:g}", f"{tr['n_layer']} x {tr['d_model']}",
+                     f"{a.n_params:,}", f"{_p(v.diff, True)} {_ci(v.lo, v.hi, True)}",
+                     v.word, _p(_model_on(t, "two_hop/seen")),
+                     _p(_model_on(t, "two_hop/unseen")), f"{a.final_loss:.3f}"])
     return Section("Implicit regularization", [
         ("The transcendence margin (model minus best expert at the verdict temperature) and "
         "two-hop accuracy per recipe; parameters include the embedding table.")],
@@ -198,51 +203,51 @@ def _regularization_section(s: dict[str, Any]) -> Section:
          "two-hop seen", "two-hop unseen", "final loss"], rows)
 
 
-def _experts_section(s: dict[str, Any]) -> Section:
+def _experts_section(s: KgSummary) -> Section:
     rows = []
-    for a in s["arms"]:
-        for e in a["experts"]:
-            rows.append([a["label"], e["name"], _p(e["facts_right"]), str(e["certain_facts"]),
-                         _p(e["verdict_set"]), _p(e["one_hop"]), _p(e["two_hop_unseen"])])
+    for a in s.arms:
+        for e in a.experts:
+            rows.append([a.label, e.name, _p(e.facts_right), str(e.certain_facts),
+                         _p(e.verdict_set), _p(e.one_hop), _p(e.two_hop_unseen)])
     return Section("Experts", [
         ("Each expert scored on the model's queries from its own copy of the graph (the chance "
         "that it answers right; with no answer it guesses among the entities of the right "
         "type). facts right: its copy against the ground truth.")],
-        ["arm", "expert", "facts right", "certain facts", f"on {s['verdict_on']}", "one-hop",
+        ["arm", "expert", "facts right", "certain facts", f"on {s.verdict_on}", "one-hop",
          "two-hop unseen"], rows)
 
 
-def _training_section(s: dict[str, Any]) -> Section:
+def _training_section(s: KgSummary) -> Section:
     rows = []
-    for a in s["arms"]:
-        tr = a["train"]
-        sps = a["steps_per_second"]
-        cpu = [x for x in a["steps_per_cpu_second"] if x]
-        rows.append([a["label"], str(tr["max_steps"]), str(tr["batch_size"]), str(a["rows"]),
-                     f"{a['n_params']:,}", f"{sum(a['train_seconds']) / len(sps):.0f}",
+    for a in s.arms:
+        tr = a.train
+        sps = a.steps_per_second
+        cpu = [x for x in a.steps_per_cpu_second if x]
+        rows.append([a.label, str(tr["max_steps"]), str(tr["batch_size"]), str(a.rows),
+                     f"{a.n_params:,}", f"{sum(a.train_seconds) / len(sps):.0f}",
                      f"{sum(sps) / len(sps):.2f}",
-                     f"{sum(cpu) / len(cpu):.2f}" if cpu else "n/a", str(a["threads"]),
-                     f"{a['final_loss']:.3f}"])
-    g = s["graph"]
+                     f"{sum(cpu) / len(cpu):.2f}" if cpu else "n/a", str(a.threads),
+                     f"{a.final_loss:.3f}"])
+    g = s.graph
     return Section("Training and data", [
         (f"Graph: {g['entities']} entities in {g['clusters']} clusters, {g['facts']} facts, "
-        f"{g['chains']} two-hop chains ({s['queries']['holdout']:.0%} held out); "
-        f"{s['queries']['total']} queries. Seconds and steps/s are as measured on this machine "
+        f"{g['chains']} two-hop chains ({s.queries['holdout']:.0%} held out); "
+        f"{s.queries['total']} queries. Seconds and steps/s are as measured on this machine "
         "while it ran whatever else it ran (a step count fixes the work, not the time); steps "
         "per CPU second is the rate of one idle core.")],
         ["arm", "steps", "batch", "corpus rows", "parameters", "seconds per seed", "steps/s",
          "steps per CPU s", "threads", "final loss"], rows, image=PLOT_TRAINING)
 
 
-def write_report(exp: Any, summary: dict[str, Any], out: Path) -> dict[str, str]:
+def write_report(exp: Any, summary: KgSummary, out: Path) -> dict[str, str]:
     """Write ``out/report.md``, ``out/report.html`` and their figures; returns their paths."""
     plot_accuracy(out / PLOT_ACCURACY, summary)
     plot_training(out / PLOT_TRAINING, summary)
-    title = f"Knowledge-graph experiment: {summary['name']} ({summary['size']})"
-    intro = Section("What it tests", [summary["description"], KIND_TEXT[summary["kind"]]],
+    title = f"Knowledge-graph experiment: {summary.name} ({summary.size})"
+    intro = Section("What it tests", [summary.description, KIND_TEXT[summary.kind]],
                     image=PLOT_ACCURACY)
     sections = [intro, _verdict_section(summary), _tags_section(summary)]
-    if summary["kind"] == "regularization":
+    if summary.kind == "regularization":
         sections.append(_regularization_section(summary))
     regions = _regions_section(summary)
     if regions is not None:
