@@ -70,7 +70,7 @@ def test_scores_match_stockfish_multipv_through_python_chess(tmp_path):
     """Every legal move is scored; the scores are python-chess's own MultiPV analysis of the
     same search (same nodes, fresh hash), its WDL expectation included."""
     sf = str(find_stockfish())
-    with Scorer(tmp_path, nodes=3000, processes=1) as scorer:
+    with Scorer(tmp_path, nodes=3000, mode="multipv", processes=1) as scorer:
         got = scorer.score(FENS)
     with chess.engine.SimpleEngine.popen_uci(sf) as eng:
         eng.configure({"Threads": 1, "Hash": 16})
@@ -91,6 +91,26 @@ def test_scores_match_stockfish_multipv_through_python_chess(tmp_path):
             assert rec.expected == sorted(rec.expected, reverse=True)
     assert got[1].moves[0] == "f3f7" and got[1].expected[0] == 1.0  # the mate
     assert expected_score(0, 0) == pytest.approx(0.5, abs=0.02)
+
+
+@pytest.mark.stockfish
+def test_per_move_scores_match_stockfish_searchmoves(tmp_path):
+    """``per-move``: each legal move its own ``go nodes N searchmoves MOVE`` (python-chess's
+    ``root_moves``), in legal-move order after one ucinewgame."""
+    sf = str(find_stockfish())
+    with Scorer(tmp_path, nodes=400, mode="per-move", processes=1) as scorer:
+        got = scorer.score(FENS[2:4])
+    assert got[0].limit == {"nodes_per_move": 400}
+    with chess.engine.SimpleEngine.popen_uci(sf) as eng:
+        eng.configure({"Threads": 1, "Hash": 16})
+        for fen, rec in zip(FENS[2:4], got):
+            board = chess.Board(fen)
+            theirs = {}
+            for m in board.legal_moves:
+                info = eng.analyse(board, chess.engine.Limit(nodes=400), root_moves=[m],
+                                   game="new-" + fen)
+                theirs[m.uci()] = info["score"].relative.score(mate_score=100_000)
+            assert dict(zip(rec.moves, rec.cp)) == theirs
 
 
 @pytest.mark.stockfish
@@ -172,7 +192,7 @@ def test_favor_on_arena_games(evaluated, tmp_path):
 def test_kill_minus_nine_mid_scoring_loses_and_repeats_nothing(evaluated, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "chessformer", "analyze", "favor", str(evaluated),
-           "--out", str(out), "--states", "40", "--nodes", "20000", "--workers", "1",
+           "--out", str(out), "--states", "40", "--nodes", "2000", "--workers", "1",
            "--boot", "20"]
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cache = scores_format.scores_path(out)

@@ -32,7 +32,7 @@ from typing import Any
 import chess
 import numpy as np
 
-from chessformer.analysis.scorer import DEFAULT_NODES, Scorer
+from chessformer.analysis.scorer import DEFAULT_MODE, DEFAULT_NODES, Scorer
 from chessformer.core import tokenizer as tok
 from chessformer.core.boards import encode_board
 from chessformer.core.protocol import VERDICT_TEMPERATURE
@@ -359,7 +359,7 @@ def _model_run(run: Path, folder: Path, infos: Sequence[Any]) -> Path:
 def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
                    states: int = DEFAULT_STATES, opponent: str | None = None,
                    temperature: float | None = None, temperatures: Sequence[float] | None = None,
-                   nodes: int = DEFAULT_NODES, processes: int = 2,
+                   nodes: int = DEFAULT_NODES, mode: str = DEFAULT_MODE, processes: int = 2,
                    cache: str | os.PathLike[str] | None = None, seed: int = 0,
                    n_boot: int = N_BOOT, stockfish: str | None = None,
                    command: str = "") -> tuple[FavorResult, list[State]]:
@@ -412,13 +412,14 @@ def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
         raise UserError(f"cannot write the output folder {out}: {e.strerror or e}") from None
     if not os.access(out, os.W_OK):
         raise UserError(f"cannot write the output folder {out}: permission denied")
-    with Scorer(cache if cache is not None else out, nodes=nodes, processes=processes,
+    with Scorer(cache if cache is not None else out, nodes=nodes, mode=mode, processes=processes,
                 stockfish=stockfish) as scorer:
         bar = progress(total=len(sampled), desc="score", unit="pos")
         scored = scorer.score([s.fen for s in sampled], progress=bar)
         bar.close()
         stats = scorer.stats
         engine = scorer.engine
+        search = scorer.describe()
         sf_path = scorer.stockfish
     for s, rec in zip(sampled, scored):
         s.scores, s.ranked = rec.by_move(), list(rec.moves)
@@ -435,7 +436,8 @@ def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
         opponent=opponent, states_total=len(candidates),
         games_total=len({g for g, _ in candidates}), states=len(sampled),
         games=len({s.game for s in sampled}), seed=seed, temperatures=temps, experts=names,
-        scorer={"engine": engine, "nodes": nodes, "processes": scorer.processes,
+        scorer={"engine": engine, "nodes": nodes, "mode": mode, "search": search,
+                "processes": scorer.processes,
                 "positions": stats.positions, "scored_now": stats.scored_now,
                 "from_cache": stats.from_cache,
                 "positions_per_s_per_process": _opt(stats.per_second_per_process, 3),

@@ -27,7 +27,7 @@ def write_favor_page(out: Path, r: FavorResult) -> dict[str, Path]:
     sections.append(Section("Provenance", [
         f"Command: {r.command or 'not recorded'}", f"Code: {r.code_version}; created {r.created}; "
         f"{r.seconds:.0f} s in all.",
-        f"Scorer: {r.scorer['engine']}, {r.scorer['nodes']:,} nodes a position, "
+        f"Scorer: {r.scorer['engine']}, {r.scorer['search']}, "
         f"{r.scorer['processes']} engine processes; {r.scorer['scored_now']} positions scored "
         f"now, {r.scorer['from_cache']} from the cache; "
         f"{r.scorer['positions_per_s_per_process']} positions per second per process.",

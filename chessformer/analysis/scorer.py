@@ -5,18 +5,22 @@
     ...     [pos] = scorer.score(["rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1"])
     ...     pos.moves[0], pos.expected[0]
 
-One search per position: ``go nodes N`` with ``MultiPV`` set to the number of legal moves, so
-every move gets a score from the same search (the node limit is for the whole search, shared by
-the lines). Each line's centipawns become an expected score for the side to move through
-python-chess's WDL model of the engine's version (``Score.wdl(model=..., ply=...)``:
-win + draw / 2). A search starts from ``ucinewgame`` (cleared hash) and the FEN alone, so a
-position's scores do not depend on what the engine searched before: the cache
-(:mod:`chessformer.formats.scores`, keyed by FEN, engine and limit) holds what a rerun would
-compute. Positions are scored by a pool of engine processes (one Stockfish thread each); each
-result is appended to the cache as it arrives, so a killed analysis resumes where it stopped.
+Every legal move gets a score, in one of two ways (:data:`MODES`): ``per-move`` (the default),
+one search per legal move (``go nodes N searchmoves MOVE``, python-chess's ``root_moves``) at N
+nodes a move; or ``multipv``, one search with ``MultiPV`` set to the number of legal moves, the
+N nodes shared by all the lines. Each move's centipawns (for the side to move, after the move)
+become an expected score through python-chess's WDL model of the engine's version
+(``Score.wdl(model=..., ply=...)``: win + draw / 2). A position's searches start from
+``ucinewgame`` (cleared hash) and the FEN alone, so its scores do not depend on what the engine
+searched before: the cache (:mod:`chessformer.formats.scores`, keyed by FEN, engine and limit)
+holds what a rerun would compute. Positions are scored by a pool of engine processes (one
+Stockfish thread each); each result is appended to the cache as it arrives, so a killed analysis
+resumes where it stopped.
 
-The default limit, :data:`DEFAULT_NODES`, was chosen by :func:`stability` against ten times as
-many nodes on 100 positions of real games (docs/results.md, "Position scorer").
+The default, 1,000 nodes a move, was chosen by :func:`stability` against ten times as many
+nodes, on 100 positions of real games: per-move searches agreed better with the 10x limit than
+MultiPV searches of the same or greater cost, and were faster (docs/results.md, "Position
+scorer").
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from chessformer.formats import scores as scores_format
 from chessformer.formats.scores import ScoredPosition
 from chessformer.utils import UserError, log, mp_context
 
-__all__ = ["DEFAULT_NODES", "Scorer", "expected_score", "score_position", "stability"]
+__all__ = ["DEFAULT_MODE", "DEFAULT_NODES", "MODES", "Scorer", "expected_score", "score_position", "stability"]
 
-#: Nodes per position (the whole multi-line search): see the module docstring.
-DEFAULT_NODES = 20_000
+#: The default search: see the module docstring.
+DEFAULT_MODE = "per-move"
+DEFAULT_NODES = 1_000
 #: Stockfish's largest MultiPV (its UCI option's maximum); no position has more legal moves.
 MAX_MULTIPV = 500
 ENGINE_OPTIONS: dict[str, object] = {"Threads": 1, "Hash": 16, "MultiPV": MAX_MULTIPV}
@@ -70,29 +75,42 @@ def expected_score(cp: int, ply: int, model: str = "sf15.1") -> float:
     return float(wdl.expectation())
 
 
-def score_position(engine: UciEngine, fen: str, limit: Limit) -> ScoredPosition:
-    """Every legal move of ``fen`` scored by one search of ``engine`` (started with
-    ``MultiPV`` >= the number of legal moves); moves the search did not report (none seen so
-    far) get a search of their own."""
+#: How a position is searched: ``multipv`` (one search, every move a line, the node limit
+#: shared by the lines) or ``per-move`` (one search per legal move, ``go nodes N searchmoves
+#: MOVE``, the node limit per move).
+MODES = ("multipv", "per-move")
+
+
+def limit_json(nodes: int, mode: str) -> dict[str, int]:
+    """The search limit as the cache records it: ``{"nodes": N}`` or ``{"nodes_per_move": N}``."""
+    return {"nodes": nodes} if mode == "multipv" else {"nodes_per_move": nodes}
+
+
+def score_position(engine: UciEngine, fen: str, nodes: int, mode: str = "multipv",
+                   ) -> ScoredPosition:
+    """Every legal move of ``fen`` scored by ``engine`` (started with ``MultiPV`` >= the number
+    of legal moves) in ``mode``; a move a MultiPV search did not report gets its own search."""
     board = chess.Board(fen)
     legal = [m.uci() for m in board.legal_moves]
     if not legal:
         raise ValueError(f"{fen}: no legal moves to score")
+    limit = Limit(nodes=nodes)
     t0 = time.perf_counter()
     engine.new_game()
-    lines = engine.analyse([], limit, multipv=len(legal), fen=fen)
+    lines: list[tuple[str, int]] = []
+    if mode == "multipv":
+        lines = engine.analyse([], limit, multipv=len(legal), fen=fen)
     seen = {m for m, _ in lines}
     for uci in legal:
         if uci not in seen:
-            engine.new_game()
             lines += engine.analyse([], limit, multipv=1, fen=fen, searchmoves=[uci])[:1]
     order = sorted(range(len(lines)), key=lambda i: -lines[i][1])  # stable: engine order on ties
     moves = [lines[i][0] for i in order]
     cps = [lines[i][1] for i in order]
     model = wdl_model(engine.name)
     ply = board.ply()
-    return ScoredPosition(fen=fen, engine=engine.name, limit=limit.describe(), moves=moves, cp=cps,
-                          expected=[round(expected_score(c, ply, model), 6) for c in cps],
+    return ScoredPosition(fen=fen, engine=engine.name, limit=limit_json(nodes, mode), moves=moves,
+                          cp=cps, expected=[round(expected_score(c, ply, model), 6) for c in cps],
                           seconds=round(time.perf_counter() - t0, 4))
 
 
@@ -104,9 +122,9 @@ def _init_worker(stockfish: str) -> None:
     _ENGINE = UciEngine(stockfish, ENGINE_OPTIONS, timeout=120.0)
 
 
-def _work(fen: str, limit: Limit) -> ScoredPosition:
+def _work(fen: str, nodes: int, mode: str) -> ScoredPosition:
     assert _ENGINE is not None
-    return score_position(_ENGINE, fen, limit)
+    return score_position(_ENGINE, fen, nodes, mode)
 
 
 @dataclass
@@ -128,11 +146,15 @@ class Scorer:
     """Scores positions with ``processes`` engine processes, through an on-disk cache."""
 
     def __init__(self, cache: str | os.PathLike[str] | None, *, nodes: int = DEFAULT_NODES,
-                 processes: int = 2, stockfish: str | os.PathLike[str] | None = None) -> None:
+                 mode: str = DEFAULT_MODE, processes: int = 2,
+                 stockfish: str | os.PathLike[str] | None = None) -> None:
         if nodes < 1:
             raise UserError(f"the scorer's node limit must be at least 1, not {nodes}")
+        if mode not in MODES:
+            raise UserError(f"the scorer's mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.stockfish = str(require_stockfish(stockfish))
-        self.limit = Limit(nodes=nodes)
+        self.nodes, self.mode = nodes, mode
+        self.limit = limit_json(nodes, mode)
         self.processes = max(1, processes)
         self.cache_path = None if cache is None else scores_format.scores_path(cache)
         with UciEngine(self.stockfish, ENGINE_OPTIONS) as eng:
@@ -149,7 +171,11 @@ class Scorer:
         self.stats = ScoreStats()
 
     def key(self, fen: str) -> tuple[str, str, str]:
-        return fen, self.engine, scores_format.limit_key(self.limit.describe())
+        return fen, self.engine, scores_format.limit_key(self.limit)
+
+    def describe(self) -> str:
+        return (f"{self.nodes:,} nodes a position (one MultiPV search)" if self.mode == "multipv"
+                else f"{self.nodes:,} nodes a move (one search per legal move)")
 
     def cached(self, fen: str) -> ScoredPosition | None:
         return self._cached.get(self.key(fen))
@@ -165,9 +191,8 @@ class Scorer:
         if progress is not None:
             progress.total = len(todo)
         if todo:
-            log.info("scorer: %d positions to score (%d in the cache), %s nodes each, %d "
-                     "engine processes", len(todo), len(unique) - len(todo),
-                     f"{self.limit.nodes:,}", self.processes)
+            log.info("scorer: %d positions to score (%d in the cache), %s, %d engine processes",
+                     len(todo), len(unique) - len(todo), self.describe(), self.processes)
             self._score_all(todo, progress)
         self.stats.seconds += time.perf_counter() - t0
         return [self._cached[self.key(f)] for f in fens]
@@ -184,7 +209,7 @@ class Scorer:
             _init_worker(self.stockfish)
             try:
                 for fen in todo:
-                    self._keep(_work(fen, self.limit))
+                    self._keep(_work(fen, self.nodes, self.mode))
                     if progress is not None:
                         progress.update(1)
             finally:
@@ -194,7 +219,7 @@ class Scorer:
         with ProcessPoolExecutor(max_workers=min(self.processes, len(todo)),
                                  mp_context=mp_context(), initializer=_init_worker,
                                  initargs=(self.stockfish,)) as pool:
-            futures = [pool.submit(_work, fen, self.limit) for fen in todo]
+            futures = [pool.submit(_work, fen, self.nodes, self.mode) for fen in todo]
             for fut in as_completed(futures):
                 self._keep(fut.result())
                 if progress is not None:

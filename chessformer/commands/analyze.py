@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from chessformer.analysis.favor import DEFAULT_STATES, N_BOOT, favor_analysis
-from chessformer.analysis.scorer import DEFAULT_NODES
+from chessformer.analysis.scorer import DEFAULT_MODE, DEFAULT_NODES, MODES
 from chessformer.formats import favor as favor_format
 from chessformer.utils import UserError, command_line
 
@@ -30,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--temperatures", metavar="T,T,...",
                    help="the table's temperatures (default: the grid's; 1 is always added)")
     p.add_argument("--nodes", type=int, default=DEFAULT_NODES,
-                   help=f"Stockfish nodes per position (default {DEFAULT_NODES:,})")
+                   help=f"Stockfish nodes per position, or per move with --search per-move "
+                   f"(default {DEFAULT_NODES:,})")
+    p.add_argument("--search", choices=MODES, default=DEFAULT_MODE,
+                   help=f"one MultiPV search a position, or one search per legal move "
+                   f"(default {DEFAULT_MODE})")
     p.add_argument("--workers", type=int, default=2, help="engine processes (default 2)")
     p.add_argument("--cache", type=Path, metavar="PATH",
                    help="the scorer's cache (default OUT/scores.jsonl)")
@@ -53,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"{args.run}: no such run or evaluation folder")
     out = args.out or args.run / "favor"
     r, _ = favor_analysis(args.run, out, states=args.states, opponent=args.opponent,
-                          temperature=args.temperature, temperatures=temps, nodes=args.nodes,
+                          temperature=args.temperature, temperatures=temps, nodes=args.nodes, mode=args.search,
                           processes=args.workers, cache=args.cache, seed=args.seed,
                           n_boot=args.boot, command=command_line())
     for x in r.table:

@@ -38,7 +38,7 @@ def favor_sections(r: FavorResult, image: str | None, boards: list[str] | None =
              f"(from {r.games} of {r.games_total} games, seed {r.seed}). In each, the model's "
              f"exact move distribution at each temperature and each training expert's "
              f"(simulated experts' move_distribution) are scored by {sc['engine']} at "
-             f"{sc['nodes']:,} nodes a position (every legal move from one MultiPV search; "
+             f"{sc['search']} (every legal move scored; "
              f"expected score = win + draw/2 for the side to move, through python-chess's WDL "
              f"model). Expected scores and gains in points (100 = a whole game); gain = the "
              f"per-state difference from the model at T = 1; intervals: 95% bootstrap, "
