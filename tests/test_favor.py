@@ -186,6 +186,20 @@ def test_favor_on_arena_games(evaluated, tmp_path):
     r2, _ = favor_analysis(evaluated, tmp_path, states=12, nodes=1000, processes=2, n_boot=50)
     assert r2.scorer["scored_now"] == 0 and r2.scorer["from_cache"] == r.scorer["positions"]
     assert r2.table == r.table
+    # the run's report, written into the same folder, gains the favor sections
+    from chessformer.report.report import write_report
+
+    info = write_report([evaluated], tmp_path, n_boot=20)
+    md = info["md"].read_text()
+    assert "## Where the model gains: expected score by temperature" in md
+    assert "| model T=0.001 |" in md and "favor_gain.png" in md
+    assert "<svg" in info["html"].read_text()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / favor_format.FAVOR_JSON).write_text(
+        (tmp_path / favor_format.FAVOR_JSON).read_text().replace(str(evaluated), "/elsewhere"))
+    md = write_report([evaluated], other, n_boot=20)["md"].read_text()
+    assert "Where the model gains" not in md  # another run's analysis is left out
 
 
 @pytest.mark.stockfish

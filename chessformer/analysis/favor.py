@@ -247,6 +247,8 @@ class Boot:
             return float(np.sort(x)[::-1][:k].sum() / total)
 
         est = share(np.ones(len(gain)))
+        if not math.isfinite(est):
+            return math.nan, math.nan, math.nan
         boot = np.array([share(w[self.inverse]) for w in self.weights[:200]])
         boot = boot[np.isfinite(boot)]
         lo, hi = np.percentile(boot, [2.5, 97.5]) if len(boot) else (math.nan, math.nan)

@@ -30,7 +30,8 @@ def write_favor_page(out: Path, r: FavorResult) -> dict[str, Path]:
         f"Scorer: {r.scorer['engine']}, {r.scorer['search']}, "
         f"{r.scorer['processes']} engine processes; {r.scorer['scored_now']} positions scored "
         f"now, {r.scorer['from_cache']} from the cache; "
-        f"{r.scorer['positions_per_s_per_process']} positions per second per process.",
+        f"{r.scorer['positions_per_s_per_process'] or 'n/a'} positions per second per "
+        "process (of those scored now).",
         f"Games: {', '.join(r.evals)}; training experts: {', '.join(r.experts) or 'none known'}."]))
     title = f"Favor analysis: {Path(r.run).name}"
     md, page = out / favor_format.FAVOR_MD, out / favor_format.FAVOR_HTML

@@ -45,7 +45,8 @@ class ScoredPosition(records_format.Record):
     fen: str
     #: the engine's ``id name`` (e.g. ``Stockfish 15.1``)
     engine: str
-    #: the search limit (``{"nodes": N}``), for the whole multi-line search of the position
+    #: the search limit: ``{"nodes_per_move": N}`` (one search per legal move) or
+    #: ``{"nodes": N}`` (one MultiPV search of the position)
     limit: dict[str, int]
     #: every legal move in UCI, the engine's best first
     moves: list[str]

@@ -38,9 +38,8 @@ def favor_sections(r: FavorResult, image: str | None, boards: list[str] | None =
              f"(from {r.games} of {r.games_total} games, seed {r.seed}). In each, the model's "
              f"exact move distribution at each temperature and each training expert's "
              f"(simulated experts' move_distribution) are scored by {sc['engine']} at "
-             f"{sc['search']} (every legal move scored; "
-             f"expected score = win + draw/2 for the side to move, through python-chess's WDL "
-             f"model). Expected scores and gains in points (100 = a whole game); gain = the "
+             f"{sc['search']}: every legal move scored, its expected score = win + draw/2 "
+             f"for the side to move, through python-chess's WDL model. Expected scores and gains in points (100 = a whole game); gain = the "
              f"per-state difference from the model at T = 1; intervals: 95% bootstrap, "
              f"resampling games ({r.n_boot} resamples). top-k: the probability that the move "
              f"is among Stockfish's k best. The paper (Zhang et al. 2024, Table 1): +2.17 points "
@@ -55,7 +54,8 @@ def favor_sections(r: FavorResult, image: str | None, boards: list[str] | None =
                     ["player", "expected score", "95% CI", "gain over T=1", "95% CI",
                      "top-1 %", "top-3 %", "top-5 %"], rows,
                     links=[("the whole favor analysis", link)] if link else None)
-    conc = "; ".join(f"{c.group} of states: {_pct(c.value)}% of the gain "
+    conc = "; ".join(f"{c.group} of states: n/a" if c.value is None else
+                     f"{c.group} of states: {_pct(c.value)}% of the gain "
                      f"[{_pct(c.lo)}, {_pct(c.hi)}]" for c in r.concentration)
     total = next((x for x in r.table if x.temperature == low), None)
     words = [f"Each state's gain of T = {low:g} over T = 1, binned: the share of states per bin "
