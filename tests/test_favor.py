@@ -268,3 +268,27 @@ def test_missing_engine_and_unwritable_output(evaluated, tmp_path):
     assert "cannot write the output folder" in p.stderr and str(blocker) in p.stderr
     p = _cli("analyze", "favor", evaluated, "--out", tmp_path / "o2", "--opponent", "nobody")
     assert p.returncode == 2 and "no model games at T=0.001 against 'nobody'" in p.stderr
+
+
+@pytest.mark.stockfish
+def test_training_experts_are_the_games_experts_named_in_the_runs_data(evaluated, monkeypatch):
+    """Of the simulated experts in the evaluation games, those the run's dataset names; the
+    dataset path that run.json records relative to the checkout is found from the run."""
+    import numpy as np
+
+    from chessformer.analysis import favor as favor_module
+    from chessformer.core import tokenizer
+    from chessformer.data.dataset import DatasetWriter
+
+    ds = evaluated.resolve().parent.parent / "ds-eps80"
+    writer = DatasetWriter(ds, boards=False, val_fraction=0.0)
+    meta = dict(game_id="x1", white="eps80", black="someone", white_elo=900, black_elo=900,
+                result="1-0", time_control="-", termination="normal", plies=2, source="test")
+    writer.add(tokenizer.tokenize(["e2e4", "e7e5"]), meta, np.zeros((3, 1), np.uint8))
+    writer.finish(command="test")
+    records = read_results(evaluated / "eval" / "f")
+    monkeypatch.setattr(favor_module.run_format, "run_dataset", lambda run: Path("ds-eps80"))
+    assert [s.name for s in favor_module._training_expert_specs(records, evaluated)] == ["eps80"]
+    monkeypatch.setattr(favor_module.run_format, "run_dataset", lambda run: Path("no-such-ds"))
+    names = [s.name for s in favor_module._training_expert_specs(records, evaluated)]
+    assert names == ["eps80", "eps90"]  # no games table: every expert of the games

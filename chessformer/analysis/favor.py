@@ -109,23 +109,32 @@ def _training_expert_specs(records: Sequence[GameRecord], run: Path | None) -> l
                 settings = {k: v for k, v in p.items() if k not in ("kind", "name")}
                 specs.setdefault(p["name"], PlayerSpec(p["name"], "expert", settings))
     data = run_format.run_dataset(run) if run is not None else None
+    if data is not None and run is not None and not data.is_absolute() and not data.exists():
+        # run.json records the path as given to train, relative to where it ran: the checkout
+        # that holds runs/RUN, as make does it
+        data = run.resolve().parent.parent / data
     if data is None or not specs:
         return [specs[k] for k in sorted(specs)] if data is None else []
     trained: set[str] = set()
+    rows = 0
     try:
         for row in dataset_format.iter_game_rows(data):
+            rows += 1
             trained.update(row.get(s, "") for s in games_format.SIDES)
             if set(specs) <= trained:
                 break
     except (OSError, UserError) as e:
-        log.warning("%s: cannot read the dataset's games (%s); every expert of the games is "
-                    "taken as a training expert", data, e)
+        log.warning("%s: cannot read the dataset's games (%s)", data, e)
+    if not rows:
+        log.warning("%s: no games table of the training data here; every simulated expert of "
+                    "the evaluation games is taken as a training expert", data)
         return [specs[k] for k in sorted(specs)]
     return [specs[k] for k in sorted(specs) if k in trained]
 
 
 def _model_distributions(model: Any, records: Sequence[GameRecord], states: list[State],
-                         temperatures: Sequence[float], batch: int = 64) -> None:
+                         temperatures: Sequence[float], top_k: int | None = None,
+                         batch: int = 64) -> None:
     """Each state's model distribution at every temperature, the games read in lockstep (one
     token per game per step through the KV cache, as the arena reads them)."""
     by_game: dict[int, list[State]] = defaultdict(list)
@@ -160,7 +169,8 @@ def _model_distributions(model: Any, records: Sequence[GameRecord], states: list
                 if s is None:
                     continue
                 for t in temperatures:
-                    p, legal = move_probabilities(logits[i], boards[i], ModelSettings(t, "masked"))
+                    p, legal = move_probabilities(logits[i], boards[i],
+                                                   ModelSettings(t, "masked", top_k))
                     s.model[t] = {m.uci(): float(p[tid]) for tid, m in legal.items()}
                 bar.update(1)
     bar.close()
@@ -428,7 +438,9 @@ def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
     from chessformer.model.transformer import load_model
 
     model = load_model(model_run)
-    _model_distributions(model, records, sampled, temps)
+    top_k = next((rec.players[side].get("top_k") for rec in records for side in games_format.SIDES
+                  if rec.players[side].get("kind") == "model"), None)
+    _model_distributions(model, records, sampled, temps, top_k)
     specs = _training_expert_specs(records, model_run)
     _expert_distributions(specs, sampled, sf_path)
     names = [s.name for s in specs]
