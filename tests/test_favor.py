@@ -167,6 +167,15 @@ def test_favor_on_arena_games(evaluated, tmp_path):
             assert set(s.model[t]) == set(s.scores)
         for d in s.experts.values():
             assert sum(d.values()) == pytest.approx(1.0)
+    # the distributions are the arena's reading of the game up to the state (not a bare FEN)
+    from chessformer.model.inference import ModelSettings, PositionDecoder, move_probabilities
+    from chessformer.model.transformer import load_model
+
+    dec = PositionDecoder(load_model(evaluated))
+    for s in sampled[:3]:
+        p, legal = move_probabilities(dec.logits(s.moves), chess.Board(s.fen),
+                                      ModelSettings(1.0, "masked"))
+        assert {m.uci(): p[t] for t, m in legal.items()} == pytest.approx(s.model[1.0], abs=1e-5)
     one = next(x for x in r.table if x.temperature == 1.0)
     low = next(x for x in r.table if x.temperature == 0.001)
     assert one.gain == 0.0
