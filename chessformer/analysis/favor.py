@@ -327,9 +327,9 @@ def summarise(states: list[State], temperatures: Sequence[float], expert_names: 
         for i, (lo, hi) in enumerate(bands):
             m = (ent > lo) & (ent <= hi) if i else ent <= hi
             v = boot.mean(gain, m)
-            lo_s = f"{lo:.2f}" if np.isfinite(lo) else f"{ent.min():.2f}"
-            hi_s = f"{hi:.2f}" if np.isfinite(hi) else f"{ent.max():.2f}"
-            by_entropy.append(FavorGroup(group=f"{('low', 'middle', 'high')[i]} ({lo_s}-{hi_s} bits)",
+            lo_s = f"{max(0.0, lo if np.isfinite(lo) else ent.min()):.2f}"
+            hi_s = f"{max(0.0, hi if np.isfinite(hi) else ent.max()):.2f}"
+            by_entropy.append(FavorGroup(group=f"{('low', 'middle', 'high')[i]} ({lo_s} to {hi_s} bits)",
                                          states=int(m.sum()), value=_opt(v[0]),
                                          lo=_opt(v[1]), hi=_opt(v[2])))
     return {"table": rows, "histogram": hist, "concentration": conc, "by_phase": by_phase,

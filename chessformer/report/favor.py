@@ -61,8 +61,9 @@ def favor_sections(r: FavorResult, image: str | None, boards: list[str] | None =
     words = [f"Each state's gain of T = {low:g} over T = 1, binned: the share of states per bin "
              f"(95% interval, games resampled). Total gain {_pts(total.gain) if total else 'n/a'} "
              f"points a state. Concentration (share of the summed gain carried by the states with "
-             f"the largest gains): {conc}." + (" (A share is n/a where the summed gain is not "
-             "positive.)" if any(c.value is None for c in r.concentration) else "")]
+             f"the largest gains): {conc}; a share above 100% means the other states' gains "
+             f"sum below zero." + (" (A share is n/a where the summed gain is not positive.)"
+                                   if any(c.value is None for c in r.concentration) else "")]
     hist = Section(f"Per-state gain at T = {low:g} over T = 1", words,
                    ["gain (points)", "states", "share %", "95% CI"],
                    [[f"[{100 * b.lo:+.1f}, {100 * b.hi:+.1f})", str(b.states), _pct(b.share),
