@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rate": ("chessformer.commands.rate", "fit anchored Elo ratings with 95% intervals to game results"),
     "calibrate": ("chessformer.commands.calibrate", "rate a ladder of Stockfish settings on one scale"),
     "report": ("chessformer.commands.report", "write report.html and report.md for evaluated runs"),
+    "analyze": ("chessformer.commands.analyze", "move-level analyses of evaluated runs: favor (where the low temperature gains)"),
     "experiment": ("chessformer.commands.experiment", "run a taxonomy experiment: diversity, selection, generalization"),
     "kg": ("chessformer.commands.kg", "knowledge-graph testbed: experts, corpus, model, verdicts, report"),
 }

@@ -3,7 +3,7 @@
 The order (``a | b``: siblings, neither imports the other)::
 
     utils <- core <- formats <- data | model <- training | play <- rating <- report
-          <- experiments | kg <- commands <- cli <- __main__
+          <- experiments | kg | analysis <- commands <- cli <- __main__
 
 (``cli`` imports each command's module by its name, when that command runs.)
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "chessformer"
 LAYERS = [("utils",), ("core",), ("formats",), ("data", "model"), ("training", "play"),
-          ("rating",), ("report",), ("experiments", "kg"), ("commands",), ("cli",), ("__main__",)]
+          ("rating",), ("report",), ("experiments", "kg", "analysis"), ("commands",), ("cli",), ("__main__",)]
 LAYER = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 FILE_NAME = re.compile(r"^[\w.{}/<>-]*\.(json|jsonl|npy|safetensors|csv)$")
 

@@ -92,3 +92,14 @@ def test_train_uses_one_learner_on_any_data_and_machine(tmp_path):
             o = resolve_options(args["preset"], given)
             assert (o.legal_softmax, o.move_head, o.keep_best) == (True, "tactics", True), line
             assert o.base_move_probe is not data, line  # generated games only
+
+
+def test_demo_writes_the_favor_analysis_into_the_report_folder_before_the_report():
+    out = dry_run("demo", "VENV=.venv", "DEMO_GPU=0", "FAVOR_STATES=123")
+    lines = out.splitlines()
+    favor = next(i for i, ln in enumerate(lines) if "chessformer analyze favor" in ln)
+    report = next(i for i, ln in enumerate(lines) if "chessformer report" in ln)
+    assert favor < report
+    assert ("analyze favor runs/demo-16000-s0-cap1000-small --out "
+            "reports/demo-16000-s0-cap1000-small --states 123") in lines[favor]
+    assert "--out reports/demo-16000-s0-cap1000-small" in lines[report]

@@ -35,6 +35,8 @@ class Section:
     # cell's "\n" is a line break in HTML and a space in Markdown.
     colours: list[list[str | None]] | None = None
     image_in_html: bool = True  # False: the HTML shows the coloured table in the image's place
+    # Trusted HTML (inline SVG boards) written after the table in HTML only; Markdown has links.
+    html: str | None = None
 
 
 def render_markdown(sections: list[Section], title: str) -> str:
@@ -111,6 +113,8 @@ def render_html(sections: list[Section], title: str, out_dir: Path) -> str:
                 colours = s.colours[i] if s.colours else [None] * len(r)
                 out.append("<tr>" + "".join(_td(c, bg) for c, bg in zip(r, colours)) + "</tr>")
             out.append("</tbody></table>")
+        if s.html:
+            out.append(s.html)
         if s.links:
             out.append("<ul>" + "".join(f'<li><a href="{e(h)}">{e(t)}</a></li>'
                                         for t, h in s.links) + "</ul>")

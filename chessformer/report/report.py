@@ -41,6 +41,7 @@ from typing import Any
 
 from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats import dataset as dataset_format
+from chessformer.formats import favor as favor_format
 from chessformer.formats import games as games_format
 from chessformer.formats import ladder as ladder_format
 from chessformer.formats import run as run_format
@@ -71,6 +72,7 @@ from chessformer.report.document import (
     render_html,
     render_markdown,
 )
+from chessformer.report.favor import favor_sections
 from chessformer.report.plots import (
     plot_elo_vs_temperature,
     plot_score_grid,
@@ -539,6 +541,25 @@ def provenance_section(r: Rated, command: str) -> Section:
 # The report
 
 
+def favor_report_sections(runs: list[Path], out: Path) -> list[Section]:
+    """The favor analysis's sections when ``out`` holds a ``favor.json`` of one of ``runs``
+    (``chessformer analyze favor RUN --out OUT``, run before the report)."""
+    if not favor_format.has_favor(out):
+        return []
+    fav = favor_format.read_favor(out)
+    mine = {Path(x).resolve() for x in runs}
+    if Path(fav.run).resolve() not in mine:
+        log.warning("%s is the favor analysis of %s, not of %s; left out of the report",
+                    favor_format.favor_path(out), fav.run, ", ".join(map(str, runs)))
+        return []
+    image = favor_format.FAVOR_PLOT if (out / favor_format.FAVOR_PLOT).is_file() else None
+    boards = [p.read_text(encoding="utf-8") for k in range(1, len(fav.top_states) + 1)
+              if (p := out / favor_format.board_svg_name(k)).is_file()]
+    page = favor_format.FAVOR_HTML if (out / favor_format.FAVOR_HTML).is_file() else None
+    return favor_sections(fav, image, boards if len(boards) == len(fav.top_states) else None,
+                          link=page)
+
+
 def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boot: int = N_BOOT,
                  seed: int = 0, anchors: dict[str, float] | None = None,
                  ladder: str | None = None, draw_model: DrawModel = "half",
@@ -581,6 +602,7 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     sections.append(plot_section(r))
     if "grid" in plots:
         sections.append(score_grid_section(r, grid))
+    sections += favor_report_sections(runs, out)
     sections += [ratings_section(r), legal_section(r), games_section(r, out)]
     if "training" in plots:
         sections.append(training_section(r))
