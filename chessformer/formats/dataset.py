@@ -28,9 +28,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from chessformer.formats import read_json
 from chessformer.formats import records as records_format
-from chessformer.utils import sha256_file, write_json_atomic
+from chessformer.utils import sha256_file
 
 MANIFEST = "manifest.json"
 TOKENS = "tokens.u16"
@@ -180,12 +179,11 @@ class Manifest(records_format.Record):
 
 
 def read_manifest(dataset: str | os.PathLike[str]) -> Manifest:
-    path = manifest_path(dataset)
-    return Manifest.from_json(read_json(path, "dataset manifest"), str(path))
+    return Manifest.load(manifest_path(dataset), "dataset manifest")
 
 
 def write_manifest(dataset: str | os.PathLike[str], manifest: Manifest) -> None:
-    write_json_atomic(manifest_path(dataset), manifest.to_json())
+    manifest.save(manifest_path(dataset))
 
 
 def manifest_sha256(dataset: str | os.PathLike[str]) -> str:

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chessformer.formats import read_json
 from chessformer.formats import records as records_format
-from chessformer.utils import write_json_atomic, write_text_atomic
+from chessformer.utils import write_text_atomic
 
 __all__ = ["EXPERIMENT_JSON", "EXPERIMENT_MD", "ArmInfo", "ArmRating", "Difference",
            "EntropyStats", "ExperimentRatings", "ExperimentReport", "ExperimentResult",
@@ -162,12 +161,11 @@ class ExperimentResult(records_format.Record):
 
 
 def read_experiment(folder: str | os.PathLike[str]) -> ExperimentResult:
-    path = Path(folder) / EXPERIMENT_JSON
-    return ExperimentResult.from_json(read_json(path, "experiment result"), str(path))
+    return ExperimentResult.load(Path(folder) / EXPERIMENT_JSON, "experiment result")
 
 
 def write_experiment(folder: str | os.PathLike[str], result: ExperimentResult,
                      page: str) -> None:
     """``experiment.json`` and its page ``experiment.md``."""
-    write_json_atomic(Path(folder) / EXPERIMENT_JSON, result.to_json())
+    result.save(Path(folder) / EXPERIMENT_JSON)
     write_text_atomic(Path(folder) / EXPERIMENT_MD, page)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from chessformer.core.games import pgn_string
-from chessformer.formats import json_line, read_json
+from chessformer.formats import json_line
 from chessformer.formats import records as records_format
 from chessformer.formats import run as run_format
-from chessformer.utils import UserError, log, write_json_atomic, write_text_atomic
+from chessformer.utils import UserError, log, write_text_atomic
 
 GAMES = "games.jsonl"
 EVAL_JSON = "eval.json"
@@ -199,8 +199,7 @@ class EvalInfo(records_format.Record):
 
 
 def read_eval_info(folder: str | os.PathLike[str]) -> EvalInfo:
-    path = Path(folder) / EVAL_JSON
-    return EvalInfo.from_json(read_json(path, "evaluation info"), str(path))
+    return EvalInfo.load(Path(folder) / EVAL_JSON, "evaluation info")
 
 
 def has_eval_info(folder: str | os.PathLike[str]) -> bool:
@@ -208,7 +207,7 @@ def has_eval_info(folder: str | os.PathLike[str]) -> bool:
 
 
 def write_eval_info(folder: str | os.PathLike[str], info: EvalInfo) -> None:
-    write_json_atomic(Path(folder) / EVAL_JSON, info.to_json())
+    info.save(Path(folder) / EVAL_JSON)
 
 
 def pgn_path(folder: str | os.PathLike[str]) -> Path:

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chessformer.formats import read_json
 from chessformer.formats import records as records_format
-from chessformer.utils import write_json_atomic
 
 
 def summary_path(pgn: str | os.PathLike[str]) -> Path:
@@ -52,12 +50,11 @@ class GenerationSummary(records_format.Record):
 
 
 def write_summary(pgn: str | os.PathLike[str], summary: GenerationSummary) -> None:
-    write_json_atomic(summary_path(pgn), summary.to_json())
+    summary.save(summary_path(pgn))
 
 
 def read_summary(pgn: str | os.PathLike[str]) -> GenerationSummary:
-    path = summary_path(pgn)
-    return GenerationSummary.from_json(read_json(path, "generate summary"), str(path))
+    return GenerationSummary.load(summary_path(pgn), "generate summary")
 
 
 def is_complete(pgn: str | os.PathLike[str]) -> bool:

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chessformer.formats import read_json, read_json_or_empty
 from chessformer.formats import records as records_format
-from chessformer.utils import write_json_atomic
 
 __all__ = ["ACCURACY", "CORPUS", "CORPUS_SAMPLE", "RESULT", "SUMMARY", "WRITER", "KgArmSummary",
            "KgComparison", "KgCurvePoint", "KgExpertRow", "KgLossPoint", "KgRegionRow",
@@ -214,19 +212,16 @@ class KgSummary(records_format.Record):
 
 def read_seed_result(run_dir: str | os.PathLike[str]) -> KgSeedResult | None:
     """A seed's ``result.json``; None if it has none (or a damaged one, with a warning)."""
-    path = Path(run_dir) / RESULT
-    raw = read_json_or_empty(path, "KG seed result")
-    return KgSeedResult.from_json(raw, str(path)) if raw else None
+    return KgSeedResult.load_if_any(Path(run_dir) / RESULT, "KG seed result")
 
 
 def write_seed_result(run_dir: str | os.PathLike[str], result: KgSeedResult) -> None:
-    write_json_atomic(Path(run_dir) / RESULT, result.to_json())
+    result.save(Path(run_dir) / RESULT)
 
 
 def read_summary(out: str | os.PathLike[str]) -> KgSummary:
-    path = Path(out) / SUMMARY
-    return KgSummary.from_json(read_json(path, "KG summary"), str(path))
+    return KgSummary.load(Path(out) / SUMMARY, "KG summary")
 
 
 def write_summary(out: str | os.PathLike[str], summary: KgSummary) -> None:
-    write_json_atomic(Path(out) / SUMMARY, summary.to_json())
+    summary.save(Path(out) / SUMMARY)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chessformer.formats import json_line, read_json, read_jsonl_lines
+from chessformer.formats import json_line, read_jsonl_lines
 from chessformer.formats import records as records_format
-from chessformer.utils import in_checkout, resource_dir, write_json_atomic
+from chessformer.utils import in_checkout, resource_dir
 
 #: The calibration work folder's files (see the module docstring).
 WORK_PLAN = "plan.json"
@@ -142,11 +142,11 @@ class CalibratedLadder(records_format.Record):
 
 
 def read_ladder(path: str | os.PathLike[str]) -> CalibratedLadder:
-    return CalibratedLadder.from_json(read_json(path, "ladder"), str(path))
+    return CalibratedLadder.load(path, "ladder")
 
 
 def write_ladder(path: str | os.PathLike[str], ladder: CalibratedLadder) -> None:
-    write_json_atomic(path, ladder.to_json())
+    ladder.save(path)
 
 
 def load_ladder(path: str | os.PathLike[str]) -> dict[str, float]:
@@ -179,11 +179,11 @@ class PlayingSession(records_format.Record):
 
 def read_work_plan(work: str | os.PathLike[str]) -> WorkPlan | None:
     path = Path(work) / WORK_PLAN
-    return WorkPlan.from_json(read_json(path, "calibrate plan"), str(path)) if path.exists() else None
+    return WorkPlan.load(path, "calibrate plan") if path.exists() else None
 
 
 def write_work_plan(work: str | os.PathLike[str], plan: WorkPlan) -> None:
-    write_json_atomic(Path(work) / WORK_PLAN, plan.to_json())
+    plan.save(Path(work) / WORK_PLAN)
 
 
 def append_session(work: str | os.PathLike[str], session: PlayingSession) -> None:

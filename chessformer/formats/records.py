@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
-from chessformer.utils import UserError
+from chessformer.utils import UserError, write_json_atomic
 
 __all__ = ["Record", "RecordError", "from_json", "to_json"]
 
@@ -152,6 +153,27 @@ class Record:
     @classmethod
     def from_json(cls, data: Any, where: str) -> Self:
         return from_json(cls, data, where)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], what: str) -> Self:
+        """The record in the JSON file ``path``; a one-line error naming ``what`` and the file
+        if it is missing, not JSON, or not this record."""
+        from chessformer.formats import read_json
+
+        return from_json(cls, read_json(path, what), str(path))
+
+    @classmethod
+    def load_if_any(cls, path: str | os.PathLike[str], what: str) -> Self | None:
+        """Like :meth:`load`, but None for a missing or damaged file (damaged: with a warning);
+        a valid JSON file that is not this record is still an error."""
+        from chessformer.formats import read_json_or_empty
+
+        raw = read_json_or_empty(path, what)
+        return from_json(cls, raw, str(path)) if raw else None
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the record to ``path`` as indented JSON, atomically."""
+        write_json_atomic(path, self.to_json())
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self, omit_none=self.OMIT_NONE)

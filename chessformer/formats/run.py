@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from chessformer.formats import dataset as dataset_format
-from chessformer.formats import read_json_or_empty, read_jsonl_lines
+from chessformer.formats import read_jsonl_lines
 from chessformer.formats import records as records_format
-from chessformer.utils import UserError, write_json_atomic, write_text_atomic
+from chessformer.utils import UserError, write_text_atomic
 
 RUN_JSON = "run.json"
 METRICS = "metrics.jsonl"
@@ -93,13 +93,11 @@ class RunRecord(records_format.Record):
 def read_run_record(run: str | os.PathLike[str]) -> RunRecord | None:
     """The run's ``run.json``; None if it has none (or a damaged one, with a warning); a
     valid JSON file that is not a run record is an error naming the file and the field."""
-    path = Path(run) / RUN_JSON
-    raw = read_json_or_empty(path, "run info")
-    return RunRecord.from_json(raw, str(path)) if raw else None
+    return RunRecord.load_if_any(Path(run) / RUN_JSON, "run info")
 
 
 def write_run_record(run: str | os.PathLike[str], info: RunRecord) -> None:
-    write_json_atomic(Path(run) / RUN_JSON, info.to_json())
+    info.save(Path(run) / RUN_JSON)
 
 
 def metrics_path(run: str | os.PathLike[str]) -> Path:
@@ -265,13 +263,11 @@ class FinalMetrics(records_format.Record):
 def read_final_metrics(run: str | os.PathLike[str]) -> FinalMetrics | None:
     """The run's ``final_metrics.json``; None if it has none (or a damaged one, with a
     warning)."""
-    path = Path(run) / FINAL_METRICS
-    raw = read_json_or_empty(path, "final metrics")
-    return FinalMetrics.from_json(raw, str(path)) if raw else None
+    return FinalMetrics.load_if_any(Path(run) / FINAL_METRICS, "final metrics")
 
 
 def write_final_metrics(run: str | os.PathLike[str], final: FinalMetrics) -> None:
-    write_json_atomic(Path(run) / FINAL_METRICS, final.to_json())
+    final.save(Path(run) / FINAL_METRICS)
 
 
 def is_finished(run: str | os.PathLike[str]) -> bool:
