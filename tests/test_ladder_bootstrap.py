@@ -43,7 +43,7 @@ def test_rung_intervals_come_from_the_ladders_games_and_widen_the_models():
     r_fixed = {r.player: r for r in fixed.ratings()}
     r_wide = {r.player: r for r in wide.ratings()}
     assert r_fixed[RUNG].lo == r_fixed[RUNG].hi == ladder.stated[RUNG]
-    assert wide.refitted == (RUNG,) and not r_wide[RUNG].anchor
+    assert wide.refitted == (RUNG,) and r_wide[RUNG].anchor
     # The rung's interval is about the ladder's own (ladder-15.1.json: [805.8, 1115.1], 309 wide;
     # its file was fitted under another prior and seed, and 300 resamples make coarse 2.5%
     # quantiles, hence the 30% tolerance).

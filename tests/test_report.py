@@ -78,7 +78,8 @@ def test_report_files_plots_and_links(report):
     assert (out / "score_grid.png").stat().st_size > 10_000
     imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     # The score grid is a coloured table in the HTML, the PNG in the Markdown.
-    assert len(imgs) == 2 and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(imgs) == 3 and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![Goodness of fit](goodness_of_fit.png)" in md
     assert "![Results per opponent and temperature](score_grid.png)" in md
     assert "![Elo versus temperature](elo_vs_temperature.png)" in md
     assert "eval/main/games.pgn" in md
@@ -104,7 +105,11 @@ def test_verdict_is_at_the_temperature_fixed_in_advance_against_training_experts
         assert v.text.startswith("T=0.001 (fixed in advance): ")
         assert v.reference == "expert" and v.reference_name in DEMO_EXPERTS
         assert v.word in (TRANSCENDS, DOES_NOT, NOT_SHOWN)
-        assert v.word == (TRANSCENDS if v.lo > 0 else DOES_NOT if v.hi < 0 else NOT_SHOWN)
+        fit_word = TRANSCENDS if v.lo > 0 else DOES_NOT if v.hi < 0 else NOT_SHOWN
+        # The fit's word, unless the head-to-head score is on the other side of even.
+        assert v.word == fit_word or (v.word == NOT_SHOWN and (
+            "the verdict is not shown" in v.text or "no head-to-head games" in v.text))
+        assert "head to head" in v.text or "no head-to-head games" in v.text
         assert v.text.split(": ")[1].startswith(v.word)
         assert f"**{v.line}: {v.text}**" in md
         # The exploratory line stands apart, with a simultaneous interval.
@@ -114,6 +119,54 @@ def test_verdict_is_at_the_temperature_fixed_in_advance_against_training_experts
         assert e.text in md.split("## Exploratory")[1]
     # The ladder rung is an anchor, never a verdict's reference.
     assert RUNG in report["anchors"]
+
+
+def test_report_json_has_head_to_head_fit_widening_and_terminations(report):
+    from chessformer.formats.report import read_report_summary
+    from chessformer.rating.counts import elo_from_score
+
+    s = read_report_summary(Path(report["md"]).parent)
+    md = Path(report["md"]).read_text()
+    assert [v["text"] for v in s.verdicts] == [v.text for v in report["verdicts"]]
+    # Head to head: every opponent of the fixed temperature, the reference marked.
+    for v in report["verdicts"]:
+        rows = [h for h in s.head_to_head if h.player == v.player]
+        assert {h.opponent for h in rows} >= {v.reference_name, RUNG}
+        ref = next(h for h in rows if h.reference)
+        assert ref.opponent == v.reference_name and ref.fitted == pytest.approx(v.diff)
+        assert ref.games == v.h2h_games and ref.score == pytest.approx(v.h2h_score)
+        if ref.elo is not None:
+            assert ref.elo == pytest.approx(elo_from_score(ref.score))
+    assert "## Head to head beside the fit" in md
+    # Goodness of fit: a residual for every pair that met, and the test's p-value.
+    gof = s.goodness_of_fit
+    met = {tuple(sorted((g.white, g.black))) for g in report["rated"].res.games}
+    assert {(p.a, p.b) for p in gof.pairs} == met
+    assert gof.df == report["rated"].fit_check.df and (gof.p_value is None
+                                                       or 0 <= gof.p_value <= 1)
+    assert f"X² = {gof.chi2:.1f} on {gof.df} degrees of freedom" in md
+    # The rung's ladder games were resampled: its interval has width, and the report says by
+    # how much the model's intervals grew.
+    assert s.ladder is not None and s.ladder.endswith("ladder-15.1.json")
+    rung = next(w for w in s.widening if w.what == f"rating of rung {RUNG}")
+    assert rung.fixed_lo == rung.fixed_hi and rung.ladder_hi - rung.ladder_lo > 100
+    model = [w for w in s.widening if w.what.startswith("rating of run T=0.001")]
+    assert model and all(w.ladder_hi - w.ladder_lo > w.fixed_hi - w.fixed_lo for w in model)
+    assert "## Intervals with the ladder's uncertainty" in md
+    # The shipped ladder fails its own anchor check: the report says the scale is its own.
+    assert "The Elo scale is this ladder's own" in s.scale and "offset" in s.scale
+    assert s.scale in md
+    # Terminations: every game of every cell counted once.
+    records = report["rated"].res.records
+    assert sum(t.games for t in s.terminations) == len(records)
+    for t in s.terminations:
+        assert t.games == (t.checkmate + t.stalemate + t.threefold_repetition + t.fifty_moves
+                           + t.insufficient_material + t.adjudicated + t.move_cap + t.forfeit
+                           + sum(t.other.values()))
+        assert len(t.adjudicated_plies) == t.adjudicated
+    assert sum(t.adjudicated for t in s.terminations) == sum(
+        r.termination == "adjudicated" for r in records)
+    assert "## Terminations" in md
 
 
 def test_a_model_that_lost_everything_is_rated_by_the_prior_only(report):

@@ -87,7 +87,7 @@ def verdict_of(games: list[GameResult], n_boot: int, seed: int,
     anchors = ANCHORS if ladder is None else {k: ladder.stated[k] for k in ANCHORS}
     bf = bootstrap(games, anchors, n_boot=n_boot, seed=seed, ladder=ladder)
     line = demo_line()
-    return compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)})[0]
+    return compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
 
 
 def test_three_words_follow_the_interval():
@@ -127,7 +127,7 @@ def test_unplayed_fixed_temperature_gives_no_verdict():
     games = demo_tournament({0.3: 800.0, 1.0: 600.0}, np.random.default_rng(3))
     bf = bootstrap(games, ANCHORS, n_boot=50, seed=0)
     line = ModelLine("model", "masked", None, [(0.3, "model T=0.3"), (1.0, "model T=1")])
-    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)})[0]
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
     assert v.word is None and v.exploratory is None
     assert v.text == ("no verdict: the temperature fixed in advance, T=0.001, was not played "
                          "(played: 0.3, 1)")
@@ -164,12 +164,12 @@ def test_cap_verdict_needs_an_anchored_scale():
     games = demo_tournament({t: 1400.0 for t in TEMPERATURES}, np.random.default_rng(5))
     bf = bootstrap(games, {}, n_boot=50, seed=0)  # unanchored: centred at 1500
     line = demo_line()
-    v = compute_verdicts(bf, [line], {}, why)[0]
+    v = compute_verdicts(bf, [line], {}, why, games=games)[0]
     assert v.word is None and v.cap_blocked == why
     assert "no verdict against the training cap 1000" in v.text
     # Anchored, the same model is compared with its cap.
     bf = bootstrap(games, ANCHORS, n_boot=50, seed=0)
-    v = compute_verdicts(bf, [line], {}, None)[0]
+    v = compute_verdicts(bf, [line], {}, None, games=games)[0]
     assert v.reference == "cap" and v.word == TRANSCENDS
 
 
@@ -214,3 +214,40 @@ def test_null_tournaments_rarely_transcend_with_the_ladder_resampled():
     print(f"null, ladder resampled: headline transcends {false_head:.3f}, "
           f"exploratory {false_explore:.3f}")
     assert false_head <= 0.05
+
+
+def _nontransitive(h2h_elo: float, rng) -> list[GameResult]:
+    """The model 400 Elo above every rung (so the fit puts it far above eps80) but playing eps80
+    as if ``h2h_elo`` above it."""
+    games = []
+    for opp, elo in RUNGS.items():
+        games += _pair_games("model T=0.001", opp, elo + 400.0, elo, 60, rng, ("m", opp))
+    games += _pair_games("model T=0.001", "eps80", 700.0 + h2h_elo, 700.0, 60, rng, ("m", "e"))
+    pool = [*EXPERTS, *RANDOM]
+    truth = {**EXPERTS, **RANDOM}
+    for i, a in enumerate(pool):
+        for b in pool[i + 1:]:
+            games += _pair_games(a, b, truth[a], truth[b], 40, rng, (a, b))
+    return games
+
+
+def test_head_to_head_must_agree_in_sign_with_the_fit():
+    line = ModelLine("model", "masked", 1000.0, [(0.001, "model T=0.001")])
+    games = _nontransitive(-80.0, np.random.default_rng(8))
+    bf = bootstrap(games, ANCHORS, n_boot=200, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.reference_name == "eps80" and v.lo > 0  # the fit alone says transcends
+    assert v.h2h_games == 60 and v.h2h_score < 0.5 and v.h2h_elo < 0
+    assert v.word == NOT_SHOWN and not v.transcends
+    assert "head to head" in v.text and "the verdict is not shown" in v.text
+    assert v.h2h_disagrees and "disagree beyond both intervals" in v.text
+    # The same pool where the head-to-head agrees in sign: the fit's verdict stands.
+    games = _nontransitive(+150.0, np.random.default_rng(8))
+    bf = bootstrap(games, ANCHORS, n_boot=200, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.word == TRANSCENDS and v.h2h_elo > 0
+    # No games between the model and its reference: nothing to check it by, so not shown.
+    games = [g for g in games if {g.white, g.black} != {"model T=0.001", "eps80"}]
+    bf = bootstrap(games, ANCHORS, n_boot=100, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.h2h_games == 0 and v.word == NOT_SHOWN and "no head-to-head games" in v.text

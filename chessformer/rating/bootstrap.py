@@ -116,7 +116,8 @@ class BootstrapFit:
     samples: np.ndarray  # (n_boot, n_players) Elo
     level: float
     records: dict[str, tuple[int, int, int]]  # player -> (wins, draws, losses)
-    #: anchors whose ladder was resampled with the games (their intervals have width)
+    #: anchors whose ladder was resampled with the games (held at their points in the fit,
+    #: their intervals have width)
     refitted: tuple[str, ...] = ()
 
     def _col(self, player: str) -> np.ndarray:
@@ -144,8 +145,7 @@ class BootstrapFit:
             w, d, l_ = self.records[p]
             n = w + d + l_
             out.append(Rating(p, elo, lo, hi, n, w, d, l_, (w + 0.5 * d) / n if n else math.nan,
-                              anchor=p in self.fit.anchors and p not in self.refitted,
-                              unanchored=p in self.fit.unanchored))
+                              anchor=p in self.fit.anchors, unanchored=p in self.fit.unanchored))
         return sorted(out, key=lambda r: -r.elo)
 
     def difference(self, a: str, b: str, level: float | None = None) -> Difference:
