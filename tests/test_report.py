@@ -425,3 +425,35 @@ def test_report_renders_in_headless_browser(report, tmp_path):
     assert stats["distinct_colours"] > 50  # not a blank page
     shown, cells = bench.cell_colours_shown(Path(report["html"]), png)
     assert cells > 0 and shown == cells
+
+
+def test_training_experts_are_matched_by_specification_and_a_missing_one_blocks_the_verdict(
+        run, report, tmp_path):
+    """The run's data came from ``generate demo`` (eps80, eps85, eps90): the main evaluation
+    played all three with the same specifications; one that plays eps80 only, and one whose
+    'eps80' is another expert under that name, cannot give a verdict."""
+    from chessformer.play.arena import run_eval
+
+    notes = report["rated"].expert_notes
+    assert notes and all("matched by full specification" in n and "3 of 3 played" in n
+                         for n in notes)
+    only = run / "eval" / "only80"
+    run_eval(_grid("only80", [{"kind": "experts", "preset": "demo", "only": ["eps80"]}]), run,
+             only)
+    info = write_report([only], tmp_path / "r", n_boot=20)
+    for v in info["verdicts"]:
+        assert v.word == NOT_SHOWN and not v.transcends
+        assert v.text.startswith("not shown: training expert(s) eps85 (spec ")
+        assert "eps90 (spec " in v.text and "were not played by the evaluation" in v.text
+    fake = run / "eval" / "fake80"
+    run_eval(_grid("fake80", [{"kind": "expert", "name": "eps80",
+                               "base": {"kind": "stockfish", "depth": 1},
+                               "noise": {"kind": "epsilon", "epsilon": 0.1}}]), run, fake)
+    info = write_report([fake], tmp_path / "r2", n_boot=20)
+    assert info["rated"].experts == []  # the name alone does not make it a training expert
+    assert "0 of 3 played" in info["rated"].expert_notes[0]
+    for v in info["verdicts"]:  # against the cap, if at all: and then not shown, naming eps80
+        assert v.word in (None, NOT_SHOWN) and not v.transcends
+        assert v.word is None or "eps80 (spec " in v.text
+    shutil.rmtree(only)
+    shutil.rmtree(fake)
