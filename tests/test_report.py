@@ -457,3 +457,29 @@ def test_training_experts_are_matched_by_specification_and_a_missing_one_blocks_
         assert v.word is None or "eps80 (spec " in v.text
     shutil.rmtree(only)
     shutil.rmtree(fake)
+
+
+def test_a_cap_verdict_stands_behind_the_statement_of_the_scale(run, tmp_path):
+    """Against the ladder rung only (no expert), the reference is the training cap; the 15.1
+    ladder's anchors fail its check, so the cap sentence says the scale is the ladder's own.
+    (The run's generate summary is set aside, so its experts are matched by name and none was
+    played: the paper's case of real PGN data.)"""
+    from chessformer.play.arena import run_eval
+
+    folder = run / "eval" / "rungonly"
+    run_eval(_grid("rungonly", [{"kind": "expert", "name": RUNG,
+                                 "base": {"kind": "stockfish", "depth": 1},
+                                 "noise": {"kind": "epsilon", "epsilon": 0.5}}]), run, folder)
+    summary = run.parent / "experts.pgn.json"
+    aside = summary.with_name("aside.json")
+    summary.rename(aside)
+    try:
+        info = write_report([folder], tmp_path / "r", n_boot=20)
+    finally:
+        aside.rename(summary)
+        shutil.rmtree(folder)
+    for v in info["verdicts"]:
+        assert v.reference == "cap"
+        assert v.text.endswith("(on this ladder's own scale, whose offset to the paper's, and so "
+                               "to the cap, is unknown)")
+    assert "training experts matched by name" in info["rated"].expert_notes[0]
