@@ -251,3 +251,17 @@ def test_head_to_head_must_agree_in_sign_with_the_fit():
     bf = bootstrap(games, ANCHORS, n_boot=100, seed=0)
     v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
     assert v.h2h_games == 0 and v.word == NOT_SHOWN and "no head-to-head games" in v.text
+
+
+def test_a_perfect_head_to_head_score_is_not_called_a_disagreement():
+    # Won every game against the reference: no finite Elo and a degenerate interval, so the
+    # head to head bounds the difference on one side only and is not said to disagree.
+    line = ModelLine("model", "masked", 1000.0, [(0.001, "model T=0.001")])
+    games = _nontransitive(+2000.0, np.random.default_rng(8))
+    assert all(g.score == (1.0 if g.white == "model T=0.001" else 0.0) for g in games
+               if {g.white, g.black} == {"model T=0.001", "eps80"})
+    bf = bootstrap(games, ANCHORS, n_boot=100, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.h2h_score == 1.0 and v.h2h_disagrees is None
+    assert "won every game (no finite Elo; no interval)" in v.text
+    assert "disagree" not in v.text and v.word == TRANSCENDS

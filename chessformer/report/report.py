@@ -432,7 +432,7 @@ def verdict_section(r: Rated) -> Section:
         pars.append(extra)
     if not r.verdicts:
         pars.append("No model players were found in the games, so there is no verdict.")
-    pars.append("The scale: " + r.scale)
+    pars.append(r.scale)
     if r.exploratory_reason:
         pars.append(WARNING + f"Exploratory: {r.exploratory_reason}. The evaluations fixed "
                     "their anchors and verdict temperature before their games; choosing them "
@@ -612,7 +612,8 @@ def head_to_head_rows(r: Rated) -> list[report_format.HeadToHead]:
                 elo_lo=report_format.finite(e_lo), elo_hi=report_format.finite(e_hi),
                 fitted=d.diff, fitted_lo=d.lo, fitted_hi=d.hi,
                 same_sign=(si.score - 0.5) * d.diff > 0 or (si.score == 0.5 and d.diff == 0),
-                disagrees=e_hi < d.lo or e_lo > d.hi))
+                # a perfect score bounds the difference on one side only (no interval)
+                disagrees=si.score not in (0.0, 1.0) and (e_hi < d.lo or e_lo > d.hi)))
     return out
 
 
@@ -621,10 +622,10 @@ def head_to_head_section(r: Rated, rows: list[report_format.HeadToHead]) -> Sect
         return None
     table = []
 
-    def e(x: float | None) -> str:
-        return "±inf" if x is None else elo_words(x)
-
     for h in rows:
+        def e(x: float | None, score: float = h.score) -> str:
+            return ("+inf" if score >= 0.5 else "-inf") if x is None else elo_words(x)
+
         table.append([f"{h.line} T={h.temperature:g}", h.opponent + (" (reference)"
                                                                      if h.reference else ""),
                       h.role, f"{h.wins}/{h.draws}/{h.losses}",
@@ -632,7 +633,8 @@ def head_to_head_section(r: Rated, rows: list[report_format.HeadToHead]) -> Sect
                       f"{e(h.elo)} [{e(h.elo_lo)}, {e(h.elo_hi)}]",
                       f"{h.fitted:+.0f} [{h.fitted_lo:+.0f}, {h.fitted_hi:+.0f}]",
                       "yes" if h.same_sign else "NO",
-                      "DISAGREE" if h.disagrees else "overlap"])
+                      "n/a (won or lost all)" if h.score in (0.0, 1.0)
+                      else "DISAGREE" if h.disagrees else "overlap"])
     n_bad = sum(h.disagrees for h in rows)
     return Section("Head to head beside the fit", [
         ("The model at its fixed temperature against each opponent: its direct score with a 95% "

@@ -243,12 +243,17 @@ def head_to_head_check(games: Sequence[GameResult], player: str, reference: str,
             "so the head-to-head check cannot be made)")
         return {"h2h_games": 0}, NOT_SHOWN, f"; no head-to-head games with {reference}" + why
     e, e_lo, e_hi = elo_from_score(si.score), elo_from_score(si.lo), elo_from_score(si.hi)
+    # A perfect (or zero) score has no finite Elo and a degenerate normal interval: it bounds
+    # the difference on one side only, so it is not said to disagree with the fit.
+    perfect = si.score in (0.0, 1.0)
     fields = dict(h2h_games=n, h2h_score=si.score, h2h_score_lo=si.lo, h2h_score_hi=si.hi,
                   h2h_elo=e, h2h_elo_lo=e_lo, h2h_elo_hi=e_hi,
-                  h2h_disagrees=e_hi < lo or e_lo > hi)
+                  h2h_disagrees=None if perfect else (e_hi < lo or e_lo > hi))
     text = (f"; head to head {si.score:.2f} [{si.lo:.2f}, {si.hi:.2f}] over {n} games "
-            f"({wdl[0]}/{wdl[1]}/{wdl[2]}), {elo_words(e)} Elo [{elo_words(e_lo)}, "
-            f"{elo_words(e_hi)}]")
+            f"({wdl[0]}/{wdl[1]}/{wdl[2]}), " + (
+                f"{'won' if si.score == 1.0 else 'lost'} every game (no finite Elo; no interval)"
+                if perfect else
+                f"{elo_words(e)} Elo [{elo_words(e_lo)}, {elo_words(e_hi)}]"))
     if fields["h2h_disagrees"]:
         text += ("; the fit and the head-to-head games disagree beyond both intervals: one "
                  "rating per player does not describe these games (see the goodness of fit)")
