@@ -27,6 +27,16 @@ grid to use instead, for a player that won or lost every game (:mod:`chessformer
 and the provenance (code versions and commands of the report, each evaluation and each run;
 Stockfish version, ladder, checkpoint, data, seeds). Every file of a run is read through its
 format module (:mod:`chessformer.formats`).
+
+What a reviewer can check it by: the model's head-to-head score against every opponent beside
+the fitted difference (the verdict needs both on the same side); the goodness of fit
+(:mod:`chessformer.rating.fit_check`: residual per pair, chi-square p-value, a plot); intervals
+that resample the ladder's own games (:class:`chessformer.rating.bootstrap.LadderGames`), with a
+table of how much wider they became; the scale in words (a ladder whose anchors fail its own
+check is its own scale); terminations per cell; and verdicts marked exploratory when anchors,
+a ladder or the verdict temperature are given after the games, or not shown when a training
+expert (matched by its specification's hash) was not played. The numbers go to ``report.json``
+(:class:`chessformer.formats.report.ReportSummary`).
 """
 
 from __future__ import annotations
