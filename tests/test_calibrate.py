@@ -55,8 +55,11 @@ def tiny_ladder(tmp_path_factory):
         pytest.skip("Stockfish not installed")
     tmp = tmp_path_factory.mktemp("calibrate")
     out = tmp / "ladder-test.json"
+    # 4 games a pair cannot place an anchor left out near its stated rating: the ladder fails its
+    # own check, and is written only because it is asked to be
+    # (test_a_ladder_whose_anchors_fail_the_check_is_refused_unless_asked).
     doc = calibrate(out, games_per_pair=4, rungs=tiny_rungs(), workers=2, seed=3,
-                    work=tmp / "work", n_boot=50)
+                    work=tmp / "work", n_boot=50, allow_anchor_misfit=True)
     return out, doc
 
 
@@ -174,7 +177,7 @@ def test_rerun_resumes_and_other_plans_are_refused(tiny_ladder):
     work = out.parent / "work"
     shard_lines = {p: p.read_text() for p in work.glob("shard-*/games.jsonl")}
     again = calibrate(out.with_name("again.json"), games_per_pair=4, rungs=tiny_rungs(), workers=2,
-                      seed=3, work=work, n_boot=50)
+                      seed=3, work=work, n_boot=50, allow_anchor_misfit=True)
     # Nothing replayed: the shards' games are as they were, and the fit is the same.
     assert {p: p.read_text() for p in work.glob("shard-*/games.jsonl")} == shard_lines
     assert again.rungs == doc.rungs
@@ -194,3 +197,21 @@ def test_cli_dry_run_lists_the_default_plan(capsys):
     assert f"{n_pairs} pairs" in out
     assert "stockfish skill=5 nodes=1000  vs  stockfish skill=5 movetime_ms=100" in out
     assert "  20  random  vs  " in out
+
+
+@pytest.mark.stockfish
+def test_a_ladder_whose_anchors_fail_the_check_is_refused_unless_asked(tiny_ladder):
+    """The tiny ladder's anchors fail the leave-one-out check (each left out, the 4-game pairs
+    put it far from its stated rating): without --allow-anchor-misfit calibrate refuses to write
+    it and names them; with it, the failure is the file's first key."""
+    out, doc = tiny_ladder
+    bad = out.with_name("refused.json")
+    with pytest.raises(UserError, match=r"not written: the anchors fail the leave-one-out "
+                                        r"check \(random: paper 400, games "):
+        calibrate(bad, games_per_pair=4, rungs=tiny_rungs(), workers=2, seed=3,
+                  work=out.parent / "work", n_boot=50)
+    assert not bad.exists()
+    assert doc.warning.startswith("ANCHOR CHECK FAILED: random: paper 400, games ")
+    assert "stockfish skill=20 depth=1: paper 1800, games " in doc.warning
+    assert "offset to the paper's scale is unknown" in doc.warning
+    assert next(iter(json.loads(out.read_text()))) == "warning"

@@ -78,7 +78,8 @@ def test_report_files_plots_and_links(report):
     assert (out / "score_grid.png").stat().st_size > 10_000
     imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     # The score grid is a coloured table in the HTML, the PNG in the Markdown.
-    assert len(imgs) == 2 and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(imgs) == 3 and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![Goodness of fit](goodness_of_fit.png)" in md
     assert "![Results per opponent and temperature](score_grid.png)" in md
     assert "![Elo versus temperature](elo_vs_temperature.png)" in md
     assert "eval/main/games.pgn" in md
@@ -104,7 +105,11 @@ def test_verdict_is_at_the_temperature_fixed_in_advance_against_training_experts
         assert v.text.startswith("T=0.001 (fixed in advance): ")
         assert v.reference == "expert" and v.reference_name in DEMO_EXPERTS
         assert v.word in (TRANSCENDS, DOES_NOT, NOT_SHOWN)
-        assert v.word == (TRANSCENDS if v.lo > 0 else DOES_NOT if v.hi < 0 else NOT_SHOWN)
+        fit_word = TRANSCENDS if v.lo > 0 else DOES_NOT if v.hi < 0 else NOT_SHOWN
+        # The fit's word, unless the head-to-head score is on the other side of even.
+        assert v.word == fit_word or (v.word == NOT_SHOWN and (
+            "the verdict is not shown" in v.text or "no head-to-head games" in v.text))
+        assert "head to head" in v.text or "no head-to-head games" in v.text
         assert v.text.split(": ")[1].startswith(v.word)
         assert f"**{v.line}: {v.text}**" in md
         # The exploratory line stands apart, with a simultaneous interval.
@@ -114,6 +119,54 @@ def test_verdict_is_at_the_temperature_fixed_in_advance_against_training_experts
         assert e.text in md.split("## Exploratory")[1]
     # The ladder rung is an anchor, never a verdict's reference.
     assert RUNG in report["anchors"]
+
+
+def test_report_json_has_head_to_head_fit_widening_and_terminations(report):
+    from chessformer.formats.report import read_report_summary
+    from chessformer.rating.counts import elo_from_score
+
+    s = read_report_summary(Path(report["md"]).parent)
+    md = Path(report["md"]).read_text()
+    assert [v["text"] for v in s.verdicts] == [v.text for v in report["verdicts"]]
+    # Head to head: every opponent of the fixed temperature, the reference marked.
+    for v in report["verdicts"]:
+        rows = [h for h in s.head_to_head if h.player == v.player]
+        assert {h.opponent for h in rows} >= {v.reference_name, RUNG}
+        ref = next(h for h in rows if h.reference)
+        assert ref.opponent == v.reference_name and ref.fitted == pytest.approx(v.diff)
+        assert ref.games == v.h2h_games and ref.score == pytest.approx(v.h2h_score)
+        if ref.elo is not None:
+            assert ref.elo == pytest.approx(elo_from_score(ref.score))
+    assert "## Head to head beside the fit" in md
+    # Goodness of fit: a residual for every pair that met, and the test's p-value.
+    gof = s.goodness_of_fit
+    met = {tuple(sorted((g.white, g.black))) for g in report["rated"].res.games}
+    assert {(p.a, p.b) for p in gof.pairs} == met
+    assert gof.df == report["rated"].fit_check.df and (gof.p_value is None
+                                                       or 0 <= gof.p_value <= 1)
+    assert f"X² = {gof.chi2:.1f} on {gof.df} degrees of freedom" in md
+    # The rung's ladder games were resampled: its interval has width, and the report says by
+    # how much the model's intervals grew.
+    assert s.ladder is not None and s.ladder.endswith("ladder-15.1.json")
+    rung = next(w for w in s.widening if w.what == f"rating of rung {RUNG}")
+    assert rung.fixed_lo == rung.fixed_hi and rung.ladder_hi - rung.ladder_lo > 100
+    model = [w for w in s.widening if w.what.startswith("rating of run T=0.001")]
+    assert model and all(w.ladder_hi - w.ladder_lo > w.fixed_hi - w.fixed_lo for w in model)
+    assert "## Intervals with the ladder's uncertainty" in md
+    # The shipped ladder fails its own anchor check: the report says the scale is its own.
+    assert "The Elo scale is this ladder's own" in s.scale and "offset" in s.scale
+    assert s.scale in md
+    # Terminations: every game of every cell counted once.
+    records = report["rated"].res.records
+    assert sum(t.games for t in s.terminations) == len(records)
+    for t in s.terminations:
+        assert t.games == (t.checkmate + t.stalemate + t.threefold_repetition + t.fifty_moves
+                           + t.insufficient_material + t.adjudicated + t.move_cap + t.forfeit
+                           + sum(t.other.values()))
+        assert len(t.adjudicated_plies) == t.adjudicated
+    assert sum(t.adjudicated for t in s.terminations) == sum(
+        r.termination == "adjudicated" for r in records)
+    assert "## Terminations" in md
 
 
 def test_a_model_that_lost_everything_is_rated_by_the_prior_only(report):
@@ -372,3 +425,61 @@ def test_report_renders_in_headless_browser(report, tmp_path):
     assert stats["distinct_colours"] > 50  # not a blank page
     shown, cells = bench.cell_colours_shown(Path(report["html"]), png)
     assert cells > 0 and shown == cells
+
+
+def test_training_experts_are_matched_by_specification_and_a_missing_one_blocks_the_verdict(
+        run, report, tmp_path):
+    """The run's data came from ``generate demo`` (eps80, eps85, eps90): the main evaluation
+    played all three with the same specifications; one that plays eps80 only, and one whose
+    'eps80' is another expert under that name, cannot give a verdict."""
+    from chessformer.play.arena import run_eval
+
+    notes = report["rated"].expert_notes
+    assert notes and all("matched by full specification" in n and "3 of 3 played" in n
+                         for n in notes)
+    only = run / "eval" / "only80"
+    run_eval(_grid("only80", [{"kind": "experts", "preset": "demo", "only": ["eps80"]}]), run,
+             only)
+    info = write_report([only], tmp_path / "r", n_boot=20)
+    for v in info["verdicts"]:
+        assert v.word == NOT_SHOWN and not v.transcends
+        assert v.text.startswith("not shown: training expert(s) eps85 (spec ")
+        assert "eps90 (spec " in v.text and "were not played by the evaluation" in v.text
+    fake = run / "eval" / "fake80"
+    run_eval(_grid("fake80", [{"kind": "expert", "name": "eps80",
+                               "base": {"kind": "stockfish", "depth": 1},
+                               "noise": {"kind": "epsilon", "epsilon": 0.1}}]), run, fake)
+    info = write_report([fake], tmp_path / "r2", n_boot=20)
+    assert info["rated"].experts == []  # the name alone does not make it a training expert
+    assert "0 of 3 played" in info["rated"].expert_notes[0]
+    for v in info["verdicts"]:  # against the cap, if at all: and then not shown, naming eps80
+        assert v.word in (None, NOT_SHOWN) and not v.transcends
+        assert v.word is None or "eps80 (spec " in v.text
+    shutil.rmtree(only)
+    shutil.rmtree(fake)
+
+
+def test_a_cap_verdict_stands_behind_the_statement_of_the_scale(run, tmp_path):
+    """Against the ladder rung only (no expert), the reference is the training cap; the 15.1
+    ladder's anchors fail its check, so the cap sentence says the scale is the ladder's own.
+    (The run's generate summary is set aside, so its experts are matched by name and none was
+    played: the paper's case of real PGN data.)"""
+    from chessformer.play.arena import run_eval
+
+    folder = run / "eval" / "rungonly"
+    run_eval(_grid("rungonly", [{"kind": "expert", "name": RUNG,
+                                 "base": {"kind": "stockfish", "depth": 1},
+                                 "noise": {"kind": "epsilon", "epsilon": 0.5}}]), run, folder)
+    summary = run.parent / "experts.pgn.json"
+    aside = summary.with_name("aside.json")
+    summary.rename(aside)
+    try:
+        info = write_report([folder], tmp_path / "r", n_boot=20)
+    finally:
+        aside.rename(summary)
+        shutil.rmtree(folder)
+    for v in info["verdicts"]:
+        assert v.reference == "cap"
+        assert v.text.endswith("(on this ladder's own scale, whose offset to the paper's, and so "
+                               "to the cap, is unknown)")
+    assert "training experts matched by name" in info["rated"].expert_notes[0]

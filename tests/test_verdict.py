@@ -10,7 +10,8 @@ import pytest
 from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats.ladder import search_dirs
 from chessformer.rating.anchors import scale_unanchored_reason
-from chessformer.rating.bootstrap import bootstrap
+from chessformer.rating.bootstrap import LadderGames, bootstrap
+from chessformer.rating.bradley_terry import fit_elo
 from chessformer.rating.counts import GameResult, score_from_elo
 from chessformer.report.verdict import (
     DOES_NOT,
@@ -65,10 +66,28 @@ def demo_line() -> ModelLine:
     return ModelLine("model", "masked", 1000.0, [(t, f"model T={t:g}") for t in TEMPERATURES])
 
 
-def verdict_of(games: list[GameResult], n_boot: int, seed: int) -> dict:
-    bf = bootstrap(games, ANCHORS, n_boot=n_boot, seed=seed)
+#: The simulated ladder's own anchor (the rungs are fitted from their games against it).
+LADDER_ANCHOR = {"ladder anchor": 1300.0}
+
+
+def simulated_ladder(rng, games_per_pair: int = 40) -> LadderGames:
+    """A ladder of the demo's rungs and the random mover, round robin with one anchor, its
+    stated ratings fitted from those games (as ``calibrate`` does)."""
+    truth = {**ANCHORS, **LADDER_ANCHOR}
+    names = sorted(truth)
+    games = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            games += _pair_games(a, b, truth[a], truth[b], games_per_pair, rng, ("ladder", a, b))
+    return LadderGames(games, LADDER_ANCHOR, fit_elo(games, LADDER_ANCHOR).ratings)
+
+
+def verdict_of(games: list[GameResult], n_boot: int, seed: int,
+               ladder: LadderGames | None = None) -> dict:
+    anchors = ANCHORS if ladder is None else {k: ladder.stated[k] for k in ANCHORS}
+    bf = bootstrap(games, anchors, n_boot=n_boot, seed=seed, ladder=ladder)
     line = demo_line()
-    return compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)})[0]
+    return compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
 
 
 def test_three_words_follow_the_interval():
@@ -108,7 +127,7 @@ def test_unplayed_fixed_temperature_gives_no_verdict():
     games = demo_tournament({0.3: 800.0, 1.0: 600.0}, np.random.default_rng(3))
     bf = bootstrap(games, ANCHORS, n_boot=50, seed=0)
     line = ModelLine("model", "masked", None, [(0.3, "model T=0.3"), (1.0, "model T=1")])
-    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)})[0]
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
     assert v.word is None and v.exploratory is None
     assert v.text == ("no verdict: the temperature fixed in advance, T=0.001, was not played "
                          "(played: 0.3, 1)")
@@ -145,23 +164,26 @@ def test_cap_verdict_needs_an_anchored_scale():
     games = demo_tournament({t: 1400.0 for t in TEMPERATURES}, np.random.default_rng(5))
     bf = bootstrap(games, {}, n_boot=50, seed=0)  # unanchored: centred at 1500
     line = demo_line()
-    v = compute_verdicts(bf, [line], {}, why)[0]
+    v = compute_verdicts(bf, [line], {}, why, games=games)[0]
     assert v.word is None and v.cap_blocked == why
     assert "no verdict against the training cap 1000" in v.text
     # Anchored, the same model is compared with its cap.
     bf = bootstrap(games, ANCHORS, n_boot=50, seed=0)
-    v = compute_verdicts(bf, [line], {}, None)[0]
+    v = compute_verdicts(bf, [line], {}, None, games=games)[0]
     assert v.reference == "cap" and v.word == TRANSCENDS
 
 
-def null_and_power(n: int, true_gap: float, seed: int, n_boot: int = 200) -> tuple[float, float]:
+def null_and_power(n: int, true_gap: float, seed: int, n_boot: int = 200,
+                   ladder: bool = False) -> tuple[float, float]:
     """Share of ``n`` simulated demo tournaments whose headline (and exploratory line) says
-    "transcends" when every temperature is ``true_gap`` Elo above the best expert."""
+    "transcends" when every temperature is ``true_gap`` Elo above the best expert (``ladder``:
+    the rungs come from a simulated ladder whose games every replicate resamples)."""
     rng = np.random.default_rng(seed)
     head = explore = 0
     for k in range(n):
         best = max(EXPERTS.values()) + true_gap
-        v = verdict_of(demo_tournament({t: best for t in TEMPERATURES}, rng), n_boot, k)
+        lad = simulated_ladder(rng) if ladder else None
+        v = verdict_of(demo_tournament({t: best for t in TEMPERATURES}, rng), n_boot, k, lad)
         head += v.word == TRANSCENDS
         explore += v.exploratory.word == TRANSCENDS
     return head / n, explore / n
@@ -181,3 +203,65 @@ def test_null_tournaments_rarely_transcend_and_power_at_plus_100():
     power_head, power_explore = null_and_power(300, 100.0, 14)
     print(f"+100 Elo: headline transcends {power_head:.3f}, exploratory {power_explore:.3f}")
     assert power_head >= 0.9  # measured 0.993
+
+
+@pytest.mark.slow
+def test_null_tournaments_rarely_transcend_with_the_ladder_resampled():
+    # As above, with the rungs' ratings refitted from a simulated ladder (the demo's rungs, the
+    # random mover and one ladder anchor, 40 games a pair) in every replicate: the intervals
+    # are wider, the rule the same, and the headline still says "transcends" in at most 5%.
+    false_head, false_explore = null_and_power(200, 0.0, 15, ladder=True)
+    print(f"null, ladder resampled: headline transcends {false_head:.3f}, "
+          f"exploratory {false_explore:.3f}")
+    assert false_head <= 0.05
+
+
+def _nontransitive(h2h_elo: float, rng) -> list[GameResult]:
+    """The model 400 Elo above every rung (so the fit puts it far above eps80) but playing eps80
+    as if ``h2h_elo`` above it."""
+    games = []
+    for opp, elo in RUNGS.items():
+        games += _pair_games("model T=0.001", opp, elo + 400.0, elo, 60, rng, ("m", opp))
+    games += _pair_games("model T=0.001", "eps80", 700.0 + h2h_elo, 700.0, 60, rng, ("m", "e"))
+    pool = [*EXPERTS, *RANDOM]
+    truth = {**EXPERTS, **RANDOM}
+    for i, a in enumerate(pool):
+        for b in pool[i + 1:]:
+            games += _pair_games(a, b, truth[a], truth[b], 40, rng, (a, b))
+    return games
+
+
+def test_head_to_head_must_agree_in_sign_with_the_fit():
+    line = ModelLine("model", "masked", 1000.0, [(0.001, "model T=0.001")])
+    games = _nontransitive(-80.0, np.random.default_rng(8))
+    bf = bootstrap(games, ANCHORS, n_boot=200, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.reference_name == "eps80" and v.lo > 0  # the fit alone says transcends
+    assert v.h2h_games == 60 and v.h2h_score < 0.5 and v.h2h_elo < 0
+    assert v.word == NOT_SHOWN and not v.transcends
+    assert "head to head" in v.text and "the verdict is not shown" in v.text
+    assert v.h2h_disagrees and "disagree beyond both intervals" in v.text
+    # The same pool where the head-to-head agrees in sign: the fit's verdict stands.
+    games = _nontransitive(+150.0, np.random.default_rng(8))
+    bf = bootstrap(games, ANCHORS, n_boot=200, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.word == TRANSCENDS and v.h2h_elo > 0
+    # No games between the model and its reference: nothing to check it by, so not shown.
+    games = [g for g in games if {g.white, g.black} != {"model T=0.001", "eps80"}]
+    bf = bootstrap(games, ANCHORS, n_boot=100, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.h2h_games == 0 and v.word == NOT_SHOWN and "no head-to-head games" in v.text
+
+
+def test_a_perfect_head_to_head_score_is_not_called_a_disagreement():
+    # Won every game against the reference: no finite Elo and a degenerate interval, so the
+    # head to head bounds the difference on one side only and is not said to disagree.
+    line = ModelLine("model", "masked", 1000.0, [(0.001, "model T=0.001")])
+    games = _nontransitive(+2000.0, np.random.default_rng(8))
+    assert all(g.score == (1.0 if g.white == "model T=0.001" else 0.0) for g in games
+               if {g.white, g.black} == {"model T=0.001", "eps80"})
+    bf = bootstrap(games, ANCHORS, n_boot=100, seed=0)
+    v = compute_verdicts(bf, [line], {line.name: sorted(EXPERTS)}, games=games)[0]
+    assert v.h2h_score == 1.0 and v.h2h_disagrees is None
+    assert "won every game (no finite Elo; no interval)" in v.text
+    assert "disagree" not in v.text and v.word == TRANSCENDS

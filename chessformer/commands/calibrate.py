@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "runs/calibrate/<version>-<plan hash>)")
     parser.add_argument("--boot", type=int, default=N_BOOT,
                         help=f"bootstrap resamples (default {N_BOOT})")
+    parser.add_argument("--allow-anchor-misfit", action="store_true",
+                        help="write the ladder even when its anchors fail the leave-one-out "
+                             "check (it then says so first)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the pairs, game counts and a time estimate; play nothing")
 
@@ -59,7 +62,8 @@ def main(args: argparse.Namespace) -> int:
     command = "chessformer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     doc = calibrate(args.out, games_per_pair=games, rungs=ladder, workers=args.workers, seed=seed,
                     stockfish=args.stockfish, fast_games_per_pair=fast,
-                    work=args.work, n_boot=args.boot, command=command)
+                    work=args.work, n_boot=args.boot, command=command,
+                    allow_anchor_misfit=args.allow_anchor_misfit)
     print_ladder(doc)
     out = args.out or (ladder_format.calibrated_dir()
                        / ladder_format.ladder_name(doc.stockfish_version))

@@ -34,6 +34,7 @@ Stockfish version it runs and holds every rung it plays at the rung's rating.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -57,8 +58,10 @@ from chessformer.rating.collect import game_results
 from chessformer.rating.counts import GameResult
 from chessformer.rating.ladder_fit import (
     anchor_check,
+    anchor_misfits,
     anchor_verdict,
     check_connected,
+    misfit_words,
     pair_scores,
     single_anchor_fit,
 )
@@ -446,8 +449,14 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
               rungs: Ladder | Sequence[Rung] | str | os.PathLike[str] | None = None,
               workers: int = DEFAULT_WORKERS, seed: int = 0, stockfish: str | None = None,
               fast_games_per_pair: int | None = None, work: str | os.PathLike[str] | None = None,
-              n_boot: int = N_BOOT, command: str = "") -> ladder_format.CalibratedLadder:
+              n_boot: int = N_BOOT, command: str = "",
+              allow_anchor_misfit: bool = False) -> ladder_format.CalibratedLadder:
     """Play the ladder's games, fit one anchored Elo scale, write the ladder file; returns it.
+
+    A ladder whose anchors fail the leave-one-out check (:func:`anchor_misfits`) is not written
+    (a :class:`UserError` naming the failed anchors; the games stay beside it and in the work
+    folder, so a rerun resumes) unless ``allow_anchor_misfit``, when its first key,
+    ``warning``, says which failed and that its scale is its own.
 
     ``rungs``: a :class:`Ladder`, a list of :class:`Rung` (every rung plays the next two), a
     ladder TOML path, or None for ``evals/ladder.toml``. ``out_json`` defaults to
@@ -485,6 +494,15 @@ def calibrate(out_json: str | os.PathLike[str] | None = None, *, games_per_pair:
     ladder_doc = ladder_document(ladder, games, bf, version=version, stockfish=sf,
                                  command=command, games_path=games_path, unfinished=unfinished,
                                  settings=settings, sessions=sessions, n_boot=n_boot, seed=seed)
+    if anchor_misfits(ladder_doc.anchor_check):
+        failed = misfit_words(ladder_doc.anchor_check)
+        if not allow_anchor_misfit:
+            raise UserError(f"{out}: not written: the anchors fail the leave-one-out check "
+                            f"({failed}); pass --allow-anchor-misfit to write it anyway (it "
+                            "will say so first)")
+        ladder_doc = dataclasses.replace(ladder_doc, warning=(
+            f"ANCHOR CHECK FAILED: {failed}. This ladder's scale is its own; its offset to the "
+            "paper's scale is unknown."))
     ladder_format.write_ladder(out, ladder_doc)
     log.info("calibrate: wrote %s (%d games in %s)", out, len(games), games_path)
     return ladder_doc

@@ -60,3 +60,29 @@ def read_summary(pgn: str | os.PathLike[str]) -> GenerationSummary:
 def is_complete(pgn: str | os.PathLike[str]) -> bool:
     """Whether ``pgn`` and its summary both exist (a finished ``generate``)."""
     return Path(pgn).exists() and summary_path(pgn).exists()
+
+
+def read_summary_experts(pgn: str | os.PathLike[str]) -> list[dict[str, Any]] | None:
+    """The expert specifications a ``generate`` summary lists (None: no summary beside ``pgn``,
+    e.g. a real PGN download)."""
+    from chessformer.formats import read_json
+    from chessformer.utils import UserError
+
+    path = summary_path(pgn)
+    if not path.is_file():
+        return None
+    experts = read_json(path, "generated games summary").get("experts")
+    if not isinstance(experts, list) or not all(isinstance(e, dict) and "name" in e
+                                                for e in experts):
+        raise UserError(f"{path}: 'experts' should be a list of expert specifications")
+    return experts
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """A short hash of a player's full specification (its TOML entry as JSON, ``kind`` aside,
+    keys sorted): two players with one hash play alike whatever they are called."""
+    import hashlib
+    import json
+
+    body = {k: v for k, v in spec.items() if k != "kind"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]

@@ -111,7 +111,11 @@ class CalibratedLadder(records_format.Record):
     """
 
     SCHEMA: ClassVar[int] = 1
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ("warning",)
 
+    #: written first, only when the anchors fail the leave-one-out check (``calibrate
+    #: --allow-anchor-misfit``): which failed, and that the scale is this ladder's own
+    warning: str | None = None
     stockfish_version: str
     stockfish_path: str
     #: UTC, ISO 8601, to the second

@@ -60,11 +60,14 @@ from chessformer.formats.games import (
     GameRecord,
     append_result,
     games_path,
+    has_eval_info,
     pgn_path,
+    read_eval_info,
     read_results,
     write_eval_info,
     write_pgn,
 )
+from chessformer.formats.generated import spec_hash
 from chessformer.formats.ladder import find_ladder, load_ladder
 from chessformer.formats.run import run_elo_cap
 from chessformer.model.inference import BatchDecoder, sample_move
@@ -292,6 +295,32 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
+def grid_experts(settings: dict[str, Any]) -> list[str]:
+    """The spec hashes of every expert a grid's settings (``grid_json``) name, sorted."""
+    specs = [o for o in settings.get("opponents", [])]
+    specs += [p for m in settings.get("matches", []) for p in m.get("players", [])]
+    return sorted(spec_hash(s) for s in specs if isinstance(s, dict) and s.get("kind") == "expert")
+
+
+def check_fixed_choices(old: EvalInfo, grid: Grid, out: Path, n_done: int) -> None:
+    """Refuse to change what an evaluation fixed before its games (its grid, verdict temperature
+    and experts) once ``games.jsonl`` holds games: one line naming the folder and the change."""
+    new = grid_json(grid)
+    where = f"{out}: {n_done} games already played"
+    old_t = old.grid_settings.get("verdict_temperature")
+    if old.grid != grid.name:
+        raise UserError(f"{where} with grid {old.grid!r}; refusing to play grid {grid.name!r} "
+                        "into it (give another --out)")
+    if old_t is not None and float(old_t) != float(grid.verdict_temperature):
+        raise UserError(f"{where} with verdict_temperature {float(old_t):g} fixed in advance; "
+                        f"refusing to change it to {grid.verdict_temperature:g} after the games "
+                        "(give another --out for a new pre-registered evaluation)")
+    if grid_experts(old.grid_settings) != grid_experts(new):
+        raise UserError(f"{where} against other experts than these (their specifications "
+                        "differ); refusing to change the experts after the games (give another "
+                        "--out)")
+
+
 def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | os.PathLike[str], *,
              label: str | None = None, shard: tuple[int, int] = (0, 1), stockfish: str | None = None,
              device: str = "cpu", dtype: str = "fp32", command: str = "",
@@ -308,6 +337,8 @@ def run_eval(grid: Grid, model_path: str | os.PathLike[str] | None, out: str | o
     tasks = [t for t in tasks if (t.index // grid.batch_size) % n == i]
     out.mkdir(parents=True, exist_ok=True)
     done = {r.index for r in read_results(out)}
+    if done and has_eval_info(out):
+        check_fixed_choices(read_eval_info(out), grid, out, len(done))
     todo = [t for t in tasks if t.index not in done]
     if done:
         log.info("eval: resuming %s: %d of %d games already done", out, len(done & {t.index for t in tasks}), len(tasks))

@@ -304,15 +304,23 @@ class Fitter:
         self.eta0 = 0.0
 
     def fit_counts(self, c: np.ndarray, x0: np.ndarray | None = None, eta0: float | None = None,
+                   anchors: Mapping[str, float] | None = None,
                    ) -> tuple[np.ndarray, float, int]:
-        x, eta, it = _newton(self.pairs, c + self.virtual, self.model, {**self.fixed, **self.pin},
+        """Fit weighted counts ``c``; ``anchors`` moves some anchors for this fit only (a
+        bootstrap replicate of the ladder that holds them)."""
+        held = dict(self.anchors)
+        fixed = self.fixed
+        if anchors:
+            held.update({p: float(v) for p, v in anchors.items() if p in held})
+            fixed = {self.idx[p]: v / ELO_PER_NAT for p, v in held.items()}
+        x, eta, it = _newton(self.pairs, c + self.virtual, self.model, {**fixed, **self.pin},
                              self.x0 if x0 is None else x0, self.eta0 if eta0 is None else eta0,
                              self.jeffreys_tot)
         elo = x * ELO_PER_NAT
         for comp in self.free_groups:
             elo[comp] += CENTRE - elo[comp].mean()
-        for k in self.fixed:  # exactly, not via the natural-unit round trip
-            elo[k] = self.anchors[self.pairs.players[k]]
+        for k in fixed:  # exactly, not via the natural-unit round trip
+            elo[k] = held[self.pairs.players[k]]
         return elo, eta, it
 
     def point_fit(self) -> tuple[EloFit, np.ndarray, float]:

@@ -15,7 +15,8 @@ from chessformer.rating.counts import GameResult
 from chessformer.rating.graph import components
 from chessformer.utils import UserError
 
-__all__ = ["N_BOOT_CHECK", "anchor_check", "anchor_verdict", "check_connected", "pair_scores",
+__all__ = ["N_BOOT_CHECK", "anchor_check", "anchor_misfits", "anchor_verdict", "check_connected",
+           "misfit_words", "pair_scores",
            "single_anchor_fit"]
 
 #: Bootstrap resamples for the (cheaper) leave-one-anchor-out check.
@@ -92,3 +93,18 @@ def single_anchor_fit(games: Sequence[GameResult], anchors: Mapping[str, float],
     return SingleAnchorFit(anchor=name, elo=anchors[name], bootstrap=n_boot, rungs=[
         FittedRating(name=r.player, elo=round(r.elo, 1), lo=round(r.lo, 1), hi=round(r.hi, 1))
         for r in sorted(bf.ratings(), key=lambda r: r.elo)])
+
+
+def anchor_misfits(check: Sequence[AnchorCheck]) -> list[AnchorCheck]:
+    """The anchors whose stated (paper) rating lies outside the interval the games give them when
+    they are left out, or that the games cannot place at all."""
+    return [c for c in check if c.fitted is None or c.lo is None or c.hi is None
+            or not c.lo <= c.paper <= c.hi]
+
+
+def misfit_words(check: Sequence[AnchorCheck]) -> str:
+    """The failed anchors in words: ``name: paper P, games F [lo, hi]; ...``."""
+    return "; ".join(
+        f"{c.name}: paper {c.paper:.0f}, " + ("the games cannot place it" if c.fitted is None
+                                              else f"games {c.fitted:.0f} [{c.lo:.0f}, {c.hi:.0f}]")
+        for c in anchor_misfits(check))

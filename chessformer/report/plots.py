@@ -211,3 +211,24 @@ def plot_training(path: Path, metrics: dict[str, list[MetricRow]],
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     fig.savefig(path, bbox_inches="tight")
     return True
+
+
+def plot_fit_check(path: Path, observed: list[float], predicted: list[float], games: list[int],
+                   flagged: list[bool], labels: list[str]) -> None:
+    """Observed against fitted score, one point per pair of players (area ~ games), the pairs
+    with |z| > 3 in red and named; the diagonal is a perfect fit."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 5.0), dpi=110)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.5", linewidth=0.8, linestyle="--")
+    for o, p, n, f, lab in zip(observed, predicted, games, flagged, labels):
+        ax.scatter([p], [o], s=8 + 2 * n, color="#D55E00" if f else "#0072B2", alpha=0.6)
+        if f:
+            ax.annotate(lab, (p, o), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("score the fit predicts (first player of the pair)")
+    ax.set_ylabel("observed score")
+    ax.set_title("goodness of fit: each pair of players (red: |z| > 3)")
+    fig.savefig(path, bbox_inches="tight")

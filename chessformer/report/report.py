@@ -27,10 +27,21 @@ grid to use instead, for a player that won or lost every game (:mod:`chessformer
 and the provenance (code versions and commands of the report, each evaluation and each run;
 Stockfish version, ladder, checkpoint, data, seeds). Every file of a run is read through its
 format module (:mod:`chessformer.formats`).
+
+What a reviewer can check it by: the model's head-to-head score against every opponent beside
+the fitted difference (the verdict needs both on the same side); the goodness of fit
+(:mod:`chessformer.rating.fit_check`: residual per pair, chi-square p-value, a plot); intervals
+that resample the ladder's own games (:class:`chessformer.rating.bootstrap.LadderGames`), with a
+table of how much wider they became; the scale in words (a ladder whose anchors fail its own
+check is its own scale); terminations per cell; and verdicts marked exploratory when anchors,
+a ladder or the verdict temperature are given after the games, or not shown when a training
+expert (matched by its specification's hash) was not played. The numbers go to ``report.json``
+(:class:`chessformer.formats.report.ReportSummary`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -43,7 +54,9 @@ from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats import dataset as dataset_format
 from chessformer.formats import favor as favor_format
 from chessformer.formats import games as games_format
+from chessformer.formats import generated as generated_format
 from chessformer.formats import ladder as ladder_format
+from chessformer.formats import report as report_format
 from chessformer.formats import run as run_format
 from chessformer.formats.games import GameRecord
 from chessformer.formats.run import RunRecord
@@ -53,7 +66,7 @@ from chessformer.rating.anchors import (
     scale_unanchored_reason,
     stockfish_versions,
 )
-from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, Rating, bootstrap
+from chessformer.rating.bootstrap import N_BOOT, BootstrapFit, LadderGames, Rating, bootstrap
 from chessformer.rating.bradley_terry import (
     CENTRE,
     VIRTUAL_DRAWS,
@@ -62,9 +75,11 @@ from chessformer.rating.bradley_terry import (
     describe_prior,
     prior_for,
 )
-from chessformer.rating.collect import Results, collect_results
-from chessformer.rating.counts import head_to_head
+from chessformer.rating.collect import Results, collect_results, game_results
+from chessformer.rating.counts import elo_from_score, head_to_head
+from chessformer.rating.fit_check import Z_FLAG, FitCheck, fit_check
 from chessformer.rating.graph import components
+from chessformer.rating.ladder_fit import anchor_misfits, misfit_words
 from chessformer.rating.table import table_rows
 from chessformer.report.document import (
     WARNING,
@@ -75,6 +90,7 @@ from chessformer.report.document import (
 from chessformer.report.favor import favor_sections
 from chessformer.report.plots import (
     plot_elo_vs_temperature,
+    plot_fit_check,
     plot_score_grid,
     plot_training,
     score_colour,
@@ -85,6 +101,9 @@ from chessformer.report.verdict import (
     ModelLine,
     Verdict,
     compute_verdicts,
+    elo_words,
+    mark_exploratory,
+    mark_not_shown,
     model_lines,
     training_experts,
 )
@@ -93,6 +112,7 @@ from chessformer.utils import UserError, code_version, format_number, log, write
 PLOT_ELO = "elo_vs_temperature.png"
 PLOT_TRAINING = "training_curves.png"
 PLOT_GRID = "score_grid.png"
+PLOT_FIT = "goodness_of_fit.png"
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,6 +208,13 @@ class Rated:
     virtual_draws: float
     rungs: dict[str, float] = field(default_factory=dict)  # the ladder's {rung: Elo}
     warnings: list[str] = field(default_factory=list)  # players out of the opponents' range
+    fit_check: FitCheck | None = None  # goodness of fit of the joint fit
+    ladder: Path | None = None  # the ladder whose games the bootstrap resampled
+    bf_fixed: BootstrapFit | None = None  # the same bootstrap with the rungs held fixed
+    scale: str = ""  # what the Elo scale is, in words
+    scale_misfit: bool = False  # the ladder's anchors fail its own check
+    exploratory_reason: str | None = None  # a choice fixed in advance changed after the games
+    expert_notes: list[str] = field(default_factory=list)  # how experts were matched
 
     @property
     def players(self) -> dict[str, dict[str, Any]]:
@@ -222,18 +249,123 @@ def verdict_temperatures(res: Results, override: float | None = None) -> dict[st
     return out
 
 
+def training_specs(info: RunInfo | None) -> dict[str, str] | None:
+    """``{expert name: spec hash}`` of the experts a run's training data was generated from (the
+    ``generate`` summaries of its dataset's sources); None when a source has no summary."""
+    if info is None or info.data is None:
+        return None
+    try:
+        sources = dataset_format.read_manifest(info.data).sources or []
+    except UserError:
+        return None
+    out: dict[str, str] = {}
+    for src in sources:
+        experts = generated_format.read_summary_experts(str(src.get("path", "")))
+        if experts is None:
+            return None
+        out.update({str(e["name"]): generated_format.spec_hash(e) for e in experts})
+    return out or None
+
+
 def reference_experts(res: Results, lines: list[ModelLine], runs: dict[str, RunInfo],
-                      rated_experts: set[str]) -> dict[str, list[str]]:
-    """Per model line: the rated experts of its own training data that games connect to it."""
+                      rated_experts: set[str]) -> tuple[dict[str, list[str]], dict[str, str],
+                                                        list[str]]:
+    """Per model line: the rated experts of its own training data that games connect to it;
+    per line, why its verdict cannot be shown (a training expert the evaluation did not play);
+    and how the experts were matched, in words.
+
+    Experts are matched by their full specification (:func:`spec_hash` of the ``generate``
+    summary's entry against the arena's record of the player) where the training data has
+    summaries, else by name (from the dataset's games.csv)."""
     group = {p: k for k, comp in enumerate(components(
         sorted(res.names()), [(g.white, g.black) for g in res.games])) for p in comp}
-    out = {}
+    played = {generated_format.spec_hash(s): p for p, s in res.players.items()
+              if s.get("kind") == "expert"}
+    out, blocked, notes = {}, {}, []
     for line in lines:
         info = runs.get(line.run) if line.run else None
-        experts = training_experts(rated_experts, info.data if info else None)
         me = group.get(line.player_at(line.verdict_temperature) or line.points[0][1])
+        specs = training_specs(info)
+        if specs is None:
+            experts = training_experts(rated_experts, info.data if info else None)
+            notes.append(f"{line.name}: training experts matched by name (no generate summary "
+                         "with their specifications beside the training data)")
+        else:
+            experts = sorted(played[h] for h in specs.values() if h in played
+                             and played[h] in rated_experts)
+            missing = [f"{n} (spec {h})" for n, h in sorted(specs.items()) if h not in played]
+            notes.append(f"{line.name}: training experts matched by full specification (hash "
+                         f"of the generate entry): {len(specs) - len(missing)} of {len(specs)} "
+                         "played in the evaluation")
+            if missing:
+                blocked[line.name] = ("training expert(s) " + ", ".join(missing) + " of the "
+                                      "model's data were not played by the evaluation with the "
+                                      "same specification, so the reference set is incomplete")
         out[line.name] = [e for e in experts if group.get(e) == me]
-    return out
+    return out, blocked, notes
+
+
+def scale_ladder(res: Results, choice: AnchorChoice) -> Path | None:
+    """The ladder behind the anchors: the one chosen, or the one eval.json names when the
+    anchors recorded there are its ratings."""
+    if choice.ladder is not None:
+        return choice.ladder
+    for ev in res.evals.values():
+        if choice.anchors and ev.ladder and Path(ev.ladder).is_file():
+            elos = ladder_format.load_ladder(ev.ladder)
+            if all(abs(elos.get(k, math.inf) - v) < 1e-6 for k, v in choice.anchors.items()):
+                return Path(ev.ladder)
+    return None
+
+
+def ladder_games(path: Path) -> LadderGames | None:
+    """A ladder's own games (the file beside it) and how it holds its scale; None without them."""
+    games_file = ladder_format.games_beside(path)
+    if not games_file.is_file():
+        return None
+    lad = ladder_format.read_ladder(path)
+    games, _ = game_results(games_format.read_results(games_file), "ladder")
+    return LadderGames(games, lad.anchors, lad.elos())
+
+
+def scale_words(ladder: Path | None, anchors: dict[str, float]) -> tuple[str, bool]:
+    """What the Elo scale is, in words, and whether the ladder's anchors fail its own check."""
+    if not anchors:
+        return (f"No anchors: the scale has no origin (centred at {CENTRE:.0f}); only differences "
+                "between players mean anything.", False)
+    if ladder is None:
+        return ("The scale is held by anchors given without a ladder file; it is what those "
+                "anchors say, checked against nothing here.", False)
+    lad = ladder_format.read_ladder(ladder)
+    if anchor_misfits(lad.anchor_check):
+        return (f"The Elo scale is this ladder's own ({ladder}, Stockfish "
+                f"{lad.stockfish_version}), not the paper's: its anchors fail its own check "
+                f"(each left out in turn, the games put it outside its stated rating: "
+                f"{misfit_words(lad.anchor_check)}), so the offset between this scale and the "
+                "paper's is unknown. Absolute ratings, and any comparison with a training cap (a "
+                "Lichess rating), hold on this ladder's scale only.", True)
+    return (f"The scale is the paper's through ladder {ladder} (Stockfish "
+            f"{lad.stockfish_version}); every anchor passes the ladder's leave-one-out check.",
+            False)
+
+
+def changed_after_games(res: Results, choice: AnchorChoice, anchors: dict[str, float] | None,
+                        ladder: str | None, verdict_temperature: float | None) -> str | None:
+    """Why the verdicts are exploratory: anchors, a ladder or a verdict temperature given to
+    ``report`` that differ from what the evaluations fixed before their games (None: none)."""
+    reasons = []
+    if anchors or ladder:
+        recorded: dict[str, float] = {}
+        for ev in res.evals.values():
+            recorded.update({k: float(v) for k, v in ev.anchors.items()})
+        if choice.anchors != {k: v for k, v in recorded.items() if k in res.names()}:
+            reasons.append("anchors changed after the games")
+    if verdict_temperature is not None:
+        fixed = {float(ev.grid_settings.get("verdict_temperature", VERDICT_TEMPERATURE))
+                 for ev in res.evals.values()}
+        if fixed != {float(verdict_temperature)}:
+            reasons.append(f"verdict temperature {verdict_temperature:g} set after the games")
+    return "; ".join(reasons) or None
 
 
 def rate_runs(runs: list[Path], *, n_boot: int = N_BOOT, seed: int = 0,
@@ -248,8 +380,12 @@ def rate_runs(runs: list[Path], *, n_boot: int = N_BOOT, seed: int = 0,
         raise UserError(f"no finished games in {', '.join(map(str, res.files))}")
     choice = resolve_anchors(res, anchors, ladder)
     prior = prior_for(draw_model, prior)
-    bf = bootstrap(res.games, choice.anchors, n_boot=n_boot, seed=seed, level=LEVEL,
-                   draw_model=draw_model, prior=prior, virtual_draws=virtual_draws)
+    lad_path = scale_ladder(res, choice)
+    lad_games = ladder_games(lad_path) if lad_path is not None else None
+    kw: dict[str, Any] = dict(n_boot=n_boot, seed=seed, level=LEVEL, draw_model=draw_model,
+                              prior=prior, virtual_draws=virtual_draws)
+    bf = bootstrap(res.games, choice.anchors, ladder=lad_games, **kw)
+    bf_fixed = bootstrap(res.games, choice.anchors, **kw) if bf.refitted else None
     ratings = {r.player: r for r in bf.ratings()}
     run_dirs = sorted({rd for f in folders if (rd := games_format.run_of(f)) is not None}
                       | {r for r in runs if run_format.is_run(r)})
@@ -259,14 +395,26 @@ def rate_runs(runs: list[Path], *, n_boot: int = N_BOOT, seed: int = 0,
                         verdict_temperatures(res, verdict_temperature))
     rated_experts = {p for p, s in res.players.items()
                      if s.get("kind") == "expert" and p in ratings}
-    experts = reference_experts(res, lines, infos, rated_experts)
+    experts, blocked, expert_notes = reference_experts(res, lines, infos, rated_experts)
     cap_blocked = scale_unanchored_reason(stockfish_versions(res), choice.anchors)
-    verdicts = compute_verdicts(bf, lines, experts, cap_blocked)
+    verdicts = compute_verdicts(bf, lines, experts, cap_blocked, games=res.games)
+    scale, misfit = scale_words(lad_path, choice.anchors)
+    if misfit:  # a verdict against a cap stands behind the statement of the scale
+        verdicts = [dataclasses.replace(v, text=v.text + " (on this ladder's own scale, whose "
+                                        "offset to the paper's, and so to the cap, is unknown)")
+                    if v.reference == "cap" else v for v in verdicts]
+    verdicts = [mark_not_shown(v, blocked[v.line]) if v.line in blocked and v.word else v
+                for v in verdicts]
+    why = changed_after_games(res, choice, anchors, ladder, verdict_temperature)
+    if why:
+        verdicts = [mark_exploratory(v, why) for v in verdicts]
     plotted = sorted({e for es in experts.values() for e in es})
     rows = table_rows(bf, choice.anchors, res.games)
     return Rated(res, choice, bf, rows, ratings, infos, lines, plotted, verdicts, n_boot, seed,
                  draw_model, prior, virtual_draws, ladder_rungs(res, choice),
-                 range_warnings(res, choice, rows))
+                 range_warnings(res, choice, rows), fit_check(res.games, bf.fit.ratings,
+                                                              choice.anchors),
+                 lad_path if bf.refitted else None, bf_fixed, scale, misfit, why, expert_notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +443,16 @@ def verdict_section(r: Rated) -> Section:
         pars.append(extra)
     if not r.verdicts:
         pars.append("No model players were found in the games, so there is no verdict.")
+    pars.append(r.scale)
+    if r.exploratory_reason:
+        pars.append(WARNING + f"Exploratory: {r.exploratory_reason}. The evaluations fixed "
+                    "their anchors and verdict temperature before their games; choosing them "
+                    "after the games can pick what favours the model, so these verdicts are a "
+                    "look, not a test.")
+    pars += r.expert_notes
+    pars.append("Head to head: the verdict also needs the model's direct score against the "
+                "reference on the same side of 0.5 as the fitted difference is of 0 (else it is "
+                "not shown); the table 'Head to head beside the fit' has every opponent.")
     pars += [WARNING + w for w in r.warnings]
     pars.append("Words: transcends (the whole 95% interval above 0), does not transcend (the "
                 "whole interval below 0), not shown (the interval includes 0).")
@@ -337,8 +495,13 @@ def plot_section(r: Rated) -> Section:
         + resampling + "). " + plot_legend_words(r),
         f"Model: Bradley-Terry on the logistic Elo scale, draws as "
         f"{'half points' if r.draw_model == 'half' else 'a Davidson draw model'}; prior: "
-        f"{describe_prior(r.prior, r.virtual_draws)}. Anchors are held exactly; their own "
-        f"uncertainty is not propagated."
+        f"{describe_prior(r.prior, r.virtual_draws)}. "
+        + (f"Ladder rungs are refitted in every resample from the ladder's own games "
+           f"({r.ladder}), its anchors held as the ladder holds them, so the bands include the "
+           "ladder's uncertainty (see 'Intervals with the ladder's uncertainty')."
+           if r.ladder is not None else
+           "Anchors are held exactly; their own uncertainty is not in these intervals (no "
+           "ladder games to resample).") + " " + r.scale
         + (f" Players not connected to any anchor are centred at {CENTRE:.0f}."
            if r.bf.fit.unanchored else "")], image=PLOT_ELO)
 
@@ -352,7 +515,9 @@ def ratings_section(r: Rated) -> Section:
         note = ("rated by the prior only" if x["prior_only"]
                 else "not anchored" if x["unanchored"] else "")
         rows.append([x["player"], r.role(x["player"]), format_number(x["elo"]),
-                     "anchor" if x["anchor"] else f"[{format_number(x['lo'])}, {format_number(x['hi'])}]",
+                     "anchor" if x["anchor"] and x["lo"] == x["hi"]
+                     else f"[{format_number(x['lo'])}, {format_number(x['hi'])}]"
+                     + (" (ladder's games)" if x["anchor"] else ""),
                      str(x["games"]), f"{x['wins']}/{x['draws']}/{x['losses']}",
                      f"{x['score']:.3f}", glicko, note])
     return Section("Ratings", [
@@ -433,6 +598,207 @@ def score_grid_section(r: Rated, grid: ScoreGrid) -> Section:
          "games were decisive).")],
         ["model, temperature"] + [opponent_label(r, p) for p in grid.opponents], rows,
         image=PLOT_GRID, colours=colours, image_in_html=False)
+
+
+def head_to_head_rows(r: Rated) -> list[report_format.HeadToHead]:
+    """Every model line at its fixed temperature against each opponent it played: the direct
+    score (95% interval over colour-swapped pairs), the Elo it implies, the fitted difference."""
+    out = []
+    refs = {v.line: v.reference_name for v in r.verdicts}
+    for line in r.lines:
+        me = line.player_at(line.verdict_temperature)
+        if me is None:
+            continue
+        opps = sorted({g.black if g.white == me else g.white for g in r.res.games
+                       if me in (g.white, g.black)}, key=lambda p: (-r.ratings[p].elo, p))
+        for opp in opps:
+            wdl, si = head_to_head(r.res.games, me, opp)
+            d = r.bf.difference(me, opp)
+            e_lo, e_hi = elo_from_score(si.lo), elo_from_score(si.hi)
+            out.append(report_format.HeadToHead(
+                line=line.name, player=me, temperature=line.verdict_temperature, opponent=opp,
+                role=r.role(opp), reference=refs.get(line.name) == opp, games=sum(wdl),
+                wins=wdl[0], draws=wdl[1], losses=wdl[2], score=si.score, score_lo=si.lo,
+                score_hi=si.hi, elo=report_format.finite(elo_from_score(si.score)),
+                elo_lo=report_format.finite(e_lo), elo_hi=report_format.finite(e_hi),
+                fitted=d.diff, fitted_lo=d.lo, fitted_hi=d.hi,
+                same_sign=(si.score - 0.5) * d.diff > 0 or (si.score == 0.5 and d.diff == 0),
+                # a perfect score bounds the difference on one side only (no interval)
+                disagrees=si.score not in (0.0, 1.0) and (e_hi < d.lo or e_lo > d.hi)))
+    return out
+
+
+def head_to_head_section(r: Rated, rows: list[report_format.HeadToHead]) -> Section | None:
+    if not rows:
+        return None
+    table = []
+
+    for h in rows:
+        def e(x: float | None, score: float = h.score) -> str:
+            return ("+inf" if score >= 0.5 else "-inf") if x is None else elo_words(x)
+
+        table.append([f"{h.line} T={h.temperature:g}", h.opponent + (" (reference)"
+                                                                     if h.reference else ""),
+                      h.role, f"{h.wins}/{h.draws}/{h.losses}",
+                      f"{h.score:.2f} [{h.score_lo:.2f}, {h.score_hi:.2f}]",
+                      f"{e(h.elo)} [{e(h.elo_lo)}, {e(h.elo_hi)}]",
+                      f"{h.fitted:+.0f} [{h.fitted_lo:+.0f}, {h.fitted_hi:+.0f}]",
+                      "yes" if h.same_sign else "NO",
+                      "n/a (won or lost all)" if h.score in (0.0, 1.0)
+                      else "DISAGREE" if h.disagrees else "overlap"])
+    n_bad = sum(h.disagrees for h in rows)
+    return Section("Head to head beside the fit", [
+        ("The model at its fixed temperature against each opponent: its direct score with a 95% "
+         "interval over colour-swapped pairs (pentanomial, as fishtest), the Elo difference that "
+         "score implies on the logistic scale (and its interval's ends mapped the same way), "
+         "and beside it the joint fit's difference with its bootstrap interval. 'same sign': "
+         "both on the same side of even. 'DISAGREE': the two intervals do not overlap, which "
+         "one rating per player cannot explain (see the goodness of fit)."),
+        (f"{n_bad} of {len(rows)} opponents disagree beyond both intervals." if n_bad else
+         f"The head-to-head and fitted intervals overlap for all {len(rows)} opponents.")],
+        ["model", "opponent", "role", "W/D/L", "score [95%]", "Elo from score [95%]",
+         "fitted Elo diff [95%]", "same sign", "intervals"], table)
+
+
+def fit_summary(r: Rated) -> report_format.GoodnessOfFit:
+    fc = r.fit_check
+    assert fc is not None
+
+    def row(x: Any) -> report_format.PairFit:
+        return report_format.PairFit(a=x.a, b=x.b, games=x.games, wins=x.wins, draws=x.draws,
+                                     losses=x.losses, observed=round(x.observed, 4),
+                                     predicted=round(x.predicted, 4), z=round(x.z, 3))
+
+    return report_format.GoodnessOfFit(chi2=round(fc.chi2, 3), df=fc.df, p_value=fc.p_value,
+                                       z_flag=Z_FLAG, pairs=[row(x) for x in fc.pairs],
+                                       flagged=[row(x) for x in fc.flagged])
+
+
+def fit_section(r: Rated, image: bool) -> Section:
+    fc = r.fit_check
+    assert fc is not None
+    worst = sorted(fc.pairs, key=lambda x: -abs(x.z))[:12]
+    rows = [[f"{x.a} vs {x.b}", str(x.games), f"{x.wins}/{x.draws}/{x.losses}",
+             f"{x.observed:.3f}", f"{x.predicted:.3f}", f"{x.z:+.2f}"] for x in worst]
+    p = "n/a (no degrees of freedom)" if fc.p_value is None else f"{fc.p_value:.3g}"
+    verdict = ("" if fc.p_value is None else
+               " The fit does not describe these games (p < 0.01): one rating per player cannot "
+               "reproduce every pair's score, so a fitted difference can differ from the "
+               "head-to-head score; read the head-to-head table beside it."
+               if fc.p_value < 0.01 else " No evidence of misfit at the 1% level.")
+    flagged = ", ".join(f"{x.a} vs {x.b} (z {x.z:+.1f})" for x in fc.flagged) or "none"
+    return Section("Goodness of fit", [
+        ("Per pair of players with games: the observed score of the first (names sorted), the "
+         "score the joint fit predicts, and the standardized residual z = (points - n p) / "
+         "sqrt(n v), v = p(1 - p) - (draw share)/4. The test: X² = Σ z² against a chi-square "
+         "with pairs - free ratings degrees of freedom (games of a colour-swapped pair are "
+         "treated as independent, which errs toward flagging). Simulated, the p-value is close "
+         "to uniform for pools drawn from the model and below 0.01 for a rock-paper-scissors "
+         "pool (tests/test_fit_check.py)."),
+        f"X² = {fc.chi2:.1f} on {fc.df} degrees of freedom over {len(fc.pairs)} pairs: "
+        f"p = {p}.{verdict}",
+        f"Pairs with |z| > {Z_FLAG:g}: {flagged}. The table shows the {len(worst)} largest |z|."],
+        ["pair", "games", "W/D/L (first)", "observed", "predicted", "z"], rows,
+        image=PLOT_FIT if image else None)
+
+
+def widening_rows(r: Rated) -> list[report_format.IntervalWidth]:
+    if r.bf_fixed is None:
+        return []
+    out = []
+    fixed = {x.player: x for x in r.bf_fixed.ratings()}
+    for v in r.verdicts:
+        if v.player is None:
+            continue
+        a, b = fixed[v.player], r.ratings[v.player]
+        out.append(report_format.IntervalWidth(what=f"rating of {v.player}", fixed_lo=a.lo,
+                                               fixed_hi=a.hi, ladder_lo=b.lo, ladder_hi=b.hi))
+        if v.reference == "expert" and v.reference_name:
+            a2 = r.bf_fixed.difference(v.player, v.reference_name)
+            b2 = r.bf.difference(v.player, v.reference_name)
+            out.append(report_format.IntervalWidth(
+                what=f"{v.player} minus {v.reference_name} (the verdict)", fixed_lo=a2.lo,
+                fixed_hi=a2.hi, ladder_lo=b2.lo, ladder_hi=b2.hi))
+    for name in sorted(set(r.rungs) & set(r.ratings)):
+        if name in r.bf.refitted:
+            b = r.ratings[name]
+            out.append(report_format.IntervalWidth(what=f"rating of rung {name}",
+                                                   fixed_lo=b.elo, fixed_hi=b.elo,
+                                                   ladder_lo=b.lo, ladder_hi=b.hi))
+    return out
+
+
+def widening_section(r: Rated, rows: list[report_format.IntervalWidth]) -> Section | None:
+    if not rows:
+        return None
+    table = [[w.what, f"[{w.fixed_lo:.0f}, {w.fixed_hi:.0f}]", f"{w.fixed_hi - w.fixed_lo:.0f}",
+              f"[{w.ladder_lo:.0f}, {w.ladder_hi:.0f}]", f"{w.ladder_hi - w.ladder_lo:.0f}",
+              "" if w.fixed_hi == w.fixed_lo
+              else f"x{(w.ladder_hi - w.ladder_lo) / (w.fixed_hi - w.fixed_lo):.2f}"]
+             for w in rows]
+    return Section("Intervals with the ladder's uncertainty", [
+        (f"Every interval in this report resamples the ladder's own games ({r.ladder}) with the "
+         "evaluation's, so the rungs are refitted in each resample (the ladder's anchors held as "
+         "it holds them) instead of fixed at their points. The same resamples of the evaluation "
+         "with the rungs fixed give the left-hand intervals: how much wider each became. The "
+         "verdict's rule is unchanged (the whole interval of the difference above 0); "
+         "differences between players that both lean on the rungs widen little, absolute "
+         "ratings widen most.")],
+        ["interval", "rungs fixed", "width", "ladder resampled", "width", "ratio"], table)
+
+
+#: The termination names of :mod:`chessformer.core.games` and the arena, by column.
+TERMINATIONS = {"checkmate": "checkmate", "stalemate": "stalemate",
+                "threefold_repetition": "threefold_repetition", "fifty_moves": "fifty_moves",
+                "insufficient_material": "insufficient_material", "adjudicated": "adjudicated",
+                "move_cap": "move_cap", "forfeit_illegal": "forfeit"}
+
+
+def termination_rows(r: Rated) -> list[report_format.Terminations]:
+    """Per cell of every evaluation: its games by how they ended (finished or not)."""
+    cells: dict[str, list[GameRecord]] = defaultdict(list)
+    for rec in r.res.records:
+        cells[rec.cell].append(rec)
+    out = []
+    for cell, recs in sorted(cells.items()):
+        counts = dict.fromkeys(TERMINATIONS.values(), 0)
+        other: dict[str, int] = defaultdict(int)
+        for rec in recs:
+            key = TERMINATIONS.get(str(rec.termination))
+            if key is None:
+                other[str(rec.termination)] += 1
+            else:
+                counts[key] += 1
+        out.append(report_format.Terminations(
+            cell=cell, games=len(recs), **counts, other=dict(other),
+            adjudicated_plies=sorted(rec.plies for rec in recs
+                                     if rec.termination == "adjudicated")))
+    return out
+
+
+def terminations_section(rows: list[report_format.Terminations]) -> Section:
+    def plies(t: report_format.Terminations) -> str:
+        if not t.adjudicated_plies:
+            return ""
+        p = t.adjudicated_plies
+        return f"{p[0]}" if len(p) == 1 else f"{p[0]}-{p[-1]} (median {p[len(p) // 2]})"
+
+    table = [[t.cell, str(t.games), str(t.checkmate), str(t.stalemate),
+              str(t.threefold_repetition), str(t.fifty_moves), str(t.insufficient_material),
+              str(t.adjudicated), plies(t), str(t.move_cap), str(t.forfeit),
+              ", ".join(f"{k} {v}" for k, v in sorted(t.other.items()))] for t in rows]
+    total = {k: sum(getattr(t, k) for t in rows) for k in
+             ("games", "checkmate", "adjudicated", "move_cap", "forfeit")}
+    return Section("Terminations", [
+        ("How each cell's games ended: mate, stalemate, threefold repetition, fifty moves, "
+         "insufficient material (all ended by the arena at once), adjudicated at the ply cap by "
+         "the engine's evaluation (with the plies at which they were stopped), stopped at the "
+         "move cap unscored (left out of the ratings), or forfeit (a raw-mode model with no "
+         "legal move)."),
+        (f"Of {total['games']} games: {total['checkmate']} mates, {total['adjudicated']} "
+         f"adjudicated, {total['move_cap']} at the move cap, {total['forfeit']} forfeits.")],
+        ["cell", "games", "mate", "stalemate", "repetition", "fifty-move", "insufficient",
+         "adjudicated", "adjudicated at ply", "move cap", "forfeit", "other"], table)
 
 
 def legal_section(r: Rated) -> Section:
@@ -560,6 +926,18 @@ def favor_report_sections(runs: list[Path], out: Path) -> list[Section]:
                           link=page)
 
 
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    """A verdict's fields as JSON (non-finite numbers as null; the exploratory line nested)."""
+    def plain(x: Any) -> Any:
+        if isinstance(x, float):
+            return report_format.finite(x)
+        if isinstance(x, dict):
+            return {k: plain(y) for k, y in x.items()}
+        return x
+
+    return plain(dataclasses.asdict(v))
+
+
 def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boot: int = N_BOOT,
                  seed: int = 0, anchors: dict[str, float] | None = None,
                  ladder: str | None = None, draw_model: DrawModel = "half",
@@ -596,14 +974,29 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     if grid.rows and grid.opponents:
         plots["grid"] = out / PLOT_GRID
         plot_grid(r, grid, plots["grid"])
+    h2h = head_to_head_rows(r)
+    widening = widening_rows(r)
+    terminations = termination_rows(r)
+    assert r.fit_check is not None
+    if r.fit_check.pairs:
+        plots["fit"] = out / PLOT_FIT
+        plot_fit_check(plots["fit"], [x.observed for x in r.fit_check.pairs],
+                       [x.predicted for x in r.fit_check.pairs],
+                       [x.games for x in r.fit_check.pairs],
+                       [abs(x.z) > Z_FLAG for x in r.fit_check.pairs],
+                       [f"{x.a} vs {x.b}" for x in r.fit_check.pairs])
     sections = [verdict_section(r)]
     if (explore := exploratory_section(r)) is not None:
         sections.append(explore)
     sections.append(plot_section(r))
     if "grid" in plots:
         sections.append(score_grid_section(r, grid))
+    sections += [s for s in (head_to_head_section(r, h2h), widening_section(r, widening))
+                 if s is not None]
+    sections.append(fit_section(r, "fit" in plots))
     sections += favor_report_sections(runs, out)
-    sections += [ratings_section(r), legal_section(r), games_section(r, out)]
+    sections += [ratings_section(r), terminations_section(terminations), legal_section(r),
+                 games_section(r, out)]
     if "training" in plots:
         sections.append(training_section(r))
     command = command or "chessformer report " + " ".join(str(x) for x in runs)
@@ -611,7 +1004,14 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
     md_path, html_path = out / "report.md", out / "report.html"
     write_text_atomic(md_path, render_markdown(sections, title))
     write_text_atomic(html_path, render_html(sections, title, out))
-    log.info("wrote %s and %s", html_path, md_path)
-    return {"html": html_path, "md": md_path, "plots": plots, "verdicts": r.verdicts,
+    json_path = report_format.write_report_summary(out, report_format.ReportSummary(
+        code_version=code_version(), command=command, anchors=dict(r.choice.anchors),
+        anchors_source=r.choice.source, ladder=None if r.ladder is None else str(r.ladder),
+        scale=r.scale, exploratory=r.exploratory_reason,
+        verdicts=[verdict_json(v) for v in r.verdicts], head_to_head=h2h,
+        goodness_of_fit=fit_summary(r), widening=widening, terminations=terminations))
+    log.info("wrote %s, %s and %s", html_path, md_path, json_path)
+    return {"html": html_path, "md": md_path, "json": json_path, "plots": plots,
+            "verdicts": r.verdicts,
             "ratings": r.rows, "anchors": r.choice.anchors, "games": len(r.res.games),
             "unfinished": r.res.unfinished, "rated": r}

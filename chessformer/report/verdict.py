@@ -11,6 +11,13 @@ Pre-registered (the headline)
     above 0), **does not transcend** (below 0), **not shown** (it includes 0). Simulated under
     the null at the demo's size (tests/test_verdict.py), the headline says "transcends" in at most
     5% of tournaments.
+Head to head beside the fit
+    The fit's difference is set beside the model's direct score against the reference (its 95%
+    interval over colour-swapped pairs, :func:`chessformer.rating.counts.head_to_head`) and the
+    Elo difference that score implies. A verdict in either direction needs both to agree in
+    sign (the head-to-head point above 0.5 for "transcends", below for "does not transcend");
+    otherwise, or with no games between the two, it is "not shown" and says why. Where the two
+    intervals do not overlap, the headline says the fit and the games disagree.
 Exploratory (apart from the headline)
     The best of the k temperatures, with a simultaneous interval: each temperature's difference
     at level 1 - 0.05 / k (Bonferroni), so picking the best after the games does not inflate the
@@ -26,6 +33,7 @@ A player that won or lost every game is rated by the prior only: the verdict say
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +43,7 @@ from typing import Any
 from chessformer.core.protocol import VERDICT_TEMPERATURE
 from chessformer.formats import dataset as dataset_format
 from chessformer.rating.bootstrap import BootstrapFit, Rating
+from chessformer.rating.counts import GameResult, elo_from_score, head_to_head
 from chessformer.utils import log
 
 #: The level of every verdict interval (the exploratory one is simultaneous at this level).
@@ -187,6 +196,19 @@ class Verdict:
     p_superior: float | None = None
     #: why the training cap could not be the reference
     cap_blocked: str | None = None
+    #: the model's games against the reference expert: count, score with its 95% interval,
+    #: and the Elo differences the score and its bounds imply
+    h2h_games: int | None = None
+    h2h_score: float | None = None
+    h2h_score_lo: float | None = None
+    h2h_score_hi: float | None = None
+    h2h_elo: float | None = None
+    h2h_elo_lo: float | None = None
+    h2h_elo_hi: float | None = None
+    #: the head-to-head and fitted intervals do not overlap
+    h2h_disagrees: bool | None = None
+    #: why the verdict is exploratory (a choice fixed in advance was changed after the games)
+    exploratory_reason: str | None = None
 
 
 def exploratory(bf: BootstrapFit, line: ModelLine, reference: str, ref_words: str,
@@ -206,12 +228,50 @@ def exploratory(bf: BootstrapFit, line: ModelLine, reference: str, ref_words: st
                        level_each=each, text=text)
 
 
+def elo_words(x: float) -> str:
+    return f"{x:+.0f}" if math.isfinite(x) else ("+inf" if x > 0 else "-inf")
+
+
+def head_to_head_check(games: Sequence[GameResult], player: str, reference: str, word: str,
+                       lo: float, hi: float) -> tuple[dict[str, Any], str, str]:
+    """The head-to-head fields, the verdict word after the sign rule, and the words to append."""
+    wdl, si = head_to_head(games, player, reference)
+    n = sum(wdl)
+    if n == 0:
+        why = "" if word == NOT_SHOWN else (
+            f" (the fit alone says {word}, but the model played no games against {reference}, "
+            "so the head-to-head check cannot be made)")
+        return {"h2h_games": 0}, NOT_SHOWN, f"; no head-to-head games with {reference}" + why
+    e, e_lo, e_hi = elo_from_score(si.score), elo_from_score(si.lo), elo_from_score(si.hi)
+    # A perfect (or zero) score has no finite Elo and a degenerate normal interval: it bounds
+    # the difference on one side only, so it is not said to disagree with the fit.
+    perfect = si.score in (0.0, 1.0)
+    fields = dict(h2h_games=n, h2h_score=si.score, h2h_score_lo=si.lo, h2h_score_hi=si.hi,
+                  h2h_elo=e, h2h_elo_lo=e_lo, h2h_elo_hi=e_hi,
+                  h2h_disagrees=None if perfect else (e_hi < lo or e_lo > hi))
+    text = (f"; head to head {si.score:.2f} [{si.lo:.2f}, {si.hi:.2f}] over {n} games "
+            f"({wdl[0]}/{wdl[1]}/{wdl[2]}), " + (
+                f"{'won' if si.score == 1.0 else 'lost'} every game (no finite Elo; no interval)"
+                if perfect else
+                f"{elo_words(e)} Elo [{elo_words(e_lo)}, {elo_words(e_hi)}]"))
+    if fields["h2h_disagrees"]:
+        text += ("; the fit and the head-to-head games disagree beyond both intervals: one "
+                 "rating per player does not describe these games (see the goodness of fit)")
+    if (word == TRANSCENDS and not si.score > 0.5) or (word == DOES_NOT and not si.score < 0.5):
+        text += (f"; the fit says {word} but the head-to-head score is on the other side of "
+                 "0.5, so the verdict is not shown")
+        word = NOT_SHOWN
+    return fields, word, text
+
+
 def line_verdict(bf: BootstrapFit, ratings: Mapping[str, Rating], line: ModelLine,
-                 experts: Sequence[str], cap_blocked: str | None) -> Verdict:
+                 experts: Sequence[str], cap_blocked: str | None,
+                 games: Sequence[GameResult]) -> Verdict:
     """The verdict of one model line (see the module docstring).
 
     ``experts``: the rated experts of the line's training data connected to it by games;
-    ``cap_blocked``: why a comparison with the training cap cannot be made (None: it can).
+    ``cap_blocked``: why a comparison with the training cap cannot be made (None: it can);
+    ``games``: the rated games (for the head-to-head check).
     """
     t0 = line.verdict_temperature
     base: dict[str, Any] = {"model": line.label, "legality": line.legality, "line": line.name,
@@ -249,16 +309,36 @@ def line_verdict(bf: BootstrapFit, ratings: Mapping[str, Rating], line: ModelLin
                         reference_elo=line.cap, diff=r.elo - line.cap, lo=r.lo - line.cap,
                         hi=r.hi - line.cap)
         flags = _flags(ratings, player)
-    word = verdict_word(compared["lo"], compared["hi"])
+    fit_word = verdict_word(compared["lo"], compared["hi"])
+    word, h2h, h2h_words = fit_word, {}, ""
+    if compared["reference"] == "expert":
+        h2h, word, h2h_words = head_to_head_check(games, player, compared["reference_name"],
+                                                  fit_word, compared["lo"], compared["hi"])
     text = head + difference_text(word, compared["diff"], compared["lo"], compared["hi"],
-                                  ref_words) + flags
-    return Verdict(**base, **compared, word=word, transcends=word == TRANSCENDS, text=text)
+                                  ref_words, what="CI of the fit") + h2h_words + flags
+    return Verdict(**base, **compared, **h2h, word=word, transcends=word == TRANSCENDS, text=text)
 
 
 def compute_verdicts(bf: BootstrapFit, lines: Sequence[ModelLine],
-                     experts: Mapping[str, Sequence[str]], cap_blocked: str | None = None,
-                     ) -> list[Verdict]:
+                     experts: Mapping[str, Sequence[str]], cap_blocked: str | None = None, *,
+                     games: Sequence[GameResult]) -> list[Verdict]:
     """One verdict per model line; ``experts`` maps a line's name to its reference experts."""
     ratings = {r.player: r for r in bf.ratings()}
-    return [line_verdict(bf, ratings, line, experts.get(line.name, ()), cap_blocked)
+    return [line_verdict(bf, ratings, line, experts.get(line.name, ()), cap_blocked, games)
             for line in lines]
+
+
+def mark_exploratory(v: Verdict, reason: str) -> Verdict:
+    """The verdict with a choice fixed in advance changed after the games: it is exploratory."""
+    import dataclasses
+
+    return dataclasses.replace(v, exploratory_reason=reason, transcends=False,
+                               text=f"exploratory: {reason}: " + v.text)
+
+
+def mark_not_shown(v: Verdict, reason: str) -> Verdict:
+    """The verdict when its reference set is incomplete: not shown, with the reason."""
+    import dataclasses
+
+    return dataclasses.replace(v, word=NOT_SHOWN, transcends=False,
+                               text=f"not shown: {reason} (the fit alone: {v.text})")
