@@ -76,11 +76,6 @@ def read_jsonl_lines(path: str | os.PathLike[str]) -> list[tuple[int, Any]]:
     return rows
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
-    """The values of a JSON-lines file (see :func:`read_jsonl_lines`)."""
-    return [value for _, value in read_jsonl_lines(path)]
-
-
 def json_line(record: dict[str, Any]) -> str:
     """One compact JSON line (with its newline), the form of every ``.jsonl`` file here."""
     return json.dumps(record, separators=(",", ":")) + "\n"

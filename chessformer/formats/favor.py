@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chessformer.formats import read_json
 from chessformer.formats import records as records_format
-from chessformer.utils import write_json_atomic, write_text_atomic
+from chessformer.utils import write_text_atomic
 
 FAVOR_JSON = "favor.json"
 FAVOR_CSV = "favor.csv"
@@ -163,11 +162,11 @@ def has_favor(folder: str | os.PathLike[str]) -> bool:
 
 def read_favor(folder: str | os.PathLike[str]) -> FavorResult:
     path = favor_path(folder)
-    return FavorResult.from_json(read_json(path, "favor analysis"), str(path))
+    return FavorResult.load(path, "favor analysis")
 
 
 def write_favor(folder: str | os.PathLike[str], result: FavorResult) -> None:
-    write_json_atomic(favor_path(folder), result.to_json())
+    result.save(favor_path(folder))
 
 
 def write_favor_csv(folder: str | os.PathLike[str], columns: Sequence[str],

@@ -19,6 +19,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
+from chessformer.formats import read_json, read_json_or_empty
 from chessformer.utils import UserError, write_json_atomic
 
 __all__ = ["Record", "RecordError", "from_json", "to_json"]
@@ -158,16 +159,12 @@ class Record:
     def load(cls, path: str | os.PathLike[str], what: str) -> Self:
         """The record in the JSON file ``path``; a one-line error naming ``what`` and the file
         if it is missing, not JSON, or not this record."""
-        from chessformer.formats import read_json
-
         return from_json(cls, read_json(path, what), str(path))
 
     @classmethod
     def load_if_any(cls, path: str | os.PathLike[str], what: str) -> Self | None:
         """Like :meth:`load`, but None for a missing or damaged file (damaged: with a warning);
         a valid JSON file that is not this record is still an error."""
-        from chessformer.formats import read_json_or_empty
-
         raw = read_json_or_empty(path, what)
         return from_json(cls, raw, str(path)) if raw else None
 

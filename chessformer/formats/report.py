@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chessformer.formats import read_json
 from chessformer.formats import records as records_format
-from chessformer.utils import write_json_atomic
 
 __all__ = ["REPORT_JSON", "GoodnessOfFit", "HeadToHead", "IntervalWidth", "PairFit",
            "ReportSummary", "Terminations", "finite", "read_report_summary",
@@ -164,10 +162,10 @@ class ReportSummary(records_format.Record):
 
 def write_report_summary(folder: str | os.PathLike[str], summary: ReportSummary) -> Path:
     path = Path(folder) / REPORT_JSON
-    write_json_atomic(path, summary.to_json())
+    summary.save(path)
     return path
 
 
 def read_report_summary(folder: str | os.PathLike[str]) -> ReportSummary:
     path = Path(folder) / REPORT_JSON
-    return ReportSummary.from_json(read_json(path, "report summary"), str(path))
+    return ReportSummary.load(path, "report summary")

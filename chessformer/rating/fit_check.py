@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from chessformer.formats.report import PairFit
 from chessformer.rating.counts import GameResult, score_from_elo
 from chessformer.rating.graph import components
 
@@ -29,31 +30,16 @@ Z_FLAG = 3.0
 
 
 @dataclass(frozen=True)
-class PairResidual:
-    """One pair's games: ``a``'s observed and predicted score and the standardized residual."""
-
-    a: str
-    b: str
-    games: int
-    wins: int
-    draws: int
-    losses: int
-    observed: float
-    predicted: float
-    z: float
-
-
-@dataclass(frozen=True)
 class FitCheck:
     """Every pair's residual and the chi-square test over them (``p_value`` None when df < 1)."""
 
-    pairs: list[PairResidual]
+    pairs: list[PairFit]
     chi2: float
     df: int
     p_value: float | None
 
     @property
-    def flagged(self) -> list[PairResidual]:
+    def flagged(self) -> list[PairFit]:
         return [r for r in self.pairs if abs(r.z) > Z_FLAG]
 
 
@@ -110,7 +96,8 @@ def fit_check(games: Sequence[GameResult], ratings: Mapping[str, float],
         v = max(p * (1 - p) - (d / n) / 4.0, p * (1 - p) / 4.0)
         obs = (w + 0.5 * d) / n
         z = (obs - p) * n / math.sqrt(n * v) if v > 0 else 0.0
-        rows.append(PairResidual(a, b, n, w, d, lo, obs, p, z))
+        rows.append(PairFit(a=a, b=b, games=n, wins=w, draws=d, losses=lo, observed=obs,
+                            predicted=p, z=z))
     names = sorted({x for k in acc for x in k})
     groups = components(names, list(acc))
     free = sum(len(gr) - (0 if set(gr) & set(anchors) else 1) for gr in groups) \

@@ -664,10 +664,9 @@ def fit_summary(r: Rated) -> report_format.GoodnessOfFit:
     fc = r.fit_check
     assert fc is not None
 
-    def row(x: Any) -> report_format.PairFit:
-        return report_format.PairFit(a=x.a, b=x.b, games=x.games, wins=x.wins, draws=x.draws,
-                                     losses=x.losses, observed=round(x.observed, 4),
-                                     predicted=round(x.predicted, 4), z=round(x.z, 3))
+    def row(x: report_format.PairFit) -> report_format.PairFit:
+        return dataclasses.replace(x, observed=round(x.observed, 4),
+                                   predicted=round(x.predicted, 4), z=round(x.z, 3))
 
     return report_format.GoodnessOfFit(chi2=round(fc.chi2, 3), df=fc.df, p_value=fc.p_value,
                                        z_flag=Z_FLAG, pairs=[row(x) for x in fc.pairs],
