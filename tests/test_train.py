@@ -188,7 +188,7 @@ def test_compiled_training_matches_eager(tiny_dataset, tmp_path):
     a = [r["loss"] for r in _read_metrics(tmp_path / "eager", "train")]
     b = [r["loss"] for r in _read_metrics(tmp_path / "compiled", "train")]
     np.testing.assert_allclose(a, b, rtol=1e-3)
-    assert compiled["val_loss"] == pytest.approx(eager["val_loss"], rel=1e-3)
+    assert compiled.val_loss == pytest.approx(eager.val_loss, rel=1e-3)
 
 
 def test_resume_refuses_another_dataset(tiny_dataset, tmp_path):
