@@ -11,7 +11,7 @@ import torch
 
 from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_BYTES, encode_board
-from chessformer.model.legal import legal_mask
+from chessformer.model.legal import legal_mask, mask_tokens
 
 
 def _random_positions(n_games: int, seed: int) -> tuple[np.ndarray, list[set[int]]]:
@@ -59,3 +59,17 @@ def test_castling_en_passant_and_promotion():
 def test_shape_errors():
     with pytest.raises(ValueError, match="BOARD_BYTES|bytes"):
         legal_mask(torch.zeros(3, BOARD_BYTES - 1, dtype=torch.uint8))
+
+
+def test_mask_tokens_lists_each_rows_tokens_in_order():
+    g = torch.Generator().manual_seed(0)
+    mask = torch.rand(3, 4, 70, generator=g) < 0.3
+    mask[0, 0] = False  # an empty row: all padding
+    tokens = mask_tokens(mask, multiple=8)
+    K = tokens.shape[-1]
+    assert tokens.shape[:2] == (3, 4) and K % 8 == 0 and K >= int(mask.sum(-1).max()) > K - 8
+    for r in range(3):
+        for c in range(4):
+            want = torch.nonzero(mask[r, c]).flatten()
+            assert torch.equal(tokens[r, c, :len(want)], want)
+            assert (tokens[r, c, len(want):] == 0).all()  # padded with token 0 (<pad>)

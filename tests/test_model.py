@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,22 +218,84 @@ def _real_boards(B: int, T: int, seed: int = 0):
 @pytest.mark.parametrize("mode", ["moves", "moves+board"])
 def test_legal_only_loss_is_a_softmax_over_the_legal_moves(mode):
     """Masked with -inf (not multiplied): the loss equals cross-entropy over the pseudo-legal
-    moves, is lower than over the whole vocabulary, and leaves the returned logits alone."""
+    moves, is lower than over the whole vocabulary, and the returned logits are the loss's (the
+    model's logits inside the mask, -inf outside)."""
     from chessformer.model.legal import legal_mask
 
     model = _model(mode, seed=2)
     idx, boards, targets = _real_boards(2, 24)
     full_logits, full = model(idx, boards, targets)
     logits, legal = model(idx, boards, targets, legal_only=True)
-    assert torch.equal(logits, full_logits)
     mask = legal_mask(boards)  # the mover's frame
     black = ((boards[..., 112] >> 4) & 1).bool()
     mirror = torch.as_tensor(tokenizer.MIRROR)
     mask = torch.where(black[..., None], mask[..., mirror], mask)  # absolute tokens
     assert mask.gather(-1, targets.unsqueeze(-1)).all()  # every move played is in it
-    ref = F.cross_entropy(logits.masked_fill(~mask, float("-inf")).view(-1, logits.size(-1)),
-                          targets.reshape(-1))
+    assert torch.equal(logits, full_logits.masked_fill(~mask, float("-inf")))
+    ref = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
     assert torch.allclose(legal, ref, atol=1e-5)
     assert legal < full - 1.0  # ~30 legal moves of 1,971: log(1971/30) ~ 4 nats at init
     legal.backward()
     assert model.wte.weight.grad.isfinite().all()
+
+
+REAL_PGN = Path(__file__).resolve().parents[2] / "shared" / "data" / "lichess_2017-05_excerpt.pgn"
+
+
+@pytest.fixture(scope="module")
+def real_batch(tmp_path_factory):
+    """(inputs, boards, targets) of 4 windows of 128 tokens of real games: the 2017 excerpt
+    through ``ingest`` (skipped where ../shared/data is absent)."""
+    if not REAL_PGN.exists():
+        pytest.skip("../shared/data is absent")
+    from chessformer.data.dataset import GameDataset
+    from chessformer.data.ingest import ingest
+    from chessformer.training.batches import build_windows, make_batch, sample_ids
+
+    out = tmp_path_factory.mktemp("real") / "ds"
+    ingest([str(REAL_PGN)], out, elo_cap=None, boards=True, limit=40, workers=0)
+    ds = GameDataset.open(out)
+    win = build_windows(ds.offsets, ds.split_indices("train"), 128)
+    return [torch.from_numpy(a) for a in make_batch(ds, win, sample_ids(len(win), 0, 0, 4), 128,
+                                                    True)]
+
+
+def _full_tactics(self, logits, h, boards, mask):
+    """What the tactics head computed before it scored only the mask's tokens."""
+    return logits + self(h, boards)
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_tactics_head_scores_legal_moves_as_the_whole_head_does(real_batch, dtype, monkeypatch):
+    """The legal-move softmax's head (scores on the mask's tokens only) against scoring every
+    token, on real games: the same logits on the mask's tokens, the same loss and the same
+    gradients, bit for bit, in fp32 and under bf16 autocast (the same operations on the tokens
+    that count; the others get -inf and zero gradient either way); and the logits of a call
+    without targets (validation, the arena, UCI) are the training's on the mask's tokens."""
+    from chessformer.model.transformer import TacticsHead
+
+    x, boards, y = real_batch
+    model = GPT(GPTConfig(**PRESETS["tiny"], move_head="tactics")).train()
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")  # noqa: E731
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        with autocast():
+            logits, loss = model(x, boards, y, legal_only=True)
+        loss.backward()
+        return logits.detach(), loss.detach(), {k: p.grad.clone() for k, p in
+                                                model.named_parameters()}
+
+    logits, loss, grads = run()
+    with monkeypatch.context() as m:
+        m.setattr(TacticsHead, "add_at", _full_tactics)
+        ref_logits, ref_loss, ref_grads = run()
+    inside = torch.isfinite(logits)
+    assert torch.equal(inside, torch.isfinite(ref_logits))
+    assert 0.005 < inside.float().mean() < 0.1  # a few dozen tokens of 1,971
+    assert torch.equal(logits[inside], ref_logits[inside]) and torch.equal(loss, ref_loss)
+    assert all(torch.equal(grads[k], ref_grads[k]) for k in grads)
+    assert grads["tactics.proj.weight"].abs().sum() > 0
+    with torch.no_grad(), autocast():
+        plain, _ = model(x, boards)
+    assert torch.equal(plain[inside], logits[inside])

@@ -131,3 +131,19 @@ def test_one_position_sliced_from_a_wider_row_gets_the_batched_classes():
     for t in range(2):
         one = move_classes(rows[None, t:t + 1])  # [1, 1, V], stride BOARD_BYTES
         assert torch.equal(one[0, 0], batched[0, t])
+
+
+def test_classes_of_chosen_tokens_are_the_whole_answers():
+    """``move_classes(boards, tokens)`` (what the legal-move softmax reads) gives the numbers of
+    the whole answer at those tokens, on real positions and on boards of random bytes (two
+    pieces on a square: the clamped corner cases)."""
+    boards = list(_random_positions(40, seed=11))
+    packed = torch.from_numpy(np.stack([encode_board(b) for b in boards]))
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randint(0, 256, (30, packed.shape[-1]), generator=g, dtype=torch.uint8)
+    noise[:, 113] %= 9  # the en-passant byte holds file + 1, or 0
+    for rows in (packed, noise):
+        whole = move_classes(rows)
+        tokens = torch.randint(0, tokenizer.VOCAB_SIZE, (len(rows), 50), generator=g)
+        tokens[:, :3] = torch.arange(3)  # special tokens too
+        assert torch.equal(move_classes(rows, tokens), whole.gather(-1, tokens))

@@ -344,3 +344,61 @@ def test_metrics_and_final_metrics_are_typed_records_that_read_back_byte_for_byt
     (run / "final_metrics.json").write_text(json.dumps(raw))
     with pytest.raises(RecordError, match=r"final_metrics.json: field 'step'"):
         run_format.read_final_metrics(run)
+
+
+REAL_PGN = REPO.parent / "shared" / "data" / "lichess_2017-05_excerpt.pgn"
+
+
+@pytest.mark.skipif(not REAL_PGN.exists(), reason="../shared/data is absent")
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_the_demo_learner_trains_as_with_the_whole_tactics_head(tmp_path, monkeypatch, dtype):
+    """The tactics head scores only the legal-move softmax's tokens; trained on real games from
+    the same seed, the run is the one it was when every token was scored: the same loss at every
+    step, to the last bit (tolerance 0; fp32 and bf16 autocast). The trained run, loaded as the
+    arena loads it, decodes move by move (KV cache) the logits the training forward gives on the
+    legal moves of a real game (1e-4: the cached attention sums in another order)."""
+    import chess
+    import chess.pgn
+    import torch
+
+    from chessformer.core import tokenizer
+    from chessformer.core.boards import encode_board
+    from chessformer.data.ingest import ingest
+    from chessformer.formats.run import read_metrics
+    from chessformer.model.checkpoint import load_model
+    from chessformer.model.inference import BatchDecoder
+    from chessformer.model.transformer import TacticsHead
+
+    data = tmp_path / "ds"
+    ingest([str(REAL_PGN)], data, elo_cap=None, boards=True, limit=40, workers=0)
+    opts = dict(max_steps=4, batch_size=2, block_size=64, eval_every=4, eval_windows=4,
+                legal_positions=16, checkpoint_minutes=0, dtype=dtype)  # the preset's learner
+    train(data, tmp_path / "new", "tiny", **opts)
+    with monkeypatch.context() as m:
+        m.setattr(TacticsHead, "add_at", lambda self, logits, h, boards, mask:
+                  logits + self(h, boards))  # every token scored, as before
+        train(data, tmp_path / "old", "tiny", **opts)
+    curves = [[(r.step, r.loss) for r in read_metrics(tmp_path / run) if r.type == "train"]
+              for run in ("new", "old")]
+    assert len(curves[0]) == 4 and curves[0] == curves[1]
+
+    model = load_model(tmp_path / "new")
+    assert model.config.move_head == "tactics"
+    with open(REAL_PGN, encoding="utf-8") as f:
+        game = chess.pgn.read_game(f)
+    moves = [m.uci() for m in game.mainline_moves()][:40]
+    board, rows = chess.Board(), [encode_board(chess.Board())]
+    for uci in moves:
+        board.push_uci(uci)
+        rows.append(encode_board(board))
+    tokens = [tokenizer.BOS] + [tokenizer.uci_to_id(u) for u in moves]
+    x, y = torch.tensor([tokens[:-1]]), torch.tensor([tokens[1:]])
+    boards = torch.from_numpy(np.stack(rows[:-1]))[None]
+    trained, _ = model.train()(x, boards, y, legal_only=True)
+    decoder = BatchDecoder(model.eval())
+    decoder.start(1)
+    for t in range(len(moves)):
+        step = torch.from_numpy(decoder.step([tokens[t]], [rows[t]])[0])
+        inside = torch.isfinite(trained[0, t]).detach()
+        assert inside.sum() > 3
+        assert torch.allclose(step[inside], trained[0, t][inside].detach(), atol=1e-4)

@@ -32,7 +32,7 @@ from chessformer.core import tokenizer
 from chessformer.core.boards import BOARD_BYTES
 from chessformer.model.board import check_boards, ep_files, missing_rights, plane_bits
 
-__all__ = ["legal_mask"]
+__all__ = ["legal_mask", "mask_tokens"]
 
 _P, _N, _B, _R, _Q, _K = range(6)  # the mover's piece planes
 #: Input columns of the matmul: occupied, mine, theirs, attacked by them (64 each), the
@@ -140,3 +140,18 @@ def legal_mask(boards: torch.Tensor) -> torch.Tensor:
     out.index_put_((torch.arange(len(flat), device=flat.device)[:, None], tab["extra_tokens"][None]),
                    ok[:, V:], accumulate=True)
     return out.view(*lead, V)
+
+
+def mask_tokens(mask: torch.Tensor, multiple: int = 32) -> torch.Tensor:
+    """bool [..., V] -> long [..., K]: each row's allowed tokens in increasing order, padded with
+    token 0 (``<pad>``, a special token) to ``K``, the longest row rounded up to ``multiple``
+    (few distinct shapes)."""
+    lead, V = mask.shape[:-1], mask.shape[-1]
+    flat = mask.reshape(-1, V)
+    counts = flat.sum(-1)
+    K = -(-max(1, int(counts.max()) if len(flat) else 1) // multiple) * multiple
+    rows, cols = flat.nonzero(as_tuple=True)  # row by row, columns increasing
+    first = torch.cumsum(counts, 0) - counts
+    out = torch.zeros(len(flat), K, dtype=torch.long, device=mask.device)
+    out[rows, torch.arange(len(rows), device=mask.device) - first[rows]] = cols
+    return out.view(*lead, K)

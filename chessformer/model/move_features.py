@@ -23,9 +23,10 @@ Everything is in the frame of the side to move (:mod:`chessformer.core.boards`) 
 the 12 piece bitboards: attacks are recomputed per piece type as int64 bitboards
 (:func:`chessformer.model.board.attack_maps`: sliders ray by ray up to the first occupied square,
 all rays at once), every per-square part of the class is a
-weighted sum of 28 such bitboards (one small matmul), and three gathers spread the parts over the
-move tokens. On the ``small`` preset's CPU batches (8 x 512 positions) the head costs about a
-third of a training step more. Simplifications: two pieces of one type count
+weighted sum of 28 such bitboards (one small matmul), and gathers spread the parts over the move
+tokens: all of them (``move_classes(boards)``), or only those a caller names
+(``move_classes(boards, tokens)``: the legal-move softmax reads a few dozen per position, and a
+training step then reads no [positions, 1,971] table). Simplifications: two pieces of one type count
 as one attacker type ("defended" means another piece type of the mover's covers the square, or the
 mover's type covers it without moving there); discovered checks, pins and the square the mover
 leaves are not seen; promotions use the pawn's class; en passant captures nothing.
@@ -112,11 +113,6 @@ def _square_weights() -> np.ndarray:
     return w
 
 
-def _block_classes() -> np.ndarray:
-    """[7 * 2, 1, 1] class offset of each (moving piece, threatened) block of the table."""
-    return (np.arange(14) * _TO_CLASSES).reshape(7, 2, 1, 1).astype(np.int64)
-
-
 _WEIGHTS = _square_weights()
 _CACHE: dict[torch.device, dict[str, object]] = {}
 
@@ -126,18 +122,19 @@ def _tables(device: torch.device) -> dict[str, object]:
         _CACHE[device] = dict(
             frm=torch.from_numpy(_FROM).to(device),
             to_index=torch.from_numpy(_GEOMETRY * 65 + _TO).to(device),
-            weights=torch.from_numpy(_WEIGHTS).to(device),
-            blocks=torch.from_numpy(_block_classes()).to(device),
+            weights_t=torch.from_numpy(_WEIGHTS.T.copy()).to(device),  # [22, 28]
             )
     return _CACHE[device]
 
 
 def _square_parts(boards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A position's class table and where each from-square's block starts in it: ([..., 65]
-    start per from-square (64: the padding square of special tokens), [..., _TABLE + 1] class
-    per (moving piece, threatened, token geometry, to-square), then ``N_MOVE_CLASSES``)."""
+    """A position's class table, in two parts (exact small integers, as float32): ([..., 65]
+    where each from-square's block starts in the table (64: the padding square of special
+    tokens), [..., 7 * 3 * 64] the to-square part of the class per (moving piece, token geometry,
+    to-square)). The table holds one class per (moving piece, threatened, token geometry,
+    to-square), then ``N_MOVE_CLASSES``: :func:`_class_table` builds it whole,
+    :func:`_table_entries` reads the entries a caller needs."""
     t = _tables(boards.device)
-    lead = boards.shape[:-1]
     planes = piece_bitboards(boards)
     mine, theirs, checks = attack_maps(planes).unbind(-2)
     cumulative = [theirs[..., 0]]  # attacked by P; by P, N or B; ... by anything
@@ -151,23 +148,49 @@ def _square_parts(boards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     bitboards = torch.cat([planes[..., :11], torch.stack(cumulative + [every], -1), others,
                            checks[..., :5]], -1)  # [..., 28]
     with torch.autocast(boards.device.type, enabled=False):  # the sums must stay exact
-        parts = (_bits(bitboards).transpose(-1, -2) @ t["weights"]).round().long()  # [..., 64, 22]
+        parts = (t["weights_t"] @ _bits(bitboards)).round()  # [..., 22, 64]
     # Real boards never put two pieces on a square; keep the classes in range when one does.
-    parts = parts.transpose(-1, -2)
     start = torch.nn.functional.pad(parts[..., 0, :].clamp(0, _TABLE - 3 * 65), (0, 1),
                                     value=_TABLE - 64)  # special tokens: the table's last entry
-    to_part = parts[..., 1:, :].clamp(0, _TO_CLASSES - 1).reshape(*lead, 7, 1, 3, 64)
-    table = torch.nn.functional.pad(to_part + t["blocks"], (0, 1)).flatten(-4)  # [..., _TABLE]
-    table = torch.nn.functional.pad(table, (0, 1), value=N_MOVE_CLASSES)
-    return start, table
+    to_part = parts[..., 1:, :].clamp(0, _TO_CLASSES - 1).flatten(-2)  # [..., 7 * 3 * 64]
+    return start, to_part
 
 
-def move_classes(boards: torch.Tensor) -> torch.Tensor:
+def _class_table(to_part: torch.Tensor) -> torch.Tensor:
+    """The whole class table of :func:`_square_parts`: long [..., _TABLE + 1]."""
+    lead = to_part.shape[:-1]
+    blocks = (torch.arange(14, device=to_part.device) * _TO_CLASSES).view(7, 2, 1, 1)
+    table = to_part.long().view(*lead, 7, 1, 3, 64) + blocks  # [..., 7, 2, 3, 64]
+    table = torch.nn.functional.pad(table, (0, 1)).flatten(-4)  # to-square 64 holds 0
+    return torch.nn.functional.pad(table, (0, 1), value=N_MOVE_CLASSES)
+
+
+def _table_entries(to_part: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Entries ``index`` [..., K] of :func:`_class_table` without building it: entry
+    ((moving piece * 2 + threatened) * 3 + geometry) * 65 + to-square holds block
+    (moving piece * 2 + threatened)'s class offset plus ``to_part`` of (moving piece, geometry,
+    to-square), or 0 for to-square 64; the last entry, ``N_MOVE_CLASSES``."""
+    block, rest = index // (3 * 65), index % (3 * 65)
+    geometry, square = rest // 65, rest % 65
+    at = (((block // 2) * 3 + geometry) * 64 + square.clamp_max(63)).clamp_max(
+        to_part.shape[-1] - 1)
+    entry = torch.gather(to_part, -1, at).long() + block * _TO_CLASSES
+    entry = torch.where(square == 64, 0, entry)
+    return torch.where(index == _TABLE, N_MOVE_CLASSES, entry)
+
+
+def move_classes(boards: torch.Tensor, tokens: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 [..., BOARD_BYTES] -> long [..., VOCAB_SIZE]: each move token's class (the module
-    says which), or ``N_MOVE_CLASSES`` for special tokens."""
+    says which), or ``N_MOVE_CLASSES`` for special tokens. With ``tokens`` (long [..., K], token
+    ids per position), only those tokens' classes: long [..., K], the same numbers as the whole
+    answer's ``gather(-1, tokens)``. The legal-move softmax needs a few dozen per position, not
+    1,971."""
     check_boards(boards)
-    start, table = _square_parts(boards)
+    start, to_part = _square_parts(boards)
     t = _tables(boards.device)
-    # A gather with an expanded (stride-0) index: twice as fast on CPU as index_select here.
-    index = torch.gather(start, -1, t["frm"].expand(*boards.shape[:-1], -1)) + t["to_index"]
-    return torch.gather(table, -1, index)
+    if tokens is None:
+        # A gather with an expanded (stride-0) index: twice as fast on CPU as index_select here.
+        index = torch.gather(start.long(), -1, t["frm"].expand(*boards.shape[:-1], -1))
+        return torch.gather(_class_table(to_part), -1, index + t["to_index"])
+    index = torch.gather(start, -1, t["frm"][tokens]).long() + t["to_index"][tokens]
+    return _table_entries(to_part, index)

@@ -48,7 +48,7 @@ from chessformer.core.boards import BOARD_BYTES, BOARD_FEATURES, unpack_boards
 from chessformer.model.board import black_to_move
 from chessformer.model.features import TACTIC_FEATURES, tactic_planes
 from chessformer.model.gpt import IGNORE, GPTCore, KVCache, model_flops_per_token
-from chessformer.model.legal import legal_mask
+from chessformer.model.legal import legal_mask, mask_tokens
 from chessformer.model.move_features import N_MOVE_CLASSES, move_classes
 from chessformer.model.presets import PRESET_TABLE, PRESETS, Preset
 
@@ -147,15 +147,29 @@ class TacticsHead(nn.Module):
     """Scores for what a move does: each position's vector gives one number per move class
     (``move_features``: the piece moved, the piece taken, the cheapest enemy attacker of the
     to-square, defended, threatened, check), added to the flat head's logit of every move of that
-    class. "Take the undefended queen" is learnt once, not once per move token."""
+    class. "Take the undefended queen" is learnt once, not once per move token.
+
+    The legal-move softmax reads only a few dozen tokens per position: :meth:`add_at` scores
+    only those (a training step with this head was 1.8x a flat one when it scored all 1,971)."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.proj = nn.Linear(config.d_model, N_MOVE_CLASSES, bias=True)
 
-    def forward(self, h: torch.Tensor, boards: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, boards: torch.Tensor,
+                tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """[..., V] scores of every token, or [..., K] of ``tokens`` (long [..., K])."""
         scores = F.pad(self.proj(h), (0, 1))  # class N_MOVE_CLASSES (special tokens) scores 0
-        return torch.gather(scores, -1, move_classes(boards))
+        return torch.gather(scores, -1, move_classes(boards, tokens))
+
+    def add_at(self, logits: torch.Tensor, h: torch.Tensor, boards: torch.Tensor,
+               mask: torch.Tensor) -> torch.Tensor:
+        """``logits`` plus this head's scores on the tokens of ``mask`` (bool [..., V]); the
+        other tokens keep ``logits``. On the tokens of ``mask`` the same numbers, bit for bit,
+        as ``logits + self(h, boards)``, and in backward the same gradients (the other tokens'
+        are 0 in a softmax that masks them)."""
+        tokens = mask_tokens(mask)  # padded with a special token, which scores 0
+        return logits.scatter_add(-1, tokens, self(h, boards, tokens))
 
 
 class GPT(GPTCore):
@@ -185,8 +199,9 @@ class GPT(GPTCore):
         ``boards`` [B, T, BOARD_BYTES] uint8 is required in ``moves+board`` mode (row ``t`` is the
         position after token ``t``) and ignored otherwise. ``targets`` [B, T]: ``-1`` is ignored.
         ``legal_only``: the loss is a softmax over the pseudo-legal moves of each position
-        (``legal.legal_mask``; needs ``boards`` in either mode); other logits are set to -inf
-        in the loss only, the returned logits are unmasked.
+        (``legal.legal_mask``; needs ``boards`` in either mode). With ``targets`` the returned
+        logits are then the loss's: -inf outside that mask (the tactics head scores only the
+        tokens inside it); without ``targets`` it changes nothing.
         """
         B, T = idx.shape
         start = self.check_positions(B, T, cache)
@@ -207,12 +222,7 @@ class GPT(GPTCore):
                 feats = torch.cat([feats, tactic_planes(boards, dtype)], -1)
             x = x + self.board_proj(feats)
         h = self.trunk(x, cache)
-        logits = self.lm_head(h)  # in the mover's frame where black is set
-        if self.from_to is not None:
-            logits = logits + self.from_to(h)
-        if self.tactics is not None:
-            logits = logits + self.tactics(h, boards)
-        loss = None
+        rel_targets = mask = None
         if targets is not None:
             # The loss compares frame-relative logits with frame-relative targets: the same value
             # as the absolute comparison (MIRROR is a bijection), without a gather in backward.
@@ -220,9 +230,19 @@ class GPT(GPTCore):
             if black is not None:
                 safe = targets.clamp_min(0)
                 rel_targets = torch.where(black & (targets >= 0), self.mirror[safe], targets)
-            scores = logits.float()
             if legal_only:
-                scores = scores.masked_fill(~self._loss_mask(boards, rel_targets), float("-inf"))
+                mask = self._loss_mask(boards, rel_targets)
+        logits = self.lm_head(h)  # in the mover's frame where black is set
+        if self.from_to is not None:
+            logits = logits + self.from_to(h)
+        if self.tactics is not None:
+            logits = (logits + self.tactics(h, boards) if mask is None
+                      else self.tactics.add_at(logits, h, boards, mask))
+        loss = None
+        if targets is not None:
+            if mask is not None:  # -inf is exact in bf16: the same scores as masking after .float()
+                logits = logits.masked_fill(~mask, float("-inf"))
+            scores = logits.float()
             loss = F.cross_entropy(scores.view(-1, scores.size(-1)), rel_targets.reshape(-1),
                                    ignore_index=IGNORE)
         if black is not None:
