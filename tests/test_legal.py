@@ -73,3 +73,25 @@ def test_mask_tokens_lists_each_rows_tokens_in_order():
             want = torch.nonzero(mask[r, c]).flatten()
             assert torch.equal(tokens[r, c, :len(want)], want)
             assert (tokens[r, c, len(want):] == 0).all()  # padded with token 0 (<pad>)
+
+
+def test_the_mask_is_the_same_in_bf16_and_fp32(monkeypatch):
+    """The counts are exact in either dtype: bf16 where the CPU has bf16 instructions (AMX),
+    fp32 where it would emulate them."""
+    from chessformer.model import legal
+
+    rng = random.Random(5)
+    rows, board = [], chess.Board()
+    for _ in range(300):
+        moves = list(board.legal_moves)
+        if not moves:
+            board = chess.Board()
+            continue
+        board.push(rng.choice(moves))
+        rows.append(encode_board(board))
+    packed = torch.from_numpy(np.stack(rows))
+    masks = []
+    for dtype in (torch.bfloat16, torch.float32):
+        monkeypatch.setattr(legal, "_mask_dtype", lambda device, dtype=dtype: dtype)
+        masks.append(legal_mask(packed))
+    assert torch.equal(masks[0], masks[1]) and masks[0].sum() > 300 * 10

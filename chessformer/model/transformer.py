@@ -159,8 +159,14 @@ class TacticsHead(nn.Module):
     def forward(self, h: torch.Tensor, boards: torch.Tensor,
                 tokens: torch.Tensor | None = None) -> torch.Tensor:
         """[..., V] scores of every token, or [..., K] of ``tokens`` (long [..., K])."""
-        scores = F.pad(self.proj(h), (0, 1))  # class N_MOVE_CLASSES (special tokens) scores 0
-        return torch.gather(scores, -1, move_classes(boards, tokens))
+        if tokens is None:
+            scores = F.pad(self.proj(h), (0, 1))  # class N_MOVE_CLASSES (special tokens) scores 0
+            return torch.gather(scores, -1, move_classes(boards))
+        # The same numbers without a padded copy of the [..., N_MOVE_CLASSES] scores.
+        classes = move_classes(boards, tokens)
+        special = classes == N_MOVE_CLASSES
+        scores = torch.gather(self.proj(h), -1, classes.masked_fill(special, 0))
+        return scores.masked_fill(special, 0.0)
 
     def add_at(self, logits: torch.Tensor, h: torch.Tensor, boards: torch.Tensor,
                mask: torch.Tensor) -> torch.Tensor:
@@ -169,7 +175,8 @@ class TacticsHead(nn.Module):
         as ``logits + self(h, boards)``, and in backward the same gradients (the other tokens'
         are 0 in a softmax that masks them)."""
         tokens = mask_tokens(mask)  # padded with a special token, which scores 0
-        return logits.scatter_add(-1, tokens, self(h, boards, tokens))
+        # In place: a fresh tensor (a head's output) that backward does not read.
+        return logits.scatter_add_(-1, tokens, self(h, boards, tokens))
 
 
 class GPT(GPTCore):
@@ -241,7 +248,7 @@ class GPT(GPTCore):
         loss = None
         if targets is not None:
             if mask is not None:  # -inf is exact in bf16: the same scores as masking after .float()
-                logits = logits.masked_fill(~mask, float("-inf"))
+                logits = logits.masked_fill_(~mask, float("-inf"))  # in place: nothing reads it
             scores = logits.float()
             loss = F.cross_entropy(scores.view(-1, scores.size(-1)), rel_targets.reshape(-1),
                                    ignore_index=IGNORE)
