@@ -443,16 +443,16 @@ def table(r: HumansResult) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def write_page(out: Path, r: HumansResult) -> None:
-    from chessformer.report.document import Section, render_markdown
-    from chessformer.utils import write_text_atomic
+def humans_sections(r: HumansResult, image: str | None) -> list[Any]:
+    """The analysis's section of a page (``humans.md``, and the run's report when
+    ``humans.json`` is in the report's folder)."""
+    from chessformer.report.document import Section
 
-    plot_humans(out / humans_format.HUMANS_PLOT, r)
     headers, rows = table(r)
     clock = ("off" if r.min_clock is None else
              f"moves where the mover had under {r.min_clock:g} s left out ({r.positions_low_clock} "
              f"moves; {r.moves_with_clock} moves of the games had a clock)")
-    sections = [Section("Move matching and gain over the humans, by rating of the player to move", [
+    return [Section("Move matching and gain over the humans, by rating of the player to move", [
         f"{r.positions} positions sampled (seed {r.seed}) of {r.positions_total} from "
         f"{r.games_used} games of {', '.join(r.sources)}; the first {r.skip_plies} plies of each "
         f"game left out; clock filter: {clock}. Checked against the {r.dataset_games} games of "
@@ -460,16 +460,24 @@ def write_page(out: Path, r: HumansResult) -> None:
         "Top-1/top-3: the human's move is the model's most likely move / among its 3 most likely "
         "(T = 1). Log-loss: -ln p(human's move) at T = 1. Gain: the expected score (Stockfish's "
         f"WDL, {r.scorer['search']}) of the model's move distribution at T minus that of the "
-        "human's move, in points (1 point = 1% of a game). Intervals: 95% bootstrap over games.",
-    ], headers, rows, image=humans_format.HUMANS_PLOT),
-        Section("Provenance", [f"Command: {r.command or 'not recorded'}",
-                               f"Code: {r.code_version}; created {r.created}; {r.seconds:.0f} s.",
-                               f"Model: {r.run} (input {r.input_mode}: each game's moves read "
-                               "from its start). Scorer: "
-                               f"{r.scorer['engine']}, {r.scorer['scored_now']} positions scored "
-                               f"now, {r.scorer['from_cache']} from the cache, "
-                               f"{r.scorer['positions_per_s_per_process'] or 'n/a'} positions/s "
-                               "per engine process."])]
+        "human's move in the same position, in points (1 point = 1% of a game). Intervals: 95% "
+        "bootstrap over games.",
+    ], headers, rows, image=image)]
+
+
+def write_page(out: Path, r: HumansResult) -> None:
+    from chessformer.report.document import Section, render_markdown
+    from chessformer.utils import write_text_atomic
+
+    plot_humans(out / humans_format.HUMANS_PLOT, r)
+    sections = humans_sections(r, humans_format.HUMANS_PLOT)
+    sections.append(Section("Provenance", [
+        f"Command: {r.command or 'not recorded'}",
+        f"Code: {r.code_version}; created {r.created}; {r.seconds:.0f} s.",
+        f"Model: {r.run} (input {r.input_mode}: each game's moves read from its start). Scorer: "
+        f"{r.scorer['engine']}, {r.scorer['scored_now']} positions scored now, "
+        f"{r.scorer['from_cache']} from the cache, "
+        f"{r.scorer['positions_per_s_per_process'] or 'n/a'} positions/s per engine process."]))
     write_text_atomic(out / humans_format.HUMANS_MD,
                       render_markdown(sections, f"Human games: {Path(r.run).name}"))
 
