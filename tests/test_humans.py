@@ -22,7 +22,14 @@ import numpy as np
 import pytest
 
 from chessformer.analysis.favor import State
-from chessformer.analysis.humans import Bins, Position, humans_analysis, read_positions, summarise
+from chessformer.analysis.humans import (
+    Bins,
+    Position,
+    humans_analysis,
+    read_positions,
+    summarise,
+    table,
+)
 from chessformer.cli import main
 from chessformer.data.dataset import GameDataset
 from chessformer.data.ingest import ingest
@@ -216,6 +223,11 @@ def test_per_bin_table_on_held_out_games(trained, tmp_path):
     md = (out / humans_format.HUMANS_MD).read_text()
     assert "| 1200-1299 |" in md or "| 1300-1399 |" in md
     assert (out / humans_format.HUMANS_PLOT).stat().st_size > 1000
+    from chessformer.report.report import humans_report_sections
+
+    [section] = humans_report_sections([run], out)  # `report RUN --out OUT` shows the table
+    assert section.rows == table(r)[1] and section.image == humans_format.HUMANS_PLOT
+    assert humans_report_sections([tmp_path / "another-run"], out) == []
     again, _ = humans_analysis(run, [ds / HOLDOUT_PGN], out, positions=40, nodes=60,
                                temperatures=[0.001], n_boot=100)
     assert again.scorer["scored_now"] == 0 and again.scorer["from_cache"] == r.scorer["positions"]

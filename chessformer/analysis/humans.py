@@ -461,7 +461,8 @@ def humans_sections(r: HumansResult, image: str | None) -> list[Any]:
         "(T = 1). Log-loss: -ln p(human's move) at T = 1. Gain: the expected score (Stockfish's "
         f"WDL, {r.scorer['search']}) of the model's move distribution at T minus that of the "
         "human's move in the same position, in points (1 point = 1% of a game). Intervals: 95% "
-        "bootstrap over games.",
+        "bootstrap over games (a bin of one game has an interval of no width: its spread is "
+        "unknown, not nil).",
     ], headers, rows, image=image)]
 
 
