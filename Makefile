@@ -63,7 +63,8 @@ CF   := CHESSFORMER_PROGRESS=1 $(BIN)/chessformer
 STAMP := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC)' | tr -c 'a-zA-Z0-9.' _)
 
 .PHONY: setup setup-cuda check-gpu stockfish data train eval-vs-stockfish report analyze-favor demo test test-slow lint bench doctor clean-demo \
-        calibrate experiment-diversity experiment-selection experiment-generalization experiment-kg
+        calibrate experiment-diversity experiment-selection experiment-generalization experiment-kg \
+        experiment-humans
 
 setup: $(STAMP)
 
@@ -154,6 +155,44 @@ experiment-diversity experiment-selection experiment-generalization: experiment-
 # every (arm, seed) of all five trained in one pool, two at a time.
 experiment-kg: | setup
 	$(CF) kg run denoising selection walk composition regularization --size $(SIZE) --out runs/kg
+
+# -- the real-human experiment -----------------------------------------------------------------
+# Real over-the-board games (the shared TWIC file, both players <= 1800 FIDE: about 30,600 games;
+# DATA=your.pgn[.zst] for your own), a seeded 5% of them held out by ingest (DATASET/holdout.pgn),
+# the demo's learner trained on the rest (PRESET, TRAIN_LENGTH and the machine's recipe, as
+# `make demo`), the games against ladder rungs (evals/humans.toml, which pre-registers the
+# verdict temperature, the reference and the expected outcome), then both analyses and the
+# report: the favor analysis on the model's games, analyze humans on the held-out games.
+HUMANS_PGN       := $(if $(filter command line environment,$(origin DATA)),$(DATA),../shared/data/twic_otb_le2200.pgn.zst)
+HUMANS_CAP       ?= 1800
+HUMANS_HOLDOUT   ?= 0.05
+HUMANS_NAME      := $(firstword $(subst ., ,$(notdir $(HUMANS_PGN))))-cap$(HUMANS_CAP)
+HUMANS_DATASET   ?= data/datasets/humans-$(HUMANS_NAME)
+HUMANS_RUN       ?= runs/humans-$(HUMANS_NAME)-$(PRESET)
+HUMANS_REPORT    ?= reports/humans-$(HUMANS_NAME)-$(PRESET)
+HUMANS_GRID      ?= humans
+HUMANS_POSITIONS ?= 2000
+HUMANS_ARGS      ?=
+
+$(HUMANS_DATASET)/manifest.json: | setup
+	@echo "== humans: ingest $(HUMANS_PGN) (both players rated <= $(HUMANS_CAP)), $(HUMANS_HOLDOUT) held out -> $(HUMANS_DATASET)"
+	$(CF) ingest $(HUMANS_PGN) --elo-cap $(HUMANS_CAP) $(BOARDS_FLAG) --holdout $(HUMANS_HOLDOUT) \
+	    --holdout-seed $(SEED) --out $(HUMANS_DATASET) --overwrite $(INGEST_ARGS)
+
+$(HUMANS_RUN)/final_metrics.json: $(HUMANS_DATASET)/manifest.json | setup $(DEMO_SETUP)
+	@echo "== humans: train preset $(PRESET), $(TRAIN_LENGTH), on $(HUMANS_DATASET) -> $(HUMANS_RUN)"
+	$(CF) train --data $(HUMANS_DATASET) --preset $(PRESET) $(TRAIN_LENGTH) --seed $(SEED) \
+	    --out $(HUMANS_RUN) $(MACHINE_TRAIN_ARGS)
+
+experiment-humans: $(HUMANS_RUN)/final_metrics.json | setup stockfish
+	@echo "== humans: eval $(HUMANS_RUN) on grid $(HUMANS_GRID)"
+	$(CF) eval-vs-stockfish --model $(HUMANS_RUN) --grid $(HUMANS_GRID) $(EVAL_ARGS)
+	$(CF) analyze favor $(HUMANS_RUN) --out $(HUMANS_REPORT) --states $(FAVOR_STATES)
+	$(CF) analyze humans --model $(HUMANS_RUN) --games $(HUMANS_DATASET)/holdout.pgn \
+	    --out $(HUMANS_REPORT) --positions $(HUMANS_POSITIONS) --seed $(SEED) $(HUMANS_ARGS)
+	$(CF) report $(HUMANS_RUN) --out $(HUMANS_REPORT)
+	@echo
+	@echo "experiment-humans done: open $(HUMANS_REPORT)/report.html (summary in $(HUMANS_REPORT)/report.md)"
 
 # -- tests and benchmarks ---------------------------------------------------------------------
 test: setup stockfish

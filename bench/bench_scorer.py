@@ -4,11 +4,16 @@ each limit's scores are against ten times as many nodes (what chose the default 
     python bench/bench_scorer.py                       # the table of docs/results.md
     python bench/bench_scorer.py --quick               # the default limit only, 30 positions
     python bench/bench_scorer.py --pgn games.pgn --positions 100 --limits per-move:1000
+    python bench/bench_scorer.py --humans-only          # analyze humans' scoring, 2 processes
 
 Positions: one random ply (seeded) of each of the first games with 20+ plies of the PGN (default
 ../shared/data/lichess_2016-05_excerpt.pgn, real Lichess games). Each limit is scored by one
 engine process, from an empty cache in a temporary folder, and compared with the same search
-at 10x the nodes (``chessformer.analysis.scorer.stability``). Always exits 0 and prints what it
+at 10x the nodes (``chessformer.analysis.scorer.stability``). Then ``analyze humans``' own
+scoring: its position sampler (``chessformer.analysis.humans.read_positions``: every move after
+ply 10 with a rated player to move, a seeded sample) on the same PGN, scored at the default limit
+by the command's default 2 engine processes; the line gives positions per second of wall time
+(what ``analyze humans`` spends scoring) and per process. Always exits 0 and prints what it
 measured.
 """
 
@@ -51,19 +56,55 @@ def positions(pgn: Path, n: int, seed: int = 0) -> list[str]:
 
 
 def main() -> int:
-    from chessformer.analysis.scorer import DEFAULT_MODE, DEFAULT_NODES, Scorer, stability
+    from chessformer.analysis.scorer import DEFAULT_MODE, DEFAULT_NODES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pgn", type=Path, default=DEFAULT_PGN)
     ap.add_argument("--positions", type=int, default=100)
     ap.add_argument("--limits", nargs="+", default=LIMITS, metavar="MODE:NODES")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--humans-only", action="store_true",
+                    help="only the analyze humans line")
     args = ap.parse_args()
     if args.quick:
         args.positions, args.limits = 30, [f"{DEFAULT_MODE}:{DEFAULT_NODES}"]
     if not args.pgn.is_file():
         print(f"no PGN at {args.pgn}: pass --pgn")
         return 0
+    if not args.humans_only:
+        stability_table(args)
+    humans_line(args.pgn, args.positions)
+    return 0
+
+
+def humans_line(pgn: Path, n: int) -> None:
+    """Scored positions per second of ``analyze humans``' scoring, on its own sample."""
+    import chess
+
+    from chessformer.analysis.humans import Bins, read_positions
+    from chessformer.analysis.scorer import Scorer
+
+    sample, _ = read_positions([pgn], Bins(), sample=n, seed=0)
+    fens = []
+    for p in sample:
+        board = chess.Board()
+        for m in p.moves[:p.ply]:
+            board.push_uci(m)
+        fens.append(board.fen())
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        with Scorer(Path(tmp), processes=2) as s:
+            s.score(fens)
+            wall = time.perf_counter() - t0
+            print(f"analyze humans' scoring: {s.stats.scored_now} positions of {pgn.name} "
+                  f"({s.describe()}), 2 engine processes: {s.stats.scored_now / wall:.2f} "
+                  f"positions/s of wall time, {s.stats.per_second_per_process:.2f} per process "
+                  f"({wall:.0f} s)", flush=True)
+
+
+def stability_table(args: argparse.Namespace) -> None:
+    from chessformer.analysis.scorer import Scorer, stability
+
     fens = positions(args.pgn, args.positions)
     print(f"{len(fens)} positions from {args.pgn.name}; one engine process per limit")
     print(f"{'search':>18} {'pos/s/proc':>10} {'vs 10x':>8} {'same best':>9} {'best in top 3':>13} "
@@ -89,7 +130,6 @@ def main() -> int:
             print(line + f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
     print("pos/s/proc: positions scored per second by one engine process (vs 10x: at 10x the "
           "nodes); diffs and regret in points of expected score (100 = a game)")
-    return 0
 
 
 if __name__ == "__main__":

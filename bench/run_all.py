@@ -18,7 +18,8 @@ BENCHES = [
     ("training (fraction of bf16 matmul peak)", ["bench_train.py"], []),
     ("arena (games/s, model share)", ["bench_arena.py"], ["--games", "64"]),
     ("report (write + headless browser screenshot)", ["bench_report.py"], []),
-    ("position scorer (scored positions/s, stability against 10x nodes)", ["bench_scorer.py"],
+    ("position scorer (scored positions/s, stability against 10x nodes, analyze humans)",
+     ["bench_scorer.py"],
      ["--quick"]),
 ]
 

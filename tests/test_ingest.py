@@ -587,8 +587,22 @@ def test_the_same_dataset_with_and_without_the_compiled_readers(tmp_path, monkey
 
 _DUPLICATED = "https://lichess.org/dupdupdu"
 #: The options under which each case of _reject_cases() is rejected for its reason.
+def _held_out_player(seed: int = 0) -> str:
+    """A White name whose game of MOVES (against "b") a --holdout 0.5 draw with ``seed`` holds
+    out, where the default games (White "a") are kept: found by the same content hash."""
+    board = chess.Board()
+    ids = [tok.BOS]
+    for san in MOVES.split():
+        if not san[0].isdigit():
+            ids.append(tok.uci_to_id(board.push_san(san).uci()))
+    assert not dataset_format.held_out(dataset_format.game_key("a", "b", ids), 0.5, seed)
+    return next(name for name in (f"h{i}" for i in range(100)) if dataset_format.held_out(
+        dataset_format.game_key(name, "b", ids), 0.5, seed))
+
+
 _EVERY_FILTER = dict(elo_cap=1600, elo_floor=1000,
-                     time_controls=tuple(c for c in TIME_CONTROL_CLASSES if c != "bullet"))
+                     time_controls=tuple(c for c in TIME_CONTROL_CLASSES if c != "bullet"),
+                     holdout=0.5, holdout_seed=0)
 
 
 def _reject_cases() -> dict[Reason, str]:
@@ -615,6 +629,7 @@ def _reject_cases() -> dict[Reason, str]:
         Reason.NULL_MOVE: game(MOVES + " --"),
         Reason.ILLEGAL_MOVE: game(MOVES + " Qxh7"),
         Reason.DUPLICATE: game(Site=_DUPLICATED) + game(Site=_DUPLICATED),  # the first is kept
+        Reason.HELD_OUT: game(White=_held_out_player()),
     }
 
 

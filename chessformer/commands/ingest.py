@@ -41,6 +41,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also store the board after every move (boards.u8, 114 bytes a token)")
     p.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,
                    help=f"share of games in val (default {DEFAULT_VAL_FRACTION})")
+    p.add_argument("--holdout", type=float, default=_DEFAULT.holdout, metavar="F",
+                   help="hold out this share of the games that pass the filters, drawn by a "
+                        "seeded hash of the game, into DIR/holdout.pgn (default 0: none)")
+    p.add_argument("--holdout-seed", type=int, default=_DEFAULT.holdout_seed,
+                   help="seed of the held-out draw (default 0)")
     p.add_argument("--workers", type=int, default=None,
                    help="parser processes (default: one per CPU; 0 = in this process)")
     p.add_argument("--limit", type=int, default=None, help="stop after N kept games")
@@ -59,5 +64,6 @@ def main(args: argparse.Namespace) -> int:
            time_controls=tuple(c.lower() for c in _csv(args.time_controls)),
            drop_terminations=_csv(args.drop_terminations), min_plies=args.min_plies,
            rated_only=not args.include_unrated, standard_only=not args.include_variants,
-           no_bots=not args.include_bots, dedupe=not args.no_dedupe, engine=args.move_checker)
+           no_bots=not args.include_bots, dedupe=not args.no_dedupe,
+           holdout=args.holdout, holdout_seed=args.holdout_seed, engine=args.move_checker)
     return 0

@@ -45,6 +45,8 @@ from chessformer.formats.dataset import (
     OFFSETS,
     TOKENS,
     Manifest,
+    game_key,
+    iter_game_rows,
     manifest_path,
     read_games_table,
     read_manifest,
@@ -234,6 +236,14 @@ class GameDataset:
         if split not in ("train", "val"):
             raise ValueError(split)
         return np.flatnonzero(self.splits if split == "val" else ~self.splits)
+
+    def game_keys(self) -> dict[int, str]:
+        """Every game's content hash (:func:`chessformer.formats.dataset.game_key`, players
+        and moves) -> its ``game_id``: what another file's games are checked against."""
+        keys: dict[int, str] = {}
+        for i, row in enumerate(iter_game_rows(self.path)):
+            keys.setdefault(game_key(row["white"], row["black"], self.game_tokens(i)), row["game_id"])
+        return keys
 
     def games_table(self):
         """The per-game headers (``games.csv``) as a pandas DataFrame, for analysis by hand."""

@@ -50,6 +50,11 @@ illegal_move        a move that python-chess rejects
 duplicate           the same game seen before in this run: same lichess game id when ``Site`` is
                     a lichess.org game URL, else the same White, Black, Date and moves (and,
                     where a player or the date is unknown or "?", the same tags: an exact copy)
+held_out            ``--holdout F`` (default 0: none): a share F of the games that pass every
+                    other filter, drawn by a hash of the game (players and moves,
+                    :func:`chessformer.formats.dataset.game_key`) seeded with
+                    ``--holdout-seed``; written as read to ``holdout.pgn`` in the dataset folder,
+                    not trained on (``analyze humans`` reads them)
 ==================  ==========================================================================
 
 A run that keeps no game at all is an error (exit 2) that names the largest reject reasons, and
@@ -86,10 +91,13 @@ from chessformer.core.boards import BOARD_BYTES
 from chessformer.data import pgn
 from chessformer.data.dataset import DEFAULT_VAL_FRACTION, DatasetWriter
 from chessformer.formats.dataset import (
+    HOLDOUT_PGN,
     REJECT_REASONS,
     Manifest,
     Reason,
     ReasonKind,
+    game_key,
+    held_out,
     read_manifest,
     reason_counts,
 )
@@ -120,6 +128,8 @@ class FilterOptions:
     drop_terminations: tuple[str, ...] = ("Abandoned", "Rules infraction")
     min_plies: int = 10
     dedupe: bool = True
+    holdout: float = 0.0
+    holdout_seed: int = 0
     engine: str = "auto"  # "auto" (compiled resolver + python-chess reference) or "python-chess"
 
     def __post_init__(self) -> None:
@@ -133,6 +143,8 @@ class FilterOptions:
                                    ("--min-plies", self.min_plies, 0)):
             if value is not None and value < least:
                 raise UserError(f"{flag} must be at least {least}, got {value}")
+        if not 0 <= self.holdout < 1:
+            raise UserError(f"--holdout must be in [0, 1), got {self.holdout}")
         if (self.elo_cap is not None and self.elo_floor is not None
                 and self.elo_floor > self.elo_cap):
             raise UserError(f"--elo-floor {self.elo_floor} is above --elo-cap {self.elo_cap}")
@@ -258,6 +270,7 @@ class ChunkResult:
     reject_counts: dict[Reason, int] = field(default_factory=dict)
     notes: list[tuple[int, Reason, str]] = field(default_factory=list)
     kept: list[tuple] = field(default_factory=list)  # (site_id, dedupe_key, header_digest, meta)
+    held_text: dict[int, bytes] = field(default_factory=dict)  # kept index -> text, if held out
     lengths: list[int] = field(default_factory=list)
     tokens: bytes = b""
     boards: bytes = b""
@@ -421,6 +434,9 @@ def process_chunk(chunk: bytes) -> ChunkResult:
         site_id = m.group(1).decode() if m else None
         header_digest = hashlib.blake2b(text[:len(text) - len(g.movetext)], digest_size=8).hexdigest()
         key = _dedupe_key(o, site_id, meta, date, ids, header_digest)
+        if o.holdout > 0 and held_out(game_key(meta["white"], meta["black"], ids),
+                                      o.holdout, o.holdout_seed):
+            out.held_text[len(out.kept)] = g.text
         out.kept.append((site_id, key, header_digest, meta))
         out.status.append(None)
         out.lengths.append(len(ids))
@@ -528,6 +544,8 @@ class _Run:
         self.dedupe = DedupeSet()
         self.kept = 0
         self.stop = False  # the --limit is reached
+        # the held-out games, written as read (a file only when --holdout is set)
+        self.holdout = open(writer.tmp_dir / HOLDOUT_PGN, "wb") if opts.holdout > 0 else None
 
     def consume(self, st: _SourceState, res: ChunkResult) -> None:
         """Count a chunk's rejects and write its kept games, numbering games within the source."""
@@ -550,6 +568,7 @@ class _Run:
                 continue
             site_id, key, hdig, meta = res.kept[k]
             n = res.lengths[k]
+            text = res.held_text.get(k)
             k += 1
             t_slice = tok[tpos:tpos + n]
             b_slice = brd[tpos:tpos + n] if brd is not None else None
@@ -559,6 +578,10 @@ class _Run:
                 if self.warn.count(Reason.DUPLICATE):
                     self.warn.show(Reason.DUPLICATE,
                                    f"{name} game {number}: the same game was seen before")
+                continue
+            if text is not None and self.holdout is not None:
+                self.rejected[Reason.HELD_OUT] += 1
+                self.holdout.write(text.rstrip() + b"\n\n")
                 continue
             if i in note_at:
                 self.notes[note_at[i][0]] += 1
@@ -734,6 +757,8 @@ def ingest(sources: list[str], out: str | os.PathLike[str], *, elo_cap: int | No
         if pool is not None:
             pool.terminate()
             pool.join()
+        if run.holdout is not None:
+            run.holdout.close()
     games_read = sum(st.games for st in states)
     if games_read == 0:
         writer.abort()

@@ -5,6 +5,7 @@
     DATASET/offsets.i64     game g is tokens[offsets[g]:offsets[g+1]]
     DATASET/boards.u8       optional: the packed board after every token
     DATASET/games.csv       one row of headers per game
+    DATASET/holdout.pgn     optional (``ingest --holdout F``): the games held out, as read
 
 :class:`Manifest` is ``manifest.json``; its ``elo_cap`` is the training cap (``None`` without
 one). ``games.csv`` is written row by row by :class:`chessformer.data.dataset.DatasetWriter` (a
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ TOKENS = "tokens.u16"
 OFFSETS = "offsets.i64"
 BOARDS = "boards.u8"
 GAMES_CSV = "games.csv"
+HOLDOUT_PGN = "holdout.pgn"
 
 
 class ReasonKind(str, enum.Enum):
@@ -90,6 +93,7 @@ class Reason(str, enum.Enum):
     NULL_MOVE = "null_move", ReasonKind.REJECT
     ILLEGAL_MOVE = "illegal_move", ReasonKind.REJECT
     DUPLICATE = "duplicate", ReasonKind.REJECT
+    HELD_OUT = "held_out", ReasonKind.REJECT
     # Read events (chessformer.data.pgn's reader and ingest's sources).
     CORRUPT_COMPRESSED = "corrupt_compressed", ReasonKind.READ_EVENT
     EMPTY_SOURCE = "empty_source", ReasonKind.READ_EVENT
@@ -217,3 +221,22 @@ def read_games_table(dataset: str | os.PathLike[str]) -> Any:
     import pandas as pd
 
     return pd.read_csv(Path(dataset) / GAMES_CSV, keep_default_na=False)
+
+
+def game_key(white: str, black: str, tokens: Any) -> int:
+    """A game's content hash: its players' names (as ``games.csv`` holds them) and its token ids
+    (``<bos>`` and the moves, one to one with the UCI moves). The same game read from any file,
+    under any name or number, has the same key: ``ingest --holdout`` draws its held-out games by
+    it and ``analyze humans`` checks held-out games against a training set with it."""
+    ids = np.asarray(tokens, dtype="<u2").tobytes()
+    data = f"{white}\0{black}".encode("utf-8", "surrogatepass") + b"\0" + ids
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def held_out(key: int, fraction: float, seed: int) -> bool:
+    """Whether the game of :func:`game_key` ``key`` is in the held-out share ``fraction`` drawn
+    with ``seed`` (the same games on every machine, whatever the order of the file)."""
+    if fraction <= 0:
+        return False
+    h = hashlib.blake2b(f"{seed}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little") < fraction * 2.0 ** 64

@@ -925,6 +925,23 @@ def favor_report_sections(runs: list[Path], out: Path) -> list[Section]:
                           link=page)
 
 
+def humans_report_sections(runs: list[Path], out: Path) -> list[Section]:
+    """The human-games analysis's section when ``out`` holds a ``humans.json`` of one of
+    ``runs`` (``chessformer analyze humans --model RUN --out OUT``, run before the report)."""
+    from chessformer.analysis.humans import humans_sections
+    from chessformer.formats import humans as humans_format
+
+    if not humans_format.humans_path(out).is_file():
+        return []
+    r = humans_format.read_humans(out)
+    if Path(r.run).resolve() not in {Path(x).resolve() for x in runs}:
+        log.warning("%s is the human-games analysis of %s, not of %s; left out of the report",
+                    humans_format.humans_path(out), r.run, ", ".join(map(str, runs)))
+        return []
+    image = humans_format.HUMANS_PLOT if (out / humans_format.HUMANS_PLOT).is_file() else None
+    return humans_sections(r, image)
+
+
 def verdict_json(v: Verdict) -> dict[str, Any]:
     """A verdict's fields as JSON (non-finite numbers as null; the exploratory line nested)."""
     def plain(x: Any) -> Any:
@@ -994,6 +1011,7 @@ def write_report(runs: list[Path], out: Path, *, title: str | None = None, n_boo
                  if s is not None]
     sections.append(fit_section(r, "fit" in plots))
     sections += favor_report_sections(runs, out)
+    sections += humans_report_sections(runs, out)
     sections += [ratings_section(r), terminations_section(terminations), legal_section(r),
                  games_section(r, out)]
     if "training" in plots:
