@@ -28,7 +28,6 @@ from chessformer.analysis.humans import (
     humans_analysis,
     read_positions,
     summarise,
-    table,
 )
 from chessformer.cli import main
 from chessformer.data.dataset import GameDataset
@@ -36,6 +35,7 @@ from chessformer.data.ingest import ingest
 from chessformer.formats import humans as humans_format
 from chessformer.formats import scores as scores_format
 from chessformer.formats.dataset import HOLDOUT_PGN, read_manifest
+from chessformer.report.humans import table
 from chessformer.utils import UserError
 
 ROOT = Path(__file__).resolve().parent.parent

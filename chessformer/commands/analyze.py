@@ -117,8 +117,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _humans(args: argparse.Namespace) -> int:
-    from chessformer.analysis.humans import Bins, humans_analysis, table
+    from chessformer.analysis.humans import Bins, humans_analysis
     from chessformer.formats import humans as humans_format
+    from chessformer.report.humans import table
 
     if args.boot < 1:
         raise UserError("--boot must be at least 1")

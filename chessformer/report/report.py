@@ -928,8 +928,8 @@ def favor_report_sections(runs: list[Path], out: Path) -> list[Section]:
 def humans_report_sections(runs: list[Path], out: Path) -> list[Section]:
     """The human-games analysis's section when ``out`` holds a ``humans.json`` of one of
     ``runs`` (``chessformer analyze humans --model RUN --out OUT``, run before the report)."""
-    from chessformer.analysis.humans import humans_sections
     from chessformer.formats import humans as humans_format
+    from chessformer.report.humans import humans_sections
 
     if not humans_format.humans_path(out).is_file():
         return []
