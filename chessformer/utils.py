@@ -134,6 +134,29 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_csv_atomic(path: str | os.PathLike[str], columns: Sequence[str],
+                     rows: Iterable[Sequence[Any]]) -> None:
+    """A CSV file (a header row, then ``rows``; ``\\n`` line ends), written atomically."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+def writable_folder(out: str | os.PathLike[str]) -> None:
+    """Create the output folder ``out`` or raise a one-line :class:`UserError` naming it."""
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot write the output folder {out}: {e.strerror or e}") from None
+    if not os.access(out, os.W_OK):
+        raise UserError(f"cannot write the output folder {out}: permission denied")
+
+
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 

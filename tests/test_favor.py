@@ -5,16 +5,14 @@ favor table on games the arena played, and the one-line errors."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import chess
 import chess.engine
 import pytest
+from analysis_fixtures import cli_env, kill_mid_scoring
 from play_fixtures import tiny_run, write_grid  # noqa: F401 - the fixture
 
 from chessformer.analysis.favor import Boot, favor_analysis, model_states
@@ -50,11 +48,6 @@ FAVOR_GRID = """
     preset = "demo"
     only = ["eps80", "eps90"]
 """
-
-
-def _env():
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]), "CHESSFORMER_PROGRESS": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -217,18 +210,9 @@ def test_kill_minus_nine_mid_scoring_loses_and_repeats_nothing(evaluated, tmp_pa
     cmd = [sys.executable, "-m", "chessformer", "analyze", "favor", str(evaluated),
            "--out", str(out), "--states", "40", "--nodes", "2000", "--workers", "1",
            "--boot", "20"]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    cache = scores_format.scores_path(out)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if cache.exists() and len(cache.read_bytes().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = scores_format.read_scored(cache)
+    before = kill_mid_scoring(cmd, out, within=60)
     assert 3 <= len(before) < 40, "the kill came too late to test anything"
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     r = favor_format.read_favor(out)
     distinct = len({row.split(",")[3] for row in
@@ -236,12 +220,12 @@ def test_kill_minus_nine_mid_scoring_loses_and_repeats_nothing(evaluated, tmp_pa
     assert r.states == 40 and r.scorer["positions"] == distinct
     assert r.scorer["from_cache"] == len(before)
     assert r.scorer["scored_now"] == distinct - len(before)
-    lines = [json.loads(x) for x in cache.read_text().splitlines()]
+    lines = [json.loads(x) for x in scores_format.scores_path(out).read_text().splitlines()]
     assert len(lines) == distinct == len({x["fen"] for x in lines})  # nothing scored twice
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "chessformer", *map(str, args)], env=_env(),
+    return subprocess.run([sys.executable, "-m", "chessformer", *map(str, args)], env=cli_env(),
                           capture_output=True, text=True, timeout=120)
 
 
@@ -264,7 +248,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
 
 @pytest.mark.stockfish
 def test_missing_engine_and_unwritable_output(evaluated, tmp_path):
-    env = {**_env(), "STOCKFISH_PATH": str(tmp_path / "no-stockfish")}
+    env = {**cli_env(), "STOCKFISH_PATH": str(tmp_path / "no-stockfish")}
     p = subprocess.run([sys.executable, "-m", "chessformer", "analyze", "favor", str(evaluated),
                         "--out", str(tmp_path / "o"), "--states", "2"], env=env,
                        capture_output=True, text=True, timeout=120)

@@ -8,18 +8,16 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import chess
 import chess.pgn
 import numpy as np
 import pytest
+from analysis_fixtures import cli_env, kill_mid_scoring
 
 from chessformer.analysis.favor import State
 from chessformer.analysis.humans import (
@@ -41,12 +39,6 @@ from chessformer.utils import UserError
 ROOT = Path(__file__).resolve().parent.parent
 N_GAMES = 40
 HOLDOUT = 0.3
-
-
-def _env(**extra):
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]), "CHESSFORMER_PROGRESS": "0",
-        **extra}
 
 
 def _write_games(path: Path, n: int, *, seed: int, clocks: bool, ratings: bool = True) -> None:
@@ -242,31 +234,23 @@ def test_kill_minus_nine_then_a_second_run_scores_nothing_twice(trained, tmp_pat
     cmd = [sys.executable, "-m", "chessformer", "analyze", "humans", "--model", str(run),
            "--games", str(ds / HOLDOUT_PGN), "--out", str(out), "--positions", "40",
            "--nodes", "400", "--workers", "1", "--boot", "20"]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    before = kill_mid_scoring(cmd, out, within=90)
     cache = scores_format.scores_path(out)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if cache.exists() and len(cache.read_bytes().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = scores_format.read_scored(cache)
     assert 3 <= len(before) < 40, "the kill came too late to test anything"
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     r = humans_format.read_humans(out)
     assert r.scorer["from_cache"] == len(before)
     assert r.scorer["scored_now"] == r.scorer["positions"] - len(before)
     lines = [json.loads(x) for x in cache.read_text().splitlines()]
     assert len(lines) == r.scorer["positions"] == len({x["fen"] for x in lines})
-    third = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    third = subprocess.run(cmd, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert third.returncode == 0 and "scored now 0," in third.stdout
 
 
 def _cli(*args, **env):
     return subprocess.run([sys.executable, "-m", "chessformer", *map(str, args)],
-                          env=_env(**env), capture_output=True, text=True, timeout=120)
+                          env=cli_env(**env), capture_output=True, text=True, timeout=120)
 
 
 def _one_line(p, *needles):

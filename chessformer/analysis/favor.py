@@ -45,7 +45,7 @@ from chessformer.formats.games import GameRecord
 from chessformer.model.inference import BatchDecoder, ModelSettings, move_probabilities
 from chessformer.play.experts import PHASES, Expert, game_phase
 from chessformer.play.spec import EnginePool, PlayerSpec
-from chessformer.utils import UserError, code_version, log, progress
+from chessformer.utils import UserError, code_version, log, progress, writable_folder
 
 __all__ = ["DEFAULT_STATES", "State", "favor_analysis"]
 
@@ -353,16 +353,11 @@ def _top_states(states: list[State], gain: np.ndarray, low: float, expert_names:
     return out
 
 
-def _has_model(folder: Path) -> bool:
-    return folder.is_dir() and (run_format.is_run(folder) or run_format.has_latest(folder)
-                                or bool(run_format.checkpoints(folder)))
-
-
 def _model_run(run: Path, folder: Path, infos: Sequence[Any]) -> Path:
     """The training run (or checkpoint folder) of the model that played the games."""
     for cand in (run, folder.parent.parent,
                  *(Path(i.model_run) for i in infos if i.model_run)):
-        if _has_model(cand):
+        if run_format.holds_model(cand):
             return cand
     raise UserError(f"{run}: cannot find the model that played these games (no checkpoint here, "
                     f"in {folder.parent.parent}, or where eval.json names); pass the training run")
@@ -418,12 +413,7 @@ def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
         sampled.append(State(g, records[g].id, ply, list(moves), board.fen(), game_phase(board)))
     log.info("favor: %d of %d model states (T=%g) from %d of %d games", len(sampled),
              len(candidates), vt, len({s.game for s in sampled}), len({g for g, _ in candidates}))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot write the output folder {out}: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"cannot write the output folder {out}: permission denied")
+    writable_folder(out)
     with Scorer(cache if cache is not None else out, nodes=nodes, mode=mode, processes=processes,
                 stockfish=stockfish) as scorer:
         bar = progress(total=len(sampled), desc="score", unit="pos")

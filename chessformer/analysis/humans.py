@@ -52,7 +52,7 @@ from chessformer.formats.dataset import game_key
 from chessformer.formats.humans import HumansBin, HumansGain, HumansResult
 from chessformer.play.experts import game_phase
 from chessformer.report.humans import humans_sections
-from chessformer.utils import UserError, code_version, log, progress
+from chessformer.utils import UserError, code_version, log, progress, writable_folder
 
 __all__ = ["DEFAULT_POSITIONS", "Bins", "Position", "humans_analysis", "read_positions"]
 
@@ -249,20 +249,6 @@ def _training_keys(run: Path, dataset: Path | None) -> tuple[Path, dict[int, str
     return dataset, GameDataset.open(dataset).game_keys()
 
 
-def _has_model(folder: Path) -> bool:
-    return folder.is_dir() and (run_format.is_run(folder) or run_format.has_latest(folder)
-                                or bool(run_format.checkpoints(folder)))
-
-
-def _prepare_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot write the output folder {out}: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"cannot write the output folder {out}: permission denied")
-
-
 def bin_label(lo: int, hi: int) -> str:
     return f"{lo}-{hi - 1}"
 
@@ -339,14 +325,14 @@ def humans_analysis(run: str | os.PathLike[str], games: Sequence[str | os.PathLi
     temps = sorted({*(temperatures or DEFAULT_TEMPERATURES), 1.0})
     if any(t <= 0 for t in temps):
         raise UserError(f"temperatures must be > 0, got {temps}")
-    if not _has_model(run):
+    if not run_format.holds_model(run):
         raise UserError(f"{run}: no trained model here (no run.json or checkpoint)")
     paths = [Path(g) for g in games]
     for p in paths:
         if not p.is_file():
             raise UserError(f"{p}: no such PGN file")
     sf_path = str(require_stockfish(stockfish))
-    _prepare_out(out)
+    writable_folder(out)
     data, keys = _training_keys(run, None if dataset is None else Path(dataset))
     sampled, counts = read_positions(paths, bins, skip_plies=skip_plies, min_clock=min_clock,
                                      sample=positions, seed=seed, training_keys=keys)

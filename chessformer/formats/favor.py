@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from chessformer.formats import records as records_format
-from chessformer.utils import write_text_atomic
+from chessformer.utils import write_csv_atomic
 
 FAVOR_JSON = "favor.json"
 FAVOR_CSV = "favor.csv"
@@ -171,8 +169,4 @@ def write_favor(folder: str | os.PathLike[str], result: FavorResult) -> None:
 
 def write_favor_csv(folder: str | os.PathLike[str], columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows(rows)
-    write_text_atomic(Path(folder) / FAVOR_CSV, buf.getvalue())
+    write_csv_atomic(Path(folder) / FAVOR_CSV, columns, rows)

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from chessformer.formats import records as records_format
-from chessformer.utils import write_text_atomic
+from chessformer.utils import write_csv_atomic
 
 HUMANS_JSON = "humans.json"
 HUMANS_CSV = "humans.csv"
@@ -141,8 +139,4 @@ def write_humans(folder: str | os.PathLike[str], result: HumansResult) -> None:
 
 def write_humans_csv(folder: str | os.PathLike[str], columns: Sequence[str],
                      rows: Sequence[Sequence[Any]]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows(rows)
-    write_text_atomic(Path(folder) / HUMANS_CSV, buf.getvalue())
+    write_csv_atomic(Path(folder) / HUMANS_CSV, columns, rows)

@@ -45,6 +45,12 @@ def has_latest(run: str | os.PathLike[str]) -> bool:
     return (Path(run) / LATEST).exists()
 
 
+def holds_model(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` is a run, or holds a ``latest`` pointer or a checkpoint folder."""
+    folder = Path(folder)
+    return folder.is_dir() and (is_run(folder) or has_latest(folder) or bool(checkpoints(folder)))
+
+
 def read_latest(run: str | os.PathLike[str]) -> str | None:
     p = Path(run) / LATEST
     return p.read_text(encoding="utf-8").strip() if p.exists() else None
