@@ -47,7 +47,8 @@ from chessformer.play.experts import PHASES, Expert, game_phase
 from chessformer.play.spec import EnginePool, PlayerSpec
 from chessformer.utils import UserError, code_version, log, progress, writable_folder
 
-__all__ = ["DEFAULT_STATES", "State", "favor_analysis"]
+__all__ = ["DEFAULT_STATES", "Boot", "State", "expected_under", "favor_analysis", "json_value",
+           "model_distributions"]
 
 #: States sampled by default: about 5 minutes on 2 shared cores at the default node limit.
 DEFAULT_STATES = 1000
@@ -132,7 +133,7 @@ def _training_expert_specs(records: Sequence[GameRecord], run: Path | None) -> l
     return [specs[k] for k in sorted(specs) if k in trained]
 
 
-def _model_distributions(model: Any, records: Sequence[GameRecord], states: list[State],
+def model_distributions(model: Any, records: Sequence[GameRecord], states: list[State],
                          temperatures: Sequence[float], top_k: int | None = None,
                          batch: int = 64) -> None:
     """Each state's model distribution at every temperature, the games read in lockstep (one
@@ -210,7 +211,7 @@ def mixture(dists: Sequence[dict[str, float]]) -> dict[str, float]:
     return dict(out)
 
 
-def _expect(dist: dict[str, float], scores: dict[str, float]) -> float:
+def expected_under(dist: dict[str, float], scores: dict[str, float]) -> float:
     return float(sum(q * scores[m] for m, q in dist.items()))
 
 
@@ -269,7 +270,7 @@ def _r(x: float, nd: int = 5) -> float:
     return round(x, nd)
 
 
-def _opt(x: float, nd: int = 5) -> float | None:
+def json_value(x: float, nd: int = 5) -> float | None:
     """A value for a JSON field: rounded, or None when not finite (an empty group)."""
     return round(x, nd) if math.isfinite(x) else None
 
@@ -278,14 +279,14 @@ def summarise(states: list[State], temperatures: Sequence[float], expert_names: 
               n_boot: int, seed: int) -> dict[str, Any]:
     """The table, histogram, concentration and groups of :class:`FavorResult`."""
     boot = Boot(np.array([s.game for s in states]), n_boot, seed)
-    e = {t: np.array([_expect(s.model[t], s.scores) for s in states]) for t in temperatures}
+    e = {t: np.array([expected_under(s.model[t], s.scores) for s in states]) for t in temperatures}
     base = e[1.0]
     rows = []
     players: list[tuple[str, str, float | None, np.ndarray, list[dict[str, float]]]] = [
         (f"model T={t:g}", "model", t, e[t], [s.model[t] for s in states]) for t in temperatures]
     for name in expert_names:
         dists = [s.experts[name] for s in states]
-        players.append((name, "expert", None, np.array([_expect(d, s.scores)
+        players.append((name, "expert", None, np.array([expected_under(d, s.scores)
                                                         for d, s in zip(dists, states)]), dists))
     best = [{s.ranked[0]: 1.0} for s in states]
     players.append(("stockfish best", "stockfish", None,
@@ -310,14 +311,14 @@ def summarise(states: list[State], temperatures: Sequence[float], expert_names: 
     for frac in CONCENTRATION:
         v = boot.concentration(gain, frac)
         conc.append(FavorGroup(group=f"top {100 * frac:g}%", states=max(1, round(frac * len(gain))),
-                               value=_opt(v[0]), lo=_opt(v[1]), hi=_opt(v[2])))
+                               value=json_value(v[0]), lo=json_value(v[1]), hi=json_value(v[2])))
     phases = np.array([s.phase for s in states])
     by_phase = []
     for ph in PHASES:
         m = phases == ph
         v = boot.mean(gain, m)
-        by_phase.append(FavorGroup(group=ph, states=int(m.sum()), value=_opt(v[0]),
-                                   lo=_opt(v[1]), hi=_opt(v[2])))
+        by_phase.append(FavorGroup(group=ph, states=int(m.sum()), value=json_value(v[0]),
+                                   lo=json_value(v[1]), hi=json_value(v[2])))
     by_entropy = []
     if expert_names:
         ent = np.array([entropy_bits(mixture([s.experts[n] for n in expert_names]))
@@ -330,8 +331,8 @@ def summarise(states: list[State], temperatures: Sequence[float], expert_names: 
             lo_s = f"{max(0.0, lo if np.isfinite(lo) else ent.min()):.2f}"
             hi_s = f"{max(0.0, hi if np.isfinite(hi) else ent.max()):.2f}"
             by_entropy.append(FavorGroup(group=f"{('low', 'middle', 'high')[i]} ({lo_s} to {hi_s} bits)",
-                                         states=int(m.sum()), value=_opt(v[0]),
-                                         lo=_opt(v[1]), hi=_opt(v[2])))
+                                         states=int(m.sum()), value=json_value(v[0]),
+                                         lo=json_value(v[1]), hi=json_value(v[2])))
     return {"table": rows, "histogram": hist, "concentration": conc, "by_phase": by_phase,
             "by_entropy": by_entropy, "gain": gain, "low": low}
 
@@ -430,7 +431,7 @@ def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
     model = load_model(model_run)
     top_k = next((rec.players[side].get("top_k") for rec in records for side in games_format.SIDES
                   if rec.players[side].get("kind") == "model"), None)
-    _model_distributions(model, records, sampled, temps, top_k)
+    model_distributions(model, records, sampled, temps, top_k)
     specs = _training_expert_specs(records, model_run)
     _expert_distributions(specs, sampled, sf_path)
     names = [s.name for s in specs]
@@ -444,7 +445,7 @@ def favor_analysis(run: str | os.PathLike[str], out: str | os.PathLike[str], *,
                 "processes": scorer.processes,
                 "positions": stats.positions, "scored_now": stats.scored_now,
                 "from_cache": stats.from_cache,
-                "positions_per_s_per_process": _opt(stats.per_second_per_process, 3),
+                "positions_per_s_per_process": json_value(stats.per_second_per_process, 3),
                 "seconds": round(stats.seconds, 2)},
         table=summary["table"], histogram=summary["histogram"],
         concentration=summary["concentration"], by_phase=summary["by_phase"],
@@ -464,10 +465,10 @@ def _write_csv(out: Path, states: list[State], temps: Sequence[float], experts: 
             *(f"gain_T{t:g}" for t in temps), *(f"expert_{n}" for n in experts)]
     rows = []
     for s in states:
-        e = {t: _expect(s.model[t], s.scores) for t in temps}
+        e = {t: expected_under(s.model[t], s.scores) for t in temps}
         ent = entropy_bits(mixture([s.experts[n] for n in experts])) if experts else math.nan
         rows.append([s.game_id, s.ply, s.phase, s.fen, s.ranked[0], f"{s.scores[s.ranked[0]]:.5f}",
                      f"{ent:.4f}", *(f"{e[t]:.5f}" for t in temps),
                      *(f"{e[t] - e[1.0]:+.5f}" for t in temps),
-                     *(f"{_expect(s.experts[n], s.scores):.5f}" for n in experts)])
+                     *(f"{expected_under(s.experts[n], s.scores):.5f}" for n in experts)])
     favor_format.write_favor_csv(out, cols, rows)

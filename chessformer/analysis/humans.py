@@ -41,7 +41,7 @@ import chess
 import chess.pgn
 import numpy as np
 
-from chessformer.analysis.favor import Boot, State, _expect, _model_distributions, _opt
+from chessformer.analysis.favor import Boot, State, expected_under, json_value, model_distributions
 from chessformer.analysis.scorer import DEFAULT_MODE, DEFAULT_NODES, Scorer
 from chessformer.core import tokenizer as tok
 from chessformer.core.engine import require_stockfish
@@ -271,7 +271,7 @@ def summarise(positions: Sequence[Position], states: Sequence[State],
         "rank": rank.astype(float),
     }
     for t in temperatures:
-        x[f"T{t:g}"] = np.array([_expect(s.model[t], s.scores) for s in states])
+        x[f"T{t:g}"] = np.array([expected_under(s.model[t], s.scores) for s in states])
 
     def row(label: str, lo: int | None, hi: int | None, mask: np.ndarray) -> HumansBin:
         v = {k: boot.mean(x[k], mask) for k in ("top1", "top3", "log_loss", "human", "best")}
@@ -283,11 +283,11 @@ def summarise(positions: Sequence[Position], states: Sequence[State],
                                     gain_hi=_r(g[2])))
         return HumansBin(
             bin=label, lo=lo, hi=hi, positions=int(mask.sum()), games=len(set(game[mask])),
-            top1=_opt(v["top1"][0]), top1_lo=_opt(v["top1"][1]), top1_hi=_opt(v["top1"][2]),
-            top3=_opt(v["top3"][0]), top3_lo=_opt(v["top3"][1]), top3_hi=_opt(v["top3"][2]),
-            log_loss=_opt(v["log_loss"][0]), log_loss_lo=_opt(v["log_loss"][1]),
-            log_loss_hi=_opt(v["log_loss"][2]), human=_opt(v["human"][0]),
-            human_lo=_opt(v["human"][1]), human_hi=_opt(v["human"][2]), best=_opt(v["best"][0]),
+            top1=json_value(v["top1"][0]), top1_lo=json_value(v["top1"][1]), top1_hi=json_value(v["top1"][2]),
+            top3=json_value(v["top3"][0]), top3_lo=json_value(v["top3"][1]), top3_hi=json_value(v["top3"][2]),
+            log_loss=json_value(v["log_loss"][0]), log_loss_lo=json_value(v["log_loss"][1]),
+            log_loss_hi=json_value(v["log_loss"][2]), human=json_value(v["human"][0]),
+            human_lo=json_value(v["human"][1]), human_hi=json_value(v["human"][2]), best=json_value(v["best"][0]),
             model=model)
 
     rows = []
@@ -351,7 +351,7 @@ def humans_analysis(run: str | os.PathLike[str], games: Sequence[str | os.PathLi
     for p in sampled:
         g = index.setdefault((p.source, p.game_number), len(index))
         if g == len(records):
-            records.append(p)  # a Position has the game's .moves, all _model_distributions reads
+            records.append(p)  # a Position has the game's .moves, all model_distributions reads
         board = chess.Board()
         for m in p.moves[:p.ply]:
             board.push_uci(m)
@@ -368,7 +368,7 @@ def humans_analysis(run: str | os.PathLike[str], games: Sequence[str | os.PathLi
     from chessformer.model.checkpoint import load_model
 
     model = load_model(run)
-    _model_distributions(model, records, states, temps)
+    model_distributions(model, records, states, temps)
     rows, total, x = summarise(sampled, states, temps, n_boot, seed)
     result = HumansResult(
         run=str(run), sources=[str(p) for p in paths], dataset=str(data), dataset_games=len(keys),
@@ -380,7 +380,7 @@ def humans_analysis(run: str | os.PathLike[str], games: Sequence[str | os.PathLi
         scorer={"engine": engine, "nodes": nodes, "mode": mode, "search": search,
                 "processes": scorer.processes, "positions": stats.positions,
                 "scored_now": stats.scored_now, "from_cache": stats.from_cache,
-                "positions_per_s_per_process": _opt(stats.per_second_per_process, 3),
+                "positions_per_s_per_process": json_value(stats.per_second_per_process, 3),
                 "seconds": round(stats.seconds, 2)},
         input_mode=str(model.config.input_mode), bins=rows, total=total, n_boot=n_boot,
         command=command, code_version=code_version(),
