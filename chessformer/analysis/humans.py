@@ -25,8 +25,6 @@ Intervals are 95% bootstrap intervals resampling whole games.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
 import math
 import os
@@ -35,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import chess
 import chess.pgn
@@ -46,6 +44,7 @@ from chessformer.analysis.scorer import DEFAULT_MODE, DEFAULT_NODES, Scorer
 from chessformer.core import tokenizer as tok
 from chessformer.core.engine import require_stockfish
 from chessformer.core.protocol import VERDICT_TEMPERATURE
+from chessformer.data import pgn
 from chessformer.formats import humans as humans_format
 from chessformer.formats import run as run_format
 from chessformer.formats.dataset import game_key
@@ -120,20 +119,6 @@ class ReadCounts:
     eligible: int = 0
 
 
-def _open_text(path: Path) -> TextIO:
-    name = path.name.lower()
-    if name.endswith(".zst"):
-        import zstandard
-
-        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))
-        return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-    if name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def _rating(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -142,22 +127,24 @@ def _rating(value: str | None) -> int | None:
 
 
 def _games(paths: Sequence[Path]) -> Iterator[tuple[Path, int, chess.pgn.Game]]:
+    """Each game of ``paths`` (plain or compressed, read a block at a time by
+    :mod:`chessformer.data.pgn`), numbered from 1 in its file, parsed by python-chess for its
+    clock comments."""
     for path in paths:
+        n = 0
         try:
-            f = _open_text(path)
+            for chunk in pgn.read_chunks(pgn.Source(str(path)), pgn.ReadStats()):
+                for text, _ in pgn.split_games(chunk):
+                    try:
+                        game = chess.pgn.read_game(io.StringIO(text.decode("utf-8", "replace")))
+                    except ValueError as e:
+                        raise UserError(f"{path}: cannot read game {n + 1}: {e}") from None
+                    if game is None:
+                        continue
+                    n += 1
+                    yield path, n, game
         except OSError as e:
             raise UserError(f"cannot read the games {path}: {e.strerror or e}") from None
-        with f:
-            n = 0
-            while True:
-                try:
-                    game = chess.pgn.read_game(f)
-                except (OSError, ValueError) as e:
-                    raise UserError(f"{path}: cannot read game {n + 1}: {e}") from None
-                if game is None:
-                    break
-                n += 1
-                yield path, n, game
 
 
 def read_positions(paths: Sequence[Path], bins: Bins, *, skip_plies: int = DEFAULT_SKIP_PLIES,
